@@ -1,0 +1,64 @@
+"""gatasker: actor-style tasks and workers on gevent greenlets.
+
+The public names, with atasker 0.7's meanings; see the README and ``docs/``.
+"""
+
+from __future__ import annotations
+
+from ._api import background_task as background_task
+from ._api import task_supervisor as task_supervisor
+from ._constants import TASK_CRITICAL as TASK_CRITICAL
+from ._constants import TASK_HIGH as TASK_HIGH
+from ._constants import TASK_LOW as TASK_LOW
+from ._constants import TASK_NORMAL as TASK_NORMAL
+from ._constants import TASK_STATUS_CANCELED as TASK_STATUS_CANCELED
+from ._constants import TASK_STATUS_COMPLETED as TASK_STATUS_COMPLETED
+from ._constants import TASK_STATUS_DELAYED as TASK_STATUS_DELAYED
+from ._constants import TASK_STATUS_QUEUED as TASK_STATUS_QUEUED
+from ._constants import TASK_STATUS_STARTED as TASK_STATUS_STARTED
+from ._constants import TT_COROUTINE as TT_COROUTINE
+from ._constants import TT_GREENLET as TT_GREENLET
+from ._constants import TT_MP as TT_MP
+from ._constants import TT_THREAD as TT_THREAD
+from ._errors import GataskerError as GataskerError
+from ._errors import SupervisorNotRunning as SupervisorNotRunning
+from ._errors import TaskCancelled as TaskCancelled
+from ._interfaces import ISupervisor as ISupervisor
+from ._interfaces import ITask as ITask
+from ._interfaces import ITier as ITier
+from ._logging import logger as logger
+from ._logging import set_debug as set_debug
+from ._supervisor import TaskSupervisor as TaskSupervisor
+from ._task import Task as Task
+from ._task import wait_completed as wait_completed
+
+__version__ = '0.1.0'
+
+__all__ = [
+    'ISupervisor',
+    'ITask',
+    'ITier',
+    'GataskerError',
+    'SupervisorNotRunning',
+    'TASK_CRITICAL',
+    'TASK_HIGH',
+    'TASK_LOW',
+    'TASK_NORMAL',
+    'TASK_STATUS_CANCELED',
+    'TASK_STATUS_COMPLETED',
+    'TASK_STATUS_DELAYED',
+    'TASK_STATUS_QUEUED',
+    'TASK_STATUS_STARTED',
+    'TT_COROUTINE',
+    'TT_GREENLET',
+    'TT_MP',
+    'TT_THREAD',
+    'Task',
+    'TaskCancelled',
+    'TaskSupervisor',
+    'background_task',
+    'logger',
+    'set_debug',
+    'task_supervisor',
+    'wait_completed',
+]

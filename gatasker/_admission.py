@@ -1,0 +1,138 @@
+"""Reserve accounting and strict priority order for one execution tier.
+
+Pure logic: no gevent, no threads, no clocks. The supervisor owns one
+:class:`Admission` per tier and touches it only from its own greenlet, so
+nothing here needs a lock.
+
+A tier has ``pool_size`` slots for LOW work, ``reserve_normal`` more slots
+that NORMAL work may also use, and ``reserve_high`` more that HIGH work may
+also use. CRITICAL work always starts. ``pool_size == 0`` means unlimited.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Generic, Iterator, TypeVar
+
+from ._constants import PRIORITIES, TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, check_priority
+
+T = TypeVar('T')
+
+
+def check_size(name: str, value: object) -> int:
+    """Return *value* if it is a non-negative int; raise TypeError/ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f'{name} must be an int, got {value!r}')
+    if value < 0:
+        raise ValueError(f'{name} must not be negative, got {value!r}')
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The sizes of one tier. Immutable: resizing swaps in a new object."""
+
+    pool_size: int = 0
+    reserve_normal: int = 0
+    reserve_high: int = 0
+
+    def __post_init__(self) -> None:
+        check_size('pool_size', self.pool_size)
+        check_size('reserve_normal', self.reserve_normal)
+        check_size('reserve_high', self.reserve_high)
+
+    @property
+    def unlimited(self) -> bool:
+        """True when ``pool_size`` is 0: every task may start at once."""
+        return self.pool_size == 0
+
+    @property
+    def total(self) -> int:
+        """Slots available to HIGH work: the size of the tier when it is full."""
+        return self.pool_size + self.reserve_normal + self.reserve_high
+
+    def limit(self, priority: int) -> int | None:
+        """How many tasks may run before a task of *priority* must wait (None: no limit)."""
+        if priority == TASK_CRITICAL or self.unlimited:
+            return None
+        if priority == TASK_LOW:
+            return self.pool_size
+        if priority == TASK_NORMAL:
+            return self.pool_size + self.reserve_normal
+        if priority == TASK_HIGH:
+            return self.total
+        check_priority(priority)
+        raise AssertionError('unreachable')
+
+
+class Admission(Generic[T]):
+    """Decides which waiting item of a tier starts next.
+
+    Items wait in one FIFO per priority. :meth:`pop_startable` returns the
+    next item that may start: the oldest of the most important priority that
+    has waiting items, if its limit allows; otherwise nothing, because every
+    less important priority has a lower or equal limit. So a LOW item never
+    overtakes a waiting NORMAL or HIGH one.
+    """
+
+    __slots__ = ('limits', 'running', '_queues')
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits if limits is not None else Limits()
+        #: Items started and not yet finished (CRITICAL ones included).
+        self.running = 0
+        self._queues: dict[int, deque[T]] = {p: deque() for p in PRIORITIES}
+
+    def can_start(self, priority: int) -> bool:
+        """True if an item of *priority* may start now (ignoring waiting items)."""
+        limit = self.limits.limit(priority)
+        return limit is None or self.running < limit
+
+    def push(self, item: T, priority: int) -> None:
+        """Queue *item*; it starts when :meth:`pop_startable` returns it."""
+        self._queues[priority].append(item)
+
+    def pop_startable(self) -> T | None:
+        """Remove and return the next item that may start, counting it as running."""
+        for priority in PRIORITIES:
+            queue = self._queues[priority]
+            if queue:
+                if not self.can_start(priority):
+                    return None
+                self.running += 1
+                return queue.popleft()
+        return None
+
+    def start_now(self) -> None:
+        """Count an item that starts without having been queued."""
+        self.running += 1
+
+    def finish(self) -> None:
+        """Count one running item as finished."""
+        if self.running <= 0:
+            raise RuntimeError('finish() without a running item')
+        self.running -= 1
+
+    def remove(self, item: T, priority: int) -> bool:
+        """Remove a waiting *item*; return False if it was not waiting."""
+        try:
+            self._queues[priority].remove(item)
+        except ValueError:
+            return False
+        return True
+
+    def queued(self) -> dict[int, int]:
+        """The number of waiting items per priority."""
+        return {p: len(q) for p, q in self._queues.items()}
+
+    def queued_total(self) -> int:
+        """The number of waiting items of every priority."""
+        return sum(len(q) for q in self._queues.values())
+
+    def drain(self) -> Iterator[T]:
+        """Remove and yield every waiting item, most important first."""
+        for priority in PRIORITIES:
+            queue = self._queues[priority]
+            while queue:
+                yield queue.popleft()

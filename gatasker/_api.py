@@ -1,0 +1,64 @@
+"""The default supervisor and the ``background_task`` decorator."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable
+
+from ._constants import TASK_NORMAL, TT_COROUTINE, check_delay, check_priority, check_tt
+from ._supervisor import TaskSupervisor
+from ._task import Task
+
+#: The supervisor used when none is given; it starts with the first task
+#: or worker that needs it.
+task_supervisor = TaskSupervisor(supervisor_id='default')
+task_supervisor._autostart = True
+
+
+def background_task(
+    f: Callable[..., Any] | None = None,
+    *,
+    priority: int = TASK_NORMAL,
+    tt: int | None = None,
+    delay: float | None = None,
+    callback: Callable[[Any], Any] | None = None,
+    loop: Any = None,
+    supervisor: TaskSupervisor | None = None,
+    name: str | None = None,
+) -> Any:
+    """Make *f* a background task: calling the result queues one task.
+
+    Use it as ``@background_task``, as ``@background_task(priority=TASK_HIGH)``
+    or as ``background_task(f, priority=...)``. Calling the returned function
+    with ``(*args, **kwargs)`` queues ``f(*args, **kwargs)`` and returns its
+    :class:`Task` at once. ``tt=None`` runs a coroutine function on an aloop
+    and anything else on the supervisor's ``default_tt``. Bad arguments raise
+    at decoration time.
+    """
+    check_priority(priority)
+    if tt is not None:
+        check_tt(tt)
+    check_delay(delay)
+    if callback is not None and not callable(callback):
+        raise TypeError(f'callback must be callable or None, got {callback!r}')
+    if supervisor is not None and not isinstance(supervisor, TaskSupervisor):
+        raise TypeError(f'supervisor must be a TaskSupervisor, got {supervisor!r}')
+    if f is None:
+        return functools.partial(background_task, priority=priority, tt=tt, delay=delay,
+                                 callback=callback, loop=loop, supervisor=supervisor, name=name)
+    if not callable(f):
+        raise TypeError(f'background_task() needs a callable, got {f!r}')
+    is_coroutine = inspect.iscoroutinefunction(f)
+
+    @functools.wraps(f)
+    def queue(*args: Any, **kwargs: Any) -> Task:
+        sup = supervisor if supervisor is not None else task_supervisor
+        task_tt = tt
+        if task_tt is None:
+            task_tt = TT_COROUTINE if is_coroutine else sup.default_tt
+        return sup.put_task(f, args, kwargs, callback=callback, priority=priority, delay=delay,
+                            tt=task_tt, name=name or getattr(f, '__name__', None), loop=loop,
+                            _pass_task_id=False)
+
+    return queue

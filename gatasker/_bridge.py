@@ -1,0 +1,232 @@
+"""Every edge between an OS thread and a gevent hub it does not own.
+
+A gevent object belongs to the hub of the thread that made it. Code in
+another thread reaches that hub only through the helpers here:
+
+* :class:`Inbox` — a queue any thread may append to, drained by one greenlet
+  in the owning hub. Appends from the owning thread wake the greenlet with a
+  local callback; appends from other threads with a ref'd ``async_`` watcher,
+  which also keeps the hub's loop alive so waits there never hit
+  ``LoopExit``.
+* :class:`Latch` — a one-shot flag set from any thread and waited on from any
+  thread or greenlet: cooperatively in a greenlet (the hub keeps running), by
+  blocking the OS thread otherwise.
+* :func:`start_real_thread` — a real OS thread, also under monkey-patching.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any, Callable
+
+import gevent
+from gevent import monkey
+from gevent._hub_local import get_hub_if_exists
+from gevent.event import Event
+from greenlet import getcurrent
+
+allocate_lock: Callable[[], Any] = monkey.get_original('_thread', 'allocate_lock')
+_start_new_thread: Callable[..., int] = monkey.get_original('_thread', 'start_new_thread')
+#: The id of the calling OS thread, also when ``threading`` is patched.
+real_thread_id: Callable[[], int] = monkey.get_original('_thread', 'get_ident')
+
+# Guards every Latch's waiter list and task state changes. Held only for a few bytecodes and never
+# while waiting, so taking it from the hub is harmless.
+state_lock = allocate_lock()
+
+
+def threading_is_patched() -> bool:
+    """True when gevent has monkey-patched ``threading`` in this process."""
+    return bool(monkey.is_module_patched('threading'))
+
+
+class _ThreadWaiter:
+    """Blocks an OS thread that has no hub to wait in."""
+
+    __slots__ = ('_os_lock',)
+
+    def __init__(self) -> None:
+        self._os_lock = allocate_lock()
+        self._os_lock.acquire()
+
+    def notify(self) -> None:
+        self._os_lock.release()
+
+    def wait(self, timeout: float | None) -> None:
+        self._os_lock.acquire(True, -1 if timeout is None else timeout)
+
+    def close(self) -> None:
+        pass
+
+
+class _GreenletWaiter:
+    """Parks a greenlet; any thread wakes it through an async watcher of its hub."""
+
+    __slots__ = ('_watcher', '_event')
+
+    def __init__(self, hub: Any) -> None:
+        self._event = Event()
+        # ref'd: while a greenlet waits here, its loop must not exit.
+        self._watcher = hub.loop.async_()
+        self._watcher.start(self._event.set)
+
+    def notify(self) -> None:
+        self._watcher.send()
+
+    def wait(self, timeout: float | None) -> None:
+        self._event.wait(timeout)
+
+    def close(self) -> None:
+        self._watcher.stop()
+        self._watcher.close()
+
+
+def _make_waiter() -> _ThreadWaiter | _GreenletWaiter:
+    hub = get_hub_if_exists()
+    if hub is None:
+        return _ThreadWaiter()
+    if getcurrent() is hub:
+        raise RuntimeError('cannot wait inside the gevent hub itself; wait in a greenlet')
+    return _GreenletWaiter(hub)
+
+
+class Latch:
+    """A one-shot flag: set once from any thread, waited on from anywhere.
+
+    :meth:`wait` parks the calling greenlet when the calling thread runs a
+    gevent hub, and blocks the calling OS thread otherwise.
+    """
+
+    __slots__ = ('_is_set', '_waiters')
+
+    def __init__(self) -> None:
+        self._is_set = False
+        self._waiters: list[Any] | None = None
+
+    def is_set(self) -> bool:
+        """True once :meth:`set` was called. Never blocks."""
+        return self._is_set
+
+    def set(self) -> bool:
+        """Set the flag and wake every waiter; False if it was already set.
+
+        May be called from any thread or greenlet; never blocks.
+        """
+        with state_lock:
+            if self._is_set:
+                return False
+            self._is_set = True
+            waiters, self._waiters = self._waiters, None
+            if waiters:
+                for waiter in waiters:
+                    waiter.notify()
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the flag is set or *timeout* seconds pass; return the flag.
+
+        Blocks: cooperatively in a greenlet, or the calling OS thread.
+        """
+        if self._is_set:
+            return True
+        if timeout is not None and timeout <= 0:
+            return False
+        waiter = _make_waiter()
+        try:
+            with state_lock:
+                if self._is_set:
+                    return True
+                if self._waiters is None:
+                    self._waiters = []
+                self._waiters.append(waiter)
+            try:
+                waiter.wait(timeout)
+            finally:
+                with state_lock:
+                    if self._waiters is not None and waiter in self._waiters:
+                        self._waiters.remove(waiter)
+        finally:
+            waiter.close()
+        return self._is_set
+
+
+class Inbox:
+    """Messages for one greenlet of one hub, appended from any thread.
+
+    Must be created in the hub's thread. :meth:`put` may be called from any
+    thread or greenlet and never blocks; :meth:`take` is called only by the
+    owning greenlet and parks it until there is something to take.
+    """
+
+    __slots__ = ('_items', '_hub', '_thread_id', '_watcher', '_sleeper', '_closed')
+
+    def __init__(self) -> None:
+        self._items: deque[Any] = deque()
+        self._hub = gevent.get_hub()
+        self._thread_id = real_thread_id()
+        self._watcher = self._hub.loop.async_()  # ref'd: keeps the loop alive
+        self._watcher.start(self._wake)
+        self._sleeper: Any = None
+        self._closed = False
+
+    def in_owner_thread(self) -> bool:
+        """True when called from the OS thread of the hub that owns this inbox."""
+        return real_thread_id() == self._thread_id
+
+    def put(self, item: Any) -> None:
+        """Append *item* and wake the owner. Any thread; never blocks."""
+        self._items.append(item)
+        if real_thread_id() == self._thread_id:
+            sleeper = self._sleeper
+            if sleeper is not None:
+                self._sleeper = None
+                self._hub.loop.run_callback(sleeper.switch)
+        elif not self._closed:
+            self._watcher.send()
+
+    def _wake(self) -> None:
+        sleeper, self._sleeper = self._sleeper, None
+        if sleeper is not None:
+            sleeper.switch()
+
+    def take(self) -> deque[Any]:
+        """Park until there are items, then return the deque to pop them from.
+
+        Only the owning greenlet calls this; it blocks that greenlet
+        cooperatively.
+        """
+        items = self._items
+        while not items:
+            self._sleeper = getcurrent()
+            try:
+                self._hub.switch()
+            finally:
+                self._sleeper = None
+        return items
+
+    def close(self) -> None:
+        """Stop the wake-up watcher (owning thread only); the loop may then exit."""
+        if not self._closed:
+            self._closed = True
+            self._watcher.stop()
+            self._watcher.close()
+
+
+def start_real_thread(target: Callable[[], None], name: str) -> None:
+    """Run *target* in a new daemon OS thread named *name*, also when patched.
+
+    Under ``patch_all()`` a ``threading.Thread`` is a greenlet, so the thread
+    is started with the original ``_thread.start_new_thread``. Load gevent's
+    loop implementation first, so two threads never import it at once.
+    """
+    _ = gevent.config.loop  # imports the loop module in this thread
+    if not threading_is_patched():
+        threading.Thread(target=target, name=name, daemon=True).start()
+        return
+
+    def boot() -> None:
+        threading.current_thread().name = name
+        target()
+
+    _start_new_thread(boot, ())

@@ -1,0 +1,67 @@
+"""The greenlet tier: cooperative tasks in the supervisor's hub.
+
+Tasks run on reusable worker greenlets: a finished worker parks itself and
+is handed the next task with one callback, which is cheaper than creating a
+greenlet per task.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import gevent
+from greenlet import greenlet as RawGreenlet
+from greenlet import getcurrent
+from zope.interface import implementer
+
+from ._admission import Limits
+from ._interfaces import ITier
+from ._task import Task, run_target
+
+#: Idle worker greenlets kept when the tier is unlimited.
+UNLIMITED_IDLE_WORKERS = 1000
+
+
+@implementer(ITier)
+class GreenletTier:
+    """Runs tasks as greenlets in the hub of the supervisor's greenlet."""
+
+    name = 'greenlet'
+
+    def __init__(self, done: Callable[[Task, bool, Any], None], limits: Limits) -> None:
+        self._done = done
+        self._idle: list[RawGreenlet] = []
+        self._keep_idle = limits.total or UNLIMITED_IDLE_WORKERS
+        self._hub: Any = None
+        self._closed = False
+
+    def start(self) -> None:
+        self._hub = gevent.get_hub()
+
+    def execute(self, task: Task) -> None:
+        worker = self._idle.pop() if self._idle else RawGreenlet(self._work, self._hub)
+        self._hub.loop.run_callback(worker.switch, task)
+
+    def resize(self, limits: Limits) -> None:
+        self._keep_idle = limits.total or UNLIMITED_IDLE_WORKERS
+        while len(self._idle) > self._keep_idle:
+            self._hub.loop.run_callback(self._idle.pop().switch, None)
+
+    def stop(self, wait: bool) -> None:
+        self._closed = True
+        self._keep_idle = 0
+        while self._idle:
+            self._hub.loop.run_callback(self._idle.pop().switch, None)
+
+    def _work(self, task: Task | None) -> None:
+        done = self._done
+        idle = self._idle
+        hub = self._hub
+        while task is not None:
+            ok, value = run_target(task)
+            done(task, ok, value)
+            task = value = None
+            if self._closed or len(idle) >= self._keep_idle:
+                return
+            idle.append(getcurrent())
+            task = hub.switch()

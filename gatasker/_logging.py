@@ -1,0 +1,27 @@
+"""The ``gatasker`` logger and the debug switch."""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger('gatasker')
+
+_debug = False
+
+
+def set_debug(mode: bool = True) -> None:
+    """Turn debug logging of task and worker life cycles on or off.
+
+    With debug on, the ``gatasker`` logger is set to DEBUG and the library
+    logs a line when a task is queued, started and completed and when a
+    worker starts and stops. Nothing is printed unless the application has
+    configured logging. May be called from any thread.
+    """
+    global _debug
+    _debug = bool(mode)
+    logger.setLevel(logging.DEBUG if _debug else logging.NOTSET)
+
+
+def is_debug() -> bool:
+    """Return True when :func:`set_debug` turned debug logging on."""
+    return _debug

@@ -1,0 +1,791 @@
+"""The task supervisor: an actor that owns the tiers and dispatches tasks.
+
+Where things happen:
+
+* A public call (``put_task``, ``set_thread_pool``, ``stop`` ...) validates
+  its arguments in the caller's thread, then posts a message to the
+  supervisor's :class:`~gatasker._bridge.Inbox`.
+* One greenlet in the supervisor's hub takes those messages in order
+  (:meth:`TaskSupervisor._mailbox`) and alone changes the accounting, so it
+  needs no locks.
+* :meth:`TaskSupervisor._dispatch` makes every priority decision, through
+  the tier's :class:`~gatasker._admission.Admission`.
+* A tier's ``execute`` runs the task; its end comes back as a ``_task_done``
+  message.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import itertools
+import logging
+import time
+import weakref
+from collections import deque
+from types import SimpleNamespace
+from typing import Any, Callable, Iterable
+
+import gevent
+from zope.interface import implementer
+
+from . import _logging
+from ._admission import Admission, Limits
+from ._bridge import Inbox, Latch, allocate_lock, start_real_thread, threading_is_patched
+from ._constants import (
+    TASK_NORMAL,
+    TASK_STATUS_CANCELED,
+    TASK_STATUS_DELAYED,
+    TASK_STATUS_QUEUED,
+    TIER_NAMES,
+    TT_COROUTINE,
+    TT_GREENLET,
+    TT_MP,
+    TT_THREAD,
+    check_delay,
+    check_priority,
+    check_tt,
+)
+from ._errors import SupervisorNotRunning
+from ._greenlet_tier import GreenletTier
+from ._interfaces import ISupervisor
+from ._logging import logger
+from ._task import Task, current_task
+from ._thread_tier import ThreadSizes, ThreadTier
+from ._actor_support import ActorSupport
+from ._aloop_support import ALoopSupport
+from ._process_support import ProcessSupport
+
+_task_ids = itertools.count(1)
+_supervisor_ids = itertools.count(1)
+
+#: How many ids of finished tasks ``mark_task_completed`` still recognises.
+RECENT_IDS = 10_000
+
+STOPPED, STARTING, RUNNING, STOPPING = 'stopped', 'starting', 'running', 'stopping'
+_THREAD_KEYS = frozenset({'pool_size', 'reserve_normal', 'reserve_high', 'min_size', 'max_size'})
+_POOL_KEYS = frozenset({'pool_size', 'reserve_normal', 'reserve_high'})
+
+
+def _merge_limits(old: Limits, kwargs: dict[str, Any], allowed: frozenset[str], what: str) -> Limits:
+    unknown = set(kwargs) - allowed
+    if unknown:
+        raise TypeError(f'{what}() got unexpected keyword arguments: {sorted(unknown)}')
+    return Limits(
+        pool_size=kwargs.get('pool_size', old.pool_size),
+        reserve_normal=kwargs.get('reserve_normal', old.reserve_normal),
+        reserve_high=kwargs.get('reserve_high', old.reserve_high),
+    )
+
+
+class _Run:
+    """What lives from one ``start()`` to the end of the matching stop, in the hub."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.inbox: Inbox | None = None
+        self.hub: Any = None
+        self.tiers: dict[int, Any] = {}
+        self.admissions: dict[int, Admission[Task]] = {}
+        self.ready = Latch()
+        self.stopped = Latch()
+        self.exited = Latch()  # the mailbox (and in threaded mode its thread) ended
+        self.quiet: Latch | None = None  # set when no task is left during stop
+        self.ignored: set[Any] = set()  # ids of tasks stop() must not wait for
+        self.closing = False
+        self.finished = False
+
+
+class _SupervisorCore:
+    """The supervisor's core: life cycle, mailbox, dispatch, greenlet and thread tiers.
+
+    :class:`TaskSupervisor` adds the actors, aloops and process tier through
+    mixins that override the ``_init_extensions`` ... ``_extend_info`` hooks
+    and call ``super()``.
+
+    ``TaskSupervisor(supervisor_id=None, **pool_kwargs)``: *pool_kwargs* are
+    the thread tier's sizes (``pool_size``, ``reserve_normal``,
+    ``reserve_high``, ``min_size``, ``max_size``). Every method may be
+    called from any OS thread and any greenlet.
+
+    In a process whose ``threading`` is monkey-patched, :meth:`start` runs
+    the supervisor in the calling thread's hub (*embedded* mode); otherwise
+    in a daemon OS thread named ``supervisor_<id>_hub`` (*threaded* mode).
+    """
+
+    #: Seconds the atexit hook waits for queued work of a forgotten supervisor.
+    exit_timeout = 5.0
+
+    def __init__(self, supervisor_id: Any = None, **pool_kwargs: Any) -> None:
+        thread_kwargs = {'pool_size': 15, 'reserve_normal': 5, 'reserve_high': 5}
+        thread_kwargs.update(pool_kwargs)
+        self._thread_sizes = self._thread_sizes_from(
+            ThreadSizes(Limits()), thread_kwargs, 'TaskSupervisor')
+        self.id = supervisor_id if supervisor_id is not None else f'supervisor{next(_supervisor_ids)}'
+        self._greenlet_limits = Limits(pool_size=1000, reserve_normal=100, reserve_high=100)
+        self.poll_delay = 0.1  # kept for atasker code; nothing depends on it
+        self.timeout_warning: float | None = None
+        self.timeout_warning_func: Callable[[Task], Any] | None = None
+        self.timeout_critical: float | None = None
+        self.timeout_critical_func: Callable[[Task], Any] | None = None
+        self.default_aloop: Any = None
+        self._state = STOPPED
+        self._state_lock = allocate_lock()
+        self._run: _Run | None = None
+        self._ever_started = False
+        self._autostart = False
+        self._tasks: dict[Any, Task] = {}
+        self._recent_ids: deque[Any] = deque(maxlen=RECENT_IDS)
+        self._schedulers: dict[Any, Any] = {}
+        self._sync_schedulers: dict[Any, Any] = {}
+        self._init_extensions()
+
+    def _init_extensions(self) -> None:
+        """Hook for the tiers and registries added by other modules."""
+
+    def __repr__(self) -> str:
+        return f'<TaskSupervisor {self.id!r} {self._state}>'
+
+    def __enter__(self) -> Any:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # -- sizes -------------------------------------------------------------
+
+    @staticmethod
+    def _thread_sizes_from(old: ThreadSizes, kwargs: dict[str, Any], what: str) -> ThreadSizes:
+        unknown = set(kwargs) - _THREAD_KEYS
+        if unknown:
+            raise TypeError(f'{what}() got unexpected keyword arguments: {sorted(unknown)}')
+        limits = _merge_limits(old.limits, {k: v for k, v in kwargs.items() if k in _POOL_KEYS},
+                               _POOL_KEYS, what)
+        explicit_max = 'max_size' in kwargs or old.max_size != ThreadSizes(old.limits).max_size
+        max_size = kwargs.get('max_size', old.max_size if explicit_max else None)
+        return ThreadSizes(limits, kwargs.get('min_size', old.min_size), max_size)
+
+    def set_thread_pool(self, **kwargs: Any) -> None:
+        """Set the thread tier's ``pool_size``, ``reserve_normal``,
+        ``reserve_high``, ``min_size`` and ``max_size``; keys not given keep
+        their value. Takes effect at once when running; running tasks are
+        never stopped. Never blocks.
+        """
+        self._thread_sizes = self._thread_sizes_from(self._thread_sizes, kwargs, 'set_thread_pool')
+        self._post_if_running(self._on_resize, TT_THREAD)
+
+    def set_greenlet_pool(self, **kwargs: Any) -> None:
+        """Set the greenlet tier's ``pool_size``, ``reserve_normal`` and
+        ``reserve_high``; keys not given keep their value. Never blocks.
+        """
+        self._greenlet_limits = _merge_limits(self._greenlet_limits, kwargs, _POOL_KEYS,
+                                              'set_greenlet_pool')
+        self._post_if_running(self._on_resize, TT_GREENLET)
+
+    def _limits(self, tt: int) -> Any:
+        if tt == TT_THREAD:
+            return self._thread_sizes.limits
+        if tt == TT_GREENLET:
+            return self._greenlet_limits
+        return self._extension_limits(tt)
+
+    def _extension_limits(self, tt: int) -> Limits:
+        raise NotImplementedError(f'the {TIER_NAMES[tt]} tier is not available')
+
+    def _make_tier(self, tt: int, done: Callable[[Task, bool, Any], None]) -> Any:
+        if tt == TT_THREAD:
+            return ThreadTier(done, self._thread_sizes)
+        if tt == TT_GREENLET:
+            return GreenletTier(done, self._greenlet_limits)
+        return self._make_extension_tier(tt, done)
+
+    def _make_extension_tier(self, tt: int, done: Callable[[Task, bool, Any], None]) -> Any:
+        return None
+
+    # -- life cycle ----------------------------------------------------------
+
+    @property
+    def mode(self) -> str | None:
+        """'embedded' or 'threaded' while running, else None."""
+        run = self._run
+        return run.mode if run is not None and self._state != STOPPED else None
+
+    @property
+    def default_tt(self) -> int:
+        """TT_GREENLET in embedded mode, TT_THREAD in threaded mode."""
+        mode = self.mode or ('embedded' if threading_is_patched() else 'threaded')
+        return TT_GREENLET if mode == 'embedded' else TT_THREAD
+
+    def is_started(self) -> bool:
+        """True while the supervisor accepts tasks."""
+        return self._state == RUNNING
+
+    @property
+    def active(self) -> bool:
+        """True while the supervisor accepts tasks (atasker's name)."""
+        return self._state == RUNNING
+
+    def start(self, mode: str | None = None) -> bool:
+        """Start the supervisor; return False if it is already running.
+
+        *mode* forces ``'embedded'`` (run in the calling thread's hub) or
+        ``'threaded'`` (run in an own OS thread); by default embedded when
+        ``threading`` is monkey-patched. In threaded mode, blocks the caller
+        until the hub thread is up.
+        """
+        if mode is None:
+            mode = 'embedded' if threading_is_patched() else 'threaded'
+        elif mode not in ('embedded', 'threaded'):
+            raise ValueError(f"mode must be 'embedded' or 'threaded', got {mode!r}")
+        with self._state_lock:
+            if self._state != STOPPED:
+                return False
+            self._state = STARTING
+            self._ever_started = True
+        run = _Run(mode)
+        if mode == 'embedded':
+            self._open_run(run)
+            gevent.spawn(self._mailbox, run)
+        else:
+            start_real_thread(functools.partial(self._hub_thread, run), f'supervisor_{self.id}_hub')
+            run.ready.wait()
+        with self._state_lock:
+            self._run = run
+            self._state = RUNNING
+        _running.add(self)
+        self._on_started()
+        logger.debug('supervisor %s started (%s)', self.id, mode)
+        return True
+
+    def _on_started(self) -> None:
+        """Hook run after a start, in the caller's thread."""
+
+    def _open_run(self, run: _Run) -> None:
+        run.hub = gevent.get_hub()
+        run.inbox = Inbox()
+        for tt in (TT_GREENLET, TT_THREAD, TT_MP):
+            self._open_tier(run, tt)
+        run.ready.set()
+
+    def _open_tier(self, run: _Run, tt: int) -> None:
+        tier = self._make_tier(tt, functools.partial(self._task_done, run))
+        if tier is None:
+            return
+        tier.start()
+        run.tiers[tt] = tier
+        run.admissions[tt] = Admission(self._limits(tt))
+
+    def _hub_thread(self, run: _Run) -> None:
+        try:
+            self._open_run(run)
+            self._mailbox(run)
+            hub = run.hub
+            hub.join(timeout=1.0)  # let pool threads finish exiting
+            hub.destroy(destroy_loop=True)
+        finally:
+            run.exited.set()
+
+    def _mailbox(self, run: _Run) -> None:
+        inbox = run.inbox
+        assert inbox is not None
+        take = inbox.take
+        while not run.finished:
+            items = take()
+            while items:
+                handler, args = items.popleft()
+                try:
+                    handler(*args)
+                except Exception:
+                    logger.exception('supervisor %s: handling %r failed', self.id, handler)
+        inbox.close()
+        if run.mode == 'embedded':
+            run.exited.set()
+
+    def _post(self, run: _Run, handler: Callable[..., Any], *args: Any) -> None:
+        assert run.inbox is not None
+        run.inbox.put((handler, args))
+
+    def _post_if_running(self, handler: Callable[..., Any], *args: Any) -> None:
+        with self._state_lock:
+            if self._state == RUNNING and self._run is not None:
+                self._post(self._run, handler, self._run, *args)
+
+    def _running_run(self) -> _Run:
+        """The current run if the supervisor accepts work; lazily starts the default one."""
+        if self._state != RUNNING:
+            if self._autostart and not self._ever_started:
+                self.start()
+            if self._state != RUNNING:
+                raise SupervisorNotRunning(f'supervisor {self.id!r} is not running')
+        run = self._run
+        assert run is not None
+        return run
+
+    def block(self) -> None:
+        """Return when the supervisor stops. Blocks (cooperatively in a greenlet)."""
+        run = self._run
+        if run is not None and self._state != STOPPED:
+            run.stopped.wait()
+
+    def stop(self, wait: bool | float = True, stop_schedulers: bool = True,
+             cancel_tasks: bool = False) -> bool:
+        """Stop the supervisor; return False if it was not running.
+
+        Stops workers and schedulers (if *stop_schedulers*), lets queued
+        tasks run to completion, stops aloops, then the tiers. *wait* as a
+        number bounds the whole stop in seconds: tasks not started by then
+        are canceled. ``wait=False`` or ``cancel_tasks=True`` cancels every
+        task that has not started and does not wait for running ones.
+        Delayed tasks are canceled. Blocks the caller (cooperatively in a
+        greenlet) until done.
+        """
+        if isinstance(wait, bool):
+            deadline = None if wait else 0.0
+        elif isinstance(wait, (int, float)) and wait >= 0:
+            deadline = float(wait)
+        else:
+            raise ValueError(f'wait must be True, False or a non-negative number, got {wait!r}')
+        with self._state_lock:
+            if self._state != RUNNING:
+                return False
+            self._state = STOPPING
+            run = self._run
+        assert run is not None
+        if deadline is not None:
+            deadline += time.monotonic()
+        me = current_task.get()
+        if me is not None and me._supervisor is self:
+            run.ignored.add(me.id)
+        done = Latch()
+        self._post(run, self._on_stop, run, deadline, stop_schedulers,
+                   cancel_tasks or wait is False, done)
+        done.wait()
+        if not cancel_tasks and wait is not False:
+            # Nothing runs any more: let the hub thread end before returning,
+            # so that an interpreter exiting right after finds no live hub.
+            run.exited.wait(self._remaining(deadline) if deadline is not None else 5.0)
+        _running.discard(self)
+        logger.debug('supervisor %s stopped', self.id)
+        return True
+
+    def _on_stop(self, run: _Run, deadline: float | None, stop_schedulers: bool,
+                 cancel: bool, done: Latch) -> None:
+        gevent.spawn(self._stop_sequence, run, deadline, stop_schedulers, cancel, done)
+
+    def _remaining(self, deadline: float | None) -> float | None:
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    def _stop_sequence(self, run: _Run, deadline: float | None, stop_schedulers: bool,
+                       cancel: bool, done: Latch) -> None:
+        try:
+            if stop_schedulers:
+                self._stop_schedulers(deadline)
+            self._call_in_mailbox(run, self._cancel_delayed, run)
+            if cancel:
+                self._call_in_mailbox(run, self._cancel_waiting, run)
+            else:
+                run.quiet = Latch()
+                self._call_in_mailbox(run, self._check_quiet, run)
+                if not run.quiet.wait(self._remaining(deadline)):
+                    self._call_in_mailbox(run, self._cancel_waiting, run)
+            self._stop_extensions(run, deadline)
+            self._call_in_mailbox(run, self._close_tiers, run)
+        except Exception:
+            logger.exception('supervisor %s: stop failed', self.id)
+        finally:
+            with self._state_lock:
+                self._state = STOPPED
+            run.stopped.set()
+            done.set()
+
+    def _stop_extensions(self, run: _Run, deadline: float | None) -> None:
+        """Hook: stop aloops and the like, within *deadline*."""
+
+    def _call_in_mailbox(self, run: _Run, handler: Callable[..., Any], *args: Any) -> None:
+        """Run *handler* in the mailbox greenlet and wait for it (from another greenlet)."""
+        latch = Latch()
+
+        def call() -> None:
+            try:
+                handler(*args)
+            finally:
+                latch.set()
+
+        self._post(run, call)
+        latch.wait()
+
+    def _stop_schedulers(self, deadline: float | None) -> None:
+        objects = list(self._schedulers.values()) + list(self._sync_schedulers.values())
+        objects += self._extension_schedulers()
+        greenlets = [gevent.spawn(self._stop_one, obj) for obj in objects]
+        gevent.joinall(greenlets, timeout=self._remaining(deadline))
+
+    def _extension_schedulers(self) -> list[Any]:
+        return []
+
+    @staticmethod
+    def _stop_one(obj: Any) -> None:
+        try:
+            obj.stop()
+        except Exception:
+            logger.exception('stopping %r failed', obj)
+
+    # -- mailbox handlers (run only in the supervisor's greenlet) ----------------
+
+    def _cancel_delayed(self, run: _Run) -> None:
+        for task in list(self._tasks.values()):
+            if task.status == TASK_STATUS_DELAYED:
+                task.cancel()
+
+    def _cancel_waiting(self, run: _Run) -> None:
+        for admission in run.admissions.values():
+            for task in list(admission.drain()):
+                task.cancel()
+        for task in list(self._tasks.values()):
+            task.cancel()  # delayed ones, and those not yet taken from the inbox
+
+    def _check_quiet(self, run: _Run) -> None:
+        if run.quiet is not None and all(tid in run.ignored for tid in self._tasks):
+            run.quiet.set()
+
+    def _close_tiers(self, run: _Run) -> None:
+        run.closing = True
+        self._maybe_finish(run)
+
+    def _maybe_finish(self, run: _Run) -> None:
+        if run.finished:
+            return
+        for tt, tier in list(run.tiers.items()):
+            if run.admissions[tt].running == 0:
+                tier.stop(True)
+                del run.tiers[tt]
+        if not run.tiers:
+            run.finished = True
+
+    def _on_put(self, run: _Run, task: Task) -> None:
+        if task.status == TASK_STATUS_CANCELED:
+            return
+        if task.delay:
+            timer = run.hub.loop.timer(task.delay)
+            task._handle = timer
+            timer.start(self._post, run, self._on_delay_over, run, task)
+        else:
+            self._enqueue(run, task)
+
+    def _on_delay_over(self, run: _Run, task: Task) -> None:
+        timer, task._handle = task._handle, None
+        if timer is not None:
+            timer.close()
+        if task._mark_queued():
+            self._enqueue(run, task)
+
+    def _enqueue(self, run: _Run, task: Task) -> None:
+        if task.tt == TT_COROUTINE:
+            self._run_coroutine_task(task)
+            return
+        admission = run.admissions[task.tt]
+        admission.push(task, task.priority)
+        self._dispatch(run, task.tt)
+        if task.status == TASK_STATUS_QUEUED and (self.timeout_warning or self.timeout_critical):
+            self._arm_timeouts(run, task)
+
+    def _run_coroutine_task(self, task: Task) -> None:
+        """Hook: hand a TT_COROUTINE task to its aloop."""
+        self._task_done(task._run, task, False,
+                        RuntimeError('no aloop is available for coroutine tasks'))
+
+    def _dispatch(self, run: _Run, tt: int) -> None:
+        """Start every waiting task of tier *tt* that may start, most important first."""
+        admission = run.admissions[tt]
+        tier = run.tiers[tt]
+        debug = _logging._debug
+        while True:
+            task = admission.pop_startable()
+            if task is None:
+                return
+            if not task._mark_started():  # canceled meanwhile
+                admission.finish()
+                continue
+            if debug:
+                logger.debug('task %r started', task)
+            tier.execute(task)
+
+    def _task_done(self, run: _Run, task: Task, ok: bool, value: Any) -> None:
+        """Called by a tier, in the hub's thread, when a task's target ended."""
+        run.inbox.put((self._on_done, (run, task, ok, value)))  # type: ignore[union-attr]
+
+    def _on_done(self, run: _Run, task: Task, ok: bool, value: Any) -> None:
+        self._forget(task)
+        if not ok:
+            logger.error('task %r failed', task, exc_info=value)
+        elif _logging._debug:
+            logger.debug('task %r completed', task)
+        task._complete(ok, value)
+        if ok and task.callback is not None:
+            gevent.spawn(self._run_callback, task.callback, value)
+        if task.tt != TT_COROUTINE:
+            run.admissions[task.tt].finish()
+            if task.tt in run.tiers:
+                self._dispatch(run, task.tt)
+        if run.quiet is not None:
+            self._check_quiet(run)
+        if run.closing:
+            self._maybe_finish(run)
+
+    @staticmethod
+    def _run_callback(callback: Callable[[Any], Any], result: Any) -> None:
+        try:
+            callback(result)
+        except Exception:
+            logger.exception('task callback %r failed', callback)
+
+    def _forget(self, task: Task) -> None:
+        if self._tasks.get(task.id) is task:
+            del self._tasks[task.id]
+        self._recent_ids.append(task.id)
+
+    def _task_canceled(self, task: Task) -> None:
+        """Called by Task.cancel() (any thread) after it set CANCELED."""
+        self._forget(task)
+        task._finish_canceled()
+        if _logging._debug:
+            logger.debug('task %r canceled', task)
+        run = task._run
+        if run is not None and not run.finished:
+            run.inbox.put((self._on_canceled, (run, task)))  # type: ignore[union-attr]
+
+    def _on_canceled(self, run: _Run, task: Task) -> None:
+        timer, task._handle = task._handle, None
+        if timer is not None:
+            timer.close()
+        admission = run.admissions.get(task.tt)
+        if admission is not None:
+            admission.remove(task, task.priority)
+        if run.quiet is not None:
+            self._check_quiet(run)
+
+    def _on_resize(self, run: _Run, tt: int) -> None:
+        if tt not in run.tiers:
+            return
+        limits = self._limits(tt)
+        run.admissions[tt].limits = limits
+        run.tiers[tt].resize(self._thread_sizes if tt == TT_THREAD else limits)
+        self._dispatch(run, tt)
+
+    def _arm_timeouts(self, run: _Run, task: Task) -> None:
+        for seconds, level, func_name in ((self.timeout_warning, logging.WARNING, 'timeout_warning_func'),
+                                          (self.timeout_critical, logging.ERROR, 'timeout_critical_func')):
+            if seconds:
+                timer = run.hub.loop.timer(seconds, ref=False)
+                timer.start(self._timed_out, timer, weakref.ref(task), level, func_name)
+
+    def _timed_out(self, timer: Any, task_ref: Any, level: int, func_name: str) -> None:
+        timer.close()
+        task = task_ref()
+        if task is None or task.status != TASK_STATUS_QUEUED:
+            return
+        logger.log(level, 'task %r has waited %.3f s and has not started', task,
+                   time.time() - task.time_queued)
+        func = getattr(self, func_name)
+        if func is not None:
+            gevent.spawn(self._run_callback, func, task)
+
+    # -- tasks ---------------------------------------------------------------
+
+    def put_task(
+        self,
+        target: Callable[..., Any],
+        args: Iterable[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        priority: int = TASK_NORMAL,
+        delay: float | None = None,
+        tt: int = TT_THREAD,
+        task_id: Any = None,
+        worker: Any = None,
+        name: str | None = None,
+        loop: Any = None,
+        _pass_task_id: bool = True,
+    ) -> Task:
+        """Queue ``target(*args, **kwargs, _task_id=<id>)`` and return its Task.
+
+        The task ends by itself when the target returns or raises. With
+        *delay* it waits that many seconds outside the pool first. Raises
+        SupervisorNotRunning when the supervisor is stopped or stopping,
+        ValueError/TypeError for bad arguments (nothing is queued then).
+        Any thread or greenlet; never blocks.
+        """
+        if not callable(target):
+            raise TypeError(f'target must be callable, got {target!r}')
+        if callback is not None and not callable(callback):
+            raise TypeError(f'callback must be callable or None, got {callback!r}')
+        if kwargs is not None and not isinstance(kwargs, dict):
+            raise TypeError(f'kwargs must be a dict or None, got {kwargs!r}')
+        args = tuple(args)
+        check_priority(priority)
+        check_tt(tt)
+        delay = check_delay(delay)
+        run = self._running_run()
+        if tt not in run.admissions and tt != TT_COROUTINE:
+            self._extension_limits(tt)  # raises the tier's own error
+        if task_id is None:
+            task_id = next(_task_ids)
+        elif task_id in self._tasks:
+            raise ValueError(f'a task with id {task_id!r} is already queued or running')
+        task_kwargs = dict(kwargs) if kwargs else {}
+        if _pass_task_id:
+            task_kwargs['_task_id'] = task_id
+        task = Task(self, task_id, tt, target, args, task_kwargs, callback, priority, delay,
+                    worker, name, loop)
+        task._run = run
+        with self._state_lock:
+            if self._state != RUNNING or self._run is not run:
+                raise SupervisorNotRunning(f'supervisor {self.id!r} is not running')
+            self._tasks[task_id] = task
+            run.inbox.put((self._on_put, (run, task)))  # type: ignore[union-attr]
+        if _logging._debug:
+            logger.debug('task %r queued', task)
+        return task
+
+    def mark_task_completed(self, task: Task | None = None, task_id: Any = None, **_: Any) -> bool:
+        """Kept for atasker code: tasks complete by themselves. Returns True.
+
+        Idempotent. With neither argument, refers to the task running in the
+        caller. Raises LookupError for an id this supervisor does not know.
+        """
+        if task is None and task_id is None:
+            task = current_task.get()
+            if task is None:
+                raise LookupError('mark_task_completed() outside a task needs task or task_id')
+        if task is not None:
+            return True
+        if task_id in self._tasks or task_id in self._recent_ids:
+            return True
+        raise LookupError(f'no task with id {task_id!r}')
+
+    def get_task(self, task_id: Any) -> Task | None:
+        """The queued, delayed or running task with that id, else None. Never blocks."""
+        return self._tasks.get(task_id)
+
+    def get_tasks(self) -> list[Task]:
+        """Every queued, delayed or running task. Never blocks."""
+        return list(self._tasks.values())
+
+    # -- schedulers ------------------------------------------------------------
+
+    def register_scheduler(self, scheduler: Any) -> bool:
+        """Run ``scheduler.loop()`` and call ``scheduler.stop()`` when stopping.
+
+        A plain ``loop`` runs as a greenlet in the supervisor's hub; a
+        coroutine function ``loop`` on the default aloop. Never blocks.
+        """
+        for attr in ('stop', 'loop'):
+            if not callable(getattr(scheduler, attr, None)):
+                raise TypeError(f'a scheduler needs a callable {attr}() method')
+        run = self._running_run()
+        self._schedulers[id(scheduler)] = scheduler
+        self._post(run, self._start_scheduler, scheduler)
+        return True
+
+    def _start_scheduler(self, scheduler: Any) -> None:
+        import inspect
+        if inspect.iscoroutinefunction(scheduler.loop):
+            self._start_async_scheduler(scheduler)
+        else:
+            gevent.spawn(self._run_scheduler_loop, scheduler)
+
+    def _start_async_scheduler(self, scheduler: Any) -> None:
+        logger.error('scheduler %r has a coroutine loop() but no aloop is available', scheduler)
+
+    @staticmethod
+    def _run_scheduler_loop(scheduler: Any) -> None:
+        try:
+            scheduler.loop()
+        except Exception:
+            logger.exception('scheduler %r failed', scheduler)
+
+    def unregister_scheduler(self, scheduler: Any) -> bool:
+        """Forget a scheduler (it is not stopped). Never blocks."""
+        return self._schedulers.pop(id(scheduler), None) is not None
+
+    def register_sync_scheduler(self, scheduler: Any) -> bool:
+        """Record *scheduler* so that :meth:`stop` calls its ``stop()``. Never blocks."""
+        if not callable(getattr(scheduler, 'stop', None)):
+            raise TypeError('a scheduler needs a callable stop() method')
+        self._sync_schedulers[id(scheduler)] = scheduler
+        return True
+
+    def unregister_sync_scheduler(self, scheduler: Any) -> bool:
+        """Forget a synchronous scheduler. Never blocks."""
+        return self._sync_schedulers.pop(id(scheduler), None) is not None
+
+    # -- introspection ---------------------------------------------------------
+
+    def get_info(self) -> SimpleNamespace:
+        """A snapshot of the supervisor: state, tier sizes, running and queued counts.
+
+        Never blocks; the counts are read without stopping the supervisor.
+        """
+        run = self._run if self._state != STOPPED else None
+        info = SimpleNamespace(
+            id=self.id,
+            active=self._state == RUNNING,
+            started=self._state == RUNNING,
+            mode=run.mode if run is not None else None,
+            default_tt=self.default_tt,
+            poll_delay=self.poll_delay,
+            tasks_count=len(self._tasks),
+            schedulers=list(self._schedulers.values()),
+            sync_schedulers=list(self._sync_schedulers.values()),
+        )
+        for tt in (TT_THREAD, TT_GREENLET, TT_MP):
+            prefix = TIER_NAMES[tt]
+            try:
+                limits = self._limits(tt)
+            except NotImplementedError:
+                continue
+            admission = run.admissions.get(tt) if run is not None else None
+            setattr(info, f'{prefix}_pool_size', limits.pool_size)
+            setattr(info, f'{prefix}_reserve_normal', limits.reserve_normal)
+            setattr(info, f'{prefix}_reserve_high', limits.reserve_high)
+            setattr(info, f'{prefix}_tasks_count', admission.running if admission else 0)
+            setattr(info, f'{prefix}_queued', admission.queued() if admission else {})
+        info.thread_min_size = self._thread_sizes.min_size
+        info.thread_max_size = self._thread_sizes.max_size
+        tier = run.tiers.get(TT_THREAD) if run is not None else None
+        info.thread_threads = tier.threads if tier is not None else 0
+        self._extend_info(info, run)
+        return info
+
+    def _extend_info(self, info: SimpleNamespace, run: _Run | None) -> None:
+        """Hook: add the fields of the other modules."""
+
+
+@implementer(ISupervisor)
+class TaskSupervisor(ActorSupport, ALoopSupport, ProcessSupport, _SupervisorCore):
+    """Owns the execution tiers and runs tasks by priority with reserves.
+
+    ``TaskSupervisor(supervisor_id=None, **pool_kwargs)``: *pool_kwargs* are
+    the thread tier's sizes (``pool_size``, ``reserve_normal``,
+    ``reserve_high``, ``min_size``, ``max_size``). Every method may be
+    called from any OS thread and any greenlet.
+
+    In a process whose ``threading`` is monkey-patched, :meth:`start` runs
+    the supervisor in the calling thread's hub (*embedded* mode); otherwise
+    in a daemon OS thread named ``supervisor_<id>_hub`` (*threaded* mode).
+    """
+
+
+_running: weakref.WeakSet[_SupervisorCore] = weakref.WeakSet()
+
+
+def _stop_at_exit() -> None:
+    for supervisor in list(_running):
+        try:
+            supervisor.stop(wait=supervisor.exit_timeout)
+        except Exception:
+            logger.exception('stopping %r at exit failed', supervisor)
+
+
+atexit.register(_stop_at_exit)

@@ -1,0 +1,257 @@
+"""The Task object and :func:`wait_completed`."""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from zope.interface import implementer
+
+from ._bridge import Latch, state_lock
+from ._constants import (
+    TASK_STATUS_CANCELED,
+    TASK_STATUS_COMPLETED,
+    TASK_STATUS_DELAYED,
+    TASK_STATUS_QUEUED,
+    TASK_STATUS_STARTED,
+)
+from ._errors import TaskCancelled
+from ._interfaces import ITask
+
+if TYPE_CHECKING:
+    from ._supervisor import TaskSupervisor
+
+_STATUS_NAMES = {
+    TASK_STATUS_QUEUED: 'queued',
+    TASK_STATUS_DELAYED: 'delayed',
+    TASK_STATUS_STARTED: 'started',
+    TASK_STATUS_COMPLETED: 'completed',
+    TASK_STATUS_CANCELED: 'canceled',
+}
+
+
+@implementer(ITask)
+class Task:
+    """One unit of work queued on a supervisor.
+
+    A task is created by :meth:`TaskSupervisor.put_task` or by calling a
+    :func:`background_task`; it is never constructed directly. Its fields
+    may be read from any thread. It ends COMPLETED (with ``result`` or
+    ``exception``) or CANCELED, exactly once.
+    """
+
+    __slots__ = (
+        'id', 'tt', 'target', 'args', 'kwargs', 'callback', 'priority', 'delay',
+        'worker', 'name', 'loop', 'status', 'result', 'exception', 'time_queued',
+        'time_started', 'time_completed', '_supervisor', '_run', '_done', '_handle',
+        '__weakref__',
+    )
+
+    def __init__(
+        self,
+        supervisor: TaskSupervisor,
+        task_id: Any,
+        tt: int,
+        target: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        callback: Callable[[Any], Any] | None,
+        priority: int,
+        delay: float | None,
+        worker: Any,
+        name: str | None,
+        loop: Any = None,
+    ) -> None:
+        self.id = task_id
+        self.tt = tt
+        self.target = target
+        self.args = args
+        self.kwargs = kwargs
+        self.callback = callback
+        self.priority = priority
+        self.delay = delay
+        self.worker = worker
+        self.name = name
+        self.loop = loop
+        self.status = TASK_STATUS_DELAYED if delay else TASK_STATUS_QUEUED
+        self.result: Any = None
+        self.exception: BaseException | None = None
+        self.time_queued = time.time()
+        self.time_started: float | None = None
+        self.time_completed: float | None = None
+        self._supervisor = supervisor
+        self._run: Any = None  # the supervisor run the task was queued in
+        self._done = Latch()
+        #: The tier's handle while delayed or running (a timer, a future ...).
+        self._handle: Any = None
+
+    def __repr__(self) -> str:
+        name = self.name or getattr(self.target, '__qualname__', repr(self.target))
+        return (f'<Task {self.id!r} {name} priority={self.priority} '
+                f'{_STATUS_NAMES.get(self.status, self.status)}>')
+
+    # -- state, readable from anywhere ------------------------------------
+
+    def is_started(self) -> bool:
+        """True once the task began running (also after it completed)."""
+        return self.status in (TASK_STATUS_STARTED, TASK_STATUS_COMPLETED)
+
+    def is_completed(self) -> bool:
+        """True once the target returned or raised."""
+        return self.status == TASK_STATUS_COMPLETED
+
+    def is_canceled(self) -> bool:
+        """True if the task was canceled before it started."""
+        return self.status == TASK_STATUS_CANCELED
+
+    def done(self) -> bool:
+        """True once the task is COMPLETED or CANCELED."""
+        return self._done.is_set()
+
+    # -- waiting -----------------------------------------------------------
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the task is completed or canceled; return whether it is.
+
+        Blocks: cooperatively in a greenlet, or the calling OS thread.
+        """
+        return self._done.wait(timeout)
+
+    def get(self, timeout: float | None = None) -> Any:
+        """Wait for the task and return its result, or raise its exception.
+
+        Raises the builtin TimeoutError if it is not done within *timeout*
+        seconds, and TaskCancelled if it was canceled. Blocks like :meth:`wait`.
+        """
+        if not self._done.wait(timeout):
+            raise TimeoutError(f'{self!r} did not complete within {timeout} s')
+        if self.status == TASK_STATUS_CANCELED:
+            raise TaskCancelled(f'{self!r} was canceled')
+        if self.exception is not None:
+            raise self.exception
+        return self.result
+
+    def cancel(self) -> bool:
+        """Cancel the task if it has not started; return True if it is canceled.
+
+        A started or completed task cannot be canceled (returns False). May
+        be called from any thread or greenlet; never blocks.
+        """
+        with state_lock:
+            if self.status == TASK_STATUS_CANCELED:
+                return True
+            if self.status not in (TASK_STATUS_QUEUED, TASK_STATUS_DELAYED):
+                return False
+            self.status = TASK_STATUS_CANCELED
+        self._supervisor._task_canceled(self)
+        return True
+
+    # -- used by the supervisor ------------------------------------------
+
+    def _mark_started(self) -> bool:
+        """QUEUED -> STARTED; False if the task was canceled meanwhile."""
+        with state_lock:
+            if self.status != TASK_STATUS_QUEUED:
+                return False
+            self.status = TASK_STATUS_STARTED
+        self.time_started = time.time()
+        return True
+
+    def _mark_queued(self) -> bool:
+        """DELAYED -> QUEUED; False if the task was canceled meanwhile."""
+        with state_lock:
+            if self.status != TASK_STATUS_DELAYED:
+                return False
+            self.status = TASK_STATUS_QUEUED
+        return True
+
+    def _complete(self, ok: bool, value: Any) -> None:
+        if ok:
+            self.result = value
+        else:
+            self.exception = value
+        self.time_completed = time.time()
+        self.status = TASK_STATUS_COMPLETED
+        self._handle = None
+        self._done.set()
+
+    def _finish_canceled(self) -> None:
+        self.status = TASK_STATUS_CANCELED
+        self.time_completed = time.time()
+        self._handle = None
+        self._done.set()
+
+
+def _outcome(task: Task, return_exceptions: bool) -> Any:
+    if task.status == TASK_STATUS_CANCELED:
+        exc: BaseException = TaskCancelled(f'{task!r} was canceled')
+    elif task.exception is not None:
+        exc = task.exception
+    else:
+        return task.result
+    if return_exceptions:
+        return exc
+    raise exc
+
+
+def wait_completed(
+    tasks: Task | Iterable[Task],
+    timeout: float | None = None,
+    return_exceptions: bool = False,
+) -> Any:
+    """Wait for tasks and return their results.
+
+    A single :class:`Task` gives its result; any iterable of tasks (a
+    generator too) gives the list of results in input order. A failed task
+    re-raises its exception, unless *return_exceptions* puts the exception
+    object in its place. *timeout* bounds the whole wait; when it runs out
+    the builtin TimeoutError is raised.
+
+    Blocks: cooperatively in a greenlet, or the calling OS thread.
+    """
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f'timeout must be a number of seconds or None, got {timeout!r}')
+        if timeout < 0:
+            raise ValueError(f'timeout must not be negative, got {timeout!r}')
+    single = isinstance(tasks, Task)
+    if single:
+        task_list = [tasks]
+    else:
+        try:
+            task_list = list(tasks)  # type: ignore[arg-type]
+        except TypeError:
+            raise TypeError(f'wait_completed() takes a Task or an iterable of Tasks, '
+                            f'got {tasks!r}') from None
+        for task in task_list:
+            if not isinstance(task, Task):
+                raise TypeError(f'wait_completed() got {task!r}, which is not a Task')
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for task in task_list:
+        if task._done.is_set():
+            continue
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not task._done.wait(remaining):
+            raise TimeoutError(f'{task!r} did not complete within {timeout} s')
+    results = [_outcome(task, return_exceptions) for task in task_list]
+    return results[0] if single else results
+
+
+#: The task the current greenlet or thread is running (set by the tiers).
+current_task: ContextVar[Task | None] = ContextVar('gatasker_current_task', default=None)
+
+
+def run_target(task: Task) -> tuple[bool, Any]:
+    """Call the task's target here and now; return ``(ok, result_or_exception)``.
+
+    Catches BaseException too: ``sys.exit()`` in a task ends that task, not
+    the thread or greenlet that ran it.
+    """
+    token = current_task.set(task)
+    try:
+        return True, task.target(*task.args, **task.kwargs)
+    except BaseException as exc:  # noqa: BLE001 - reported as the task's outcome
+        return False, exc
+    finally:
+        current_task.reset(token)
