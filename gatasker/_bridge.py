@@ -213,6 +213,14 @@ class Inbox:
             self._watcher.close()
 
 
+_thread_names: dict[int, str] = {}
+
+
+def real_thread_name() -> str:
+    """The name of the calling OS thread, also inside a greenlet of a patched process."""
+    return _thread_names.get(real_thread_id()) or threading.current_thread().name
+
+
 def start_real_thread(target: Callable[[], None], name: str) -> None:
     """Run *target* in a new daemon OS thread named *name*, also when patched.
 
@@ -226,7 +234,12 @@ def start_real_thread(target: Callable[[], None], name: str) -> None:
         return
 
     def boot() -> None:
+        # Under patching, threading names greenlets: this names the root one.
         threading.current_thread().name = name
-        target()
+        _thread_names[real_thread_id()] = name
+        try:
+            target()
+        finally:
+            _thread_names.pop(real_thread_id(), None)
 
     _start_new_thread(boot, ())

@@ -42,3 +42,42 @@ def run_python(code: str, *, patched: bool = False, timeout: float = 60,
         capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+from gatasker._bridge import Latch, allocate_lock  # noqa: E402
+
+
+def settle(sup: gatasker.TaskSupervisor, timeout: float = 10) -> None:
+    """Return once the supervisor handled every message posted before this call."""
+    latch = Latch()
+    run = sup._run
+    assert run is not None
+    sup._post(run, latch.set)
+    assert latch.wait(timeout), 'supervisor did not answer'
+
+
+class Recorder:
+    """Thread- and greenlet-safe record of which task started, with a gate to hold them."""
+
+    def __init__(self) -> None:
+        self.gate = Latch()
+        self.started: list[object] = []
+        self._lock = allocate_lock()
+        self._waiters: list[tuple[int, Latch]] = []
+
+    def run(self, tag: object, *_: object, **__: object) -> object:
+        with self._lock:
+            self.started.append(tag)
+            for count, latch in self._waiters:
+                if len(self.started) >= count:
+                    latch.set()
+        assert self.gate.wait(60), 'gate never opened'
+        return tag
+
+    def wait_started(self, count: int, timeout: float = 20) -> None:
+        latch = Latch()
+        with self._lock:
+            if len(self.started) >= count:
+                return
+            self._waiters.append((count, latch))
+        assert latch.wait(timeout), f'only {len(self.started)} of {count} tasks started'
