@@ -217,8 +217,16 @@ _thread_names: dict[int, str] = {}
 
 
 def real_thread_name() -> str:
-    """The name of the calling OS thread, also inside a greenlet of a patched process."""
-    return _thread_names.get(real_thread_id()) or threading.current_thread().name
+    """The name of the calling OS thread, also inside a greenlet of a patched process.
+
+    Threads gatasker started carry their names; others are ``thread-<id>``.
+    """
+    ident = real_thread_id()
+    return _thread_names.get(ident) or f'thread-{ident}'
+
+
+if threading.current_thread() is threading.main_thread():
+    _thread_names[real_thread_id()] = 'MainThread'
 
 
 def start_real_thread(target: Callable[[], None], name: str) -> None:
@@ -229,10 +237,6 @@ def start_real_thread(target: Callable[[], None], name: str) -> None:
     loop implementation first, so two threads never import it at once.
     """
     _ = gevent.config.loop  # imports the loop module in this thread
-    if not threading_is_patched():
-        threading.Thread(target=target, name=name, daemon=True).start()
-        return
-
     def boot() -> None:
         # Under patching, threading names greenlets: this names the root one.
         threading.current_thread().name = name
@@ -242,4 +246,7 @@ def start_real_thread(target: Callable[[], None], name: str) -> None:
         finally:
             _thread_names.pop(real_thread_id(), None)
 
-    _start_new_thread(boot, ())
+    if threading_is_patched():
+        _start_new_thread(boot, ())
+    else:
+        threading.Thread(target=boot, name=name, daemon=True).start()
