@@ -30,6 +30,9 @@ allocate_lock: Callable[[], Any] = monkey.get_original('_thread', 'allocate_lock
 _start_new_thread: Callable[..., int] = monkey.get_original('_thread', 'start_new_thread')
 #: The id of the calling OS thread, also when ``threading`` is patched.
 real_thread_id: Callable[[], int] = monkey.get_original('_thread', 'get_ident')
+#: An unpatched C queue for handing work to real OS threads: ``put`` never
+#: blocks, ``get`` blocks only the OS thread that calls it.
+ThreadQueue: Any = monkey.get_original('_queue', 'SimpleQueue')
 
 # Guards every Latch's waiter list and task state changes. Held only for a few bytecodes and never
 # while waiting, so taking it from the hub is harmless.

@@ -46,9 +46,10 @@ class ITier(Interface):
         """Acquire the tier's resources (threads, processes)."""
 
     def execute(task: object) -> None:
-        """Run *task*; report its end with ``supervisor._task_done(task, ok, value)``.
-
-        Never blocks the calling greenlet.
+        """Run *task*; report its end by calling the tier's ``done(task, ok, value)``
+        (thread-safe: any thread may call it). A tier may also define
+        ``task_finished(task)``, called in the supervisor's greenlet once that
+        end was handled. Never blocks the calling greenlet.
         """
 
     def resize(limits: object) -> None:

@@ -361,7 +361,7 @@ class _SupervisorCore:
         self._post(run, self._on_stop, run, deadline, stop_schedulers,
                    cancel_tasks or wait is False, done)
         done.wait()
-        if not cancel_tasks and wait is not False:
+        if not cancel_tasks and wait is not False and not run.ignored:
             # Nothing runs any more: let the hub thread end before returning,
             # so that an interpreter exiting right after finds no live hub.
             run.exited.wait(self._remaining(deadline) if deadline is not None else 5.0)
@@ -526,7 +526,11 @@ class _SupervisorCore:
             gevent.spawn(self._run_callback, task.callback, value)
         if task.tt != TT_COROUTINE:
             run.admissions[task.tt].finish()
-            if task.tt in run.tiers:
+            tier = run.tiers.get(task.tt)
+            if tier is not None:
+                finished = getattr(tier, 'task_finished', None)
+                if finished is not None:
+                    finished(task)
                 self._dispatch(run, task.tt)
         if run.quiet is not None:
             self._check_quiet(run)

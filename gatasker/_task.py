@@ -177,9 +177,9 @@ class Task:
         self._done.set()
 
     def _finish_canceled(self) -> None:
+        # _handle (a delay timer) is closed by the supervisor's greenlet.
         self.status = TASK_STATUS_CANCELED
         self.time_completed = time.time()
-        self._handle = None
         self._done.set()
 
 

@@ -109,12 +109,26 @@ def test_fifo_within_a_priority(supervisor: gatasker.TaskSupervisor, tt: int) ->
 
 @TIERS
 def test_pool_size_zero_is_unlimited(supervisor: gatasker.TaskSupervisor, tt: int) -> None:
-    resize(supervisor, tt, pool_size=0, reserve_normal=0, reserve_high=0)
+    extra = {'max_size': 40} if tt == TT_THREAD else {}
+    resize(supervisor, tt, pool_size=0, reserve_normal=0, reserve_high=0, **extra)
     rec = Recorder()
     tasks = [supervisor.put_task(rec.run, (i,), tt=tt, priority=TASK_LOW) for i in range(40)]
     rec.wait_started(40)
     rec.gate.set()
     gatasker.wait_completed(tasks, timeout=30)
+
+
+def test_max_size_caps_threads_for_non_critical_tasks(supervisor: gatasker.TaskSupervisor) -> None:
+    resize(supervisor, TT_THREAD, pool_size=0, reserve_normal=0, reserve_high=0, max_size=2)
+    rec = Recorder()
+    tasks = [supervisor.put_task(rec.run, (i,), tt=TT_THREAD, priority=TASK_HIGH)
+             for i in range(5)]
+    rec.wait_started(2)
+    settle(supervisor)
+    assert supervisor.get_info().thread_threads == 2
+    assert len(rec.started) == 2
+    rec.gate.set()
+    assert gatasker.wait_completed(tasks, timeout=30) == list(range(5))
 
 
 @TIERS
