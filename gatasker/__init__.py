@@ -21,6 +21,11 @@ from ._constants import TT_GREENLET as TT_GREENLET
 from ._constants import TT_MP as TT_MP
 from ._constants import TT_THREAD as TT_THREAD
 from ._errors import GataskerError as GataskerError
+from ._events import TaskCompleted as TaskCompleted
+from ._events import TaskEvent as TaskEvent
+from ._events import TaskQueued as TaskQueued
+from ._events import TaskStarted as TaskStarted
+from ._events import TaskTimeout as TaskTimeout
 from ._errors import SupervisorNotRunning as SupervisorNotRunning
 from ._errors import TaskCancelled as TaskCancelled
 from ._interfaces import ISupervisor as ISupervisor
@@ -28,6 +33,8 @@ from ._interfaces import ITask as ITask
 from ._interfaces import ITier as ITier
 from ._logging import logger as logger
 from ._logging import set_debug as set_debug
+from ._statistics import SupervisorStatistics as SupervisorStatistics
+from ._statistics import TierStatistics as TierStatistics
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
 from ._task import wait_completed as wait_completed
@@ -35,6 +42,13 @@ from ._task import wait_completed as wait_completed
 __version__ = '0.1.0'
 
 __all__ = [
+    'TierStatistics',
+    'TaskTimeout',
+    'TaskStarted',
+    'TaskQueued',
+    'TaskEvent',
+    'TaskCompleted',
+    'SupervisorStatistics',
     'ISupervisor',
     'ITask',
     'ITier',

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable
 import gevent
 from zope.interface import implementer
 
-from . import _logging
+from . import _events, _logging
 from ._admission import Admission, Limits
 from ._bridge import Inbox, Latch, allocate_lock, start_real_thread, threading_is_patched
 from ._constants import (
@@ -50,6 +50,7 @@ from ._errors import SupervisorNotRunning
 from ._greenlet_tier import GreenletTier
 from ._interfaces import ISupervisor
 from ._logging import logger
+from ._statistics import SupervisorStatistics, TierCounters, TierStatistics
 from ._task import Task, current_task
 from ._thread_tier import ThreadSizes, ThreadTier
 from ._actor_support import ActorSupport
@@ -138,6 +139,7 @@ class _SupervisorCore:
         self._recent_ids: deque[Any] = deque(maxlen=RECENT_IDS)
         self._schedulers: dict[Any, Any] = {}
         self._sync_schedulers: dict[Any, Any] = {}
+        self._counters = {tt: TierCounters() for tt in TIER_NAMES}
         self._init_extensions()
 
     def _init_extensions(self) -> None:
@@ -509,6 +511,8 @@ class _SupervisorCore:
                 continue
             if debug:
                 logger.debug('task %r started', task)
+            if _events.subscribed():
+                _events.publish(_events.TaskStarted(task, self.id))
             tier.execute(task)
 
     def _task_done(self, run: _Run, task: Task, ok: bool, value: Any) -> None:
@@ -517,11 +521,16 @@ class _SupervisorCore:
 
     def _on_done(self, run: _Run, task: Task, ok: bool, value: Any) -> None:
         self._forget(task)
+        counters = self._counters[task.tt]
+        counters.completed += 1
         if not ok:
+            counters.failed += 1
             logger.error('task %r failed', task, exc_info=value)
         elif _logging._debug:
             logger.debug('task %r completed', task)
         task._complete(ok, value)
+        if _events.subscribed():
+            _events.publish(_events.TaskCompleted(task, self.id))
         if ok and task.callback is not None:
             gevent.spawn(self._run_callback, task.callback, value)
         if task.tt != TT_COROUTINE:
@@ -560,6 +569,9 @@ class _SupervisorCore:
             run.inbox.put((self._on_canceled, (run, task)))  # type: ignore[union-attr]
 
     def _on_canceled(self, run: _Run, task: Task) -> None:
+        self._counters[task.tt].cancelled += 1
+        if _events.subscribed():
+            _events.publish(_events.TaskCompleted(task, self.id))
         timer, task._handle = task._handle, None
         if timer is not None:
             timer.close()
@@ -591,6 +603,9 @@ class _SupervisorCore:
             return
         logger.log(level, 'task %r has waited %.3f s and has not started', task,
                    time.time() - task.time_queued)
+        if _events.subscribed():
+            _events.publish(_events.TaskTimeout(
+                task, self.id, 'warning' if level == logging.WARNING else 'critical'))
         func = getattr(self, func_name)
         if func is not None:
             gevent.spawn(self._run_callback, func, task)
@@ -650,6 +665,8 @@ class _SupervisorCore:
             run.inbox.put((self._on_put, (run, task)))  # type: ignore[union-attr]
         if _logging._debug:
             logger.debug('task %r queued', task)
+        if _events.subscribed():
+            _events.publish(_events.TaskQueued(task, self.id))
         return task
 
     def mark_task_completed(self, task: Task | None = None, task_id: Any = None, **_: Any) -> bool:
@@ -764,6 +781,43 @@ class _SupervisorCore:
 
     def _extend_info(self, info: SimpleNamespace, run: _Run | None) -> None:
         """Hook: add the fields of the other modules."""
+
+    def statistics(self) -> SupervisorStatistics:
+        """A snapshot: per tier running and queued tasks per priority, counters
+        of completed, failed and cancelled tasks, and actor, worker and aloop
+        counts. Any thread; never blocks (counts are read without locking, so
+        a snapshot taken while tasks move may be off by the tasks in flight).
+        """
+        info = self.get_info()
+        tiers = {}
+        for tt, name in TIER_NAMES.items():
+            if not hasattr(info, f'{name}_pool_size'):
+                continue
+            counters = self._counters[tt]
+            tiers[name] = TierStatistics(
+                name=name,
+                pool_size=getattr(info, f'{name}_pool_size'),
+                reserve_normal=getattr(info, f'{name}_reserve_normal'),
+                reserve_high=getattr(info, f'{name}_reserve_high'),
+                running=getattr(info, f'{name}_tasks_count'),
+                queued=dict(getattr(info, f'{name}_queued')),
+                completed=counters.completed,
+                failed=counters.failed,
+                cancelled=counters.cancelled,
+            )
+        actors = list(getattr(info, 'actors', ()) or ())
+        workers = getattr(info, 'workers', None)
+        return SupervisorStatistics(
+            id=self.id,
+            state=self._state,
+            mode=info.mode,
+            tasks=info.tasks_count,
+            tiers=tiers,
+            actors=len(actors),
+            workers=len(workers) if workers is not None else sum(
+                1 for a in actors if hasattr(a, 'is_active')),
+            aloops=len(getattr(info, 'aloops', ()) or ()),
+        )
 
 
 @implementer(ISupervisor)
