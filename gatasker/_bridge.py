@@ -228,8 +228,15 @@ def real_thread_name() -> str:
     return _thread_names.get(ident) or f'thread-{ident}'
 
 
+_main_thread_id: int | None = None
 if threading.current_thread() is threading.main_thread():
-    _thread_names[real_thread_id()] = 'MainThread'
+    _main_thread_id = real_thread_id()
+    _thread_names[_main_thread_id] = 'MainThread'
+
+
+def in_main_thread() -> bool:
+    """True in the process's main OS thread (also inside its greenlets)."""
+    return _main_thread_id is None or real_thread_id() == _main_thread_id
 
 
 def start_real_thread(target: Callable[[], None], name: str) -> None:

@@ -31,7 +31,14 @@ from zope.interface import implementer
 
 from . import _events, _logging
 from ._admission import Admission, Limits
-from ._bridge import Inbox, Latch, allocate_lock, start_real_thread, threading_is_patched
+from ._bridge import (
+    Inbox,
+    Latch,
+    allocate_lock,
+    in_main_thread,
+    start_real_thread,
+    threading_is_patched,
+)
 from ._constants import (
     TASK_NORMAL,
     TASK_STATUS_CANCELED,
@@ -95,6 +102,7 @@ class _Run:
         self.ignored: set[Any] = set()  # ids of tasks stop() must not wait for
         self.closing = False
         self.finished = False
+        self.error: BaseException | None = None  # why the hub thread could not start
 
 
 class _SupervisorCore:
@@ -133,6 +141,8 @@ class _SupervisorCore:
         self._state = STOPPED
         self._state_lock = allocate_lock()
         self._run: _Run | None = None
+        self._starting = Latch()  # set when the latest start() finished
+        self._starting.set()
         self._ever_started = False
         self._autostart = False
         self._tasks: dict[Any, Task] = {}
@@ -245,6 +255,18 @@ class _SupervisorCore:
                 return False
             self._state = STARTING
             self._ever_started = True
+            self._starting = Latch()
+        try:
+            self._start_run(mode)
+        except BaseException:
+            with self._state_lock:
+                self._state = STOPPED
+            raise
+        finally:
+            self._starting.set()
+        return True
+
+    def _start_run(self, mode: str) -> None:
         run = _Run(mode)
         if mode == 'embedded':
             self._open_run(run)
@@ -252,13 +274,14 @@ class _SupervisorCore:
         else:
             start_real_thread(functools.partial(self._hub_thread, run), f'supervisor_{self.id}_hub')
             run.ready.wait()
+            if run.error is not None:
+                raise run.error
         with self._state_lock:
             self._run = run
             self._state = RUNNING
         _running.add(self)
         self._on_started()
         logger.debug('supervisor %s started (%s)', self.id, mode)
-        return True
 
     def _on_started(self) -> None:
         """Hook run after a start, in the caller's thread."""
@@ -280,7 +303,12 @@ class _SupervisorCore:
 
     def _hub_thread(self, run: _Run) -> None:
         try:
-            self._open_run(run)
+            try:
+                self._open_run(run)
+            except BaseException as exc:
+                run.error = exc
+                run.ready.set()
+                return
             self._mailbox(run)
             hub = run.hub
             hub.join(timeout=1.0)  # let pool threads finish exiting
@@ -317,7 +345,11 @@ class _SupervisorCore:
         """The current run if the supervisor accepts work; lazily starts the default one."""
         if self._state != RUNNING:
             if self._autostart and not self._ever_started:
-                self.start()
+                # A lazy start from another OS thread of a patched process must
+                # not bind the supervisor to that thread's hub, which may never run.
+                self.start(None if in_main_thread() else 'threaded')
+            if self._state == STARTING:
+                self._starting.wait()
             if self._state != RUNNING:
                 raise SupervisorNotRunning(f'supervisor {self.id!r} is not running')
         run = self._run

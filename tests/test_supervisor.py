@@ -627,3 +627,38 @@ def test_many_tasks_complete_exactly_once(supervisor: gatasker.TaskSupervisor) -
     settle(supervisor)
     assert supervisor.get_tasks() == []
     time.sleep(0)  # noqa: just yields
+
+
+def test_concurrent_first_use_of_a_lazily_started_supervisor() -> None:
+    sup = gatasker.TaskSupervisor()
+    sup._autostart = True  # as the default supervisor
+    results: list[Any] = []
+    done = [Latch() for _ in range(6)]
+
+    def use(i: int) -> None:
+        try:
+            results.append(sup.put_task(lambda **_: i).get(timeout=20))
+        except BaseException as exc:  # noqa: BLE001
+            results.append(exc)
+        finally:
+            done[i].set()
+
+    for i in range(6):
+        start_real_thread(lambda i=i: use(i), f'user{i}')
+    try:
+        assert all(d.wait(30) for d in done)
+        assert sorted(results) == list(range(6))
+    finally:
+        sup.stop()
+
+
+def test_a_failing_start_leaves_the_supervisor_stopped() -> None:
+    class Broken(gatasker.TaskSupervisor):
+        def _make_tier(self, tt: int, done: Any) -> Any:
+            raise OSError('no threads for you')
+
+    sup = Broken()
+    for mode in ('threaded', 'embedded'):
+        with pytest.raises(OSError):
+            sup.start(mode=mode)
+        assert not sup.is_started()
