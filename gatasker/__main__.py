@@ -13,13 +13,13 @@ if '--patched' in sys.argv:
 
     monkey.patch_all()
 
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from typing import Any  # noqa: E402
+import time
+from collections import Counter
+from typing import Any
 
-import gatasker  # noqa: E402
-from gatasker import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, TT_GREENLET, TT_THREAD  # noqa: E402
-from gatasker._bridge import Latch, allocate_lock, real_thread_name  # noqa: E402
+import gatasker
+from gatasker import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, TT_GREENLET, TT_THREAD
+from gatasker._bridge import Latch, allocate_lock, real_thread_name
 
 NAMES = {TASK_CRITICAL: 'CRITICAL', TASK_HIGH: 'HIGH', TASK_NORMAL: 'NORMAL', TASK_LOW: 'LOW'}
 

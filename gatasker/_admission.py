@@ -12,8 +12,9 @@ also use. CRITICAL work always starts. ``pool_size == 0`` means unlimited.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Generic, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 from ._constants import PRIORITIES, TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, check_priority
 
@@ -76,7 +77,7 @@ class Admission(Generic[T]):
     overtakes a waiting NORMAL or HIGH one.
     """
 
-    __slots__ = ('limits', 'running', '_queues')
+    __slots__ = ('_queues', 'limits', 'running')
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits if limits is not None else Limits()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._constants import TASK_NORMAL, TT_COROUTINE, check_delay, check_priority, check_tt
 from ._supervisor import TaskSupervisor

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gevent
 from gevent import monkey
@@ -66,7 +67,7 @@ class _ThreadWaiter:
 class _GreenletWaiter:
     """Parks a greenlet; any thread wakes it through an async watcher of its hub."""
 
-    __slots__ = ('_watcher', '_event')
+    __slots__ = ('_event', '_watcher')
 
     def __init__(self, hub: Any) -> None:
         self._event = Event()
@@ -162,7 +163,7 @@ class Inbox:
     owning greenlet and parks it until there is something to take.
     """
 
-    __slots__ = ('_items', '_hub', '_thread_id', '_watcher', '_sleeper', '_closed')
+    __slots__ = ('_closed', '_hub', '_items', '_sleeper', '_thread_id', '_watcher')
 
     def __init__(self) -> None:
         self._items: deque[Any] = deque()

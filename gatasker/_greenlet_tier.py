@@ -7,11 +7,12 @@ greenlet per task.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gevent
-from greenlet import greenlet as RawGreenlet
 from greenlet import getcurrent
+from greenlet import greenlet as RawGreenlet
 from zope.interface import implementer
 
 from ._admission import Limits

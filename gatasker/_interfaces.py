@@ -7,6 +7,8 @@ in the tests.
 
 from __future__ import annotations
 
+from typing import Any
+
 from zope.interface import Attribute, Interface
 
 
@@ -30,7 +32,7 @@ class ITask(Interface):
         """Wait until done; return whether it is. Blocks cooperatively in a
         greenlet, or the calling OS thread."""
 
-    def get(timeout: float | None = None) -> object:
+    def get(timeout: float | None = None) -> Any:
         """Wait, then return the result or raise the exception. Blocks like wait()."""
 
     def cancel() -> bool:
@@ -45,14 +47,14 @@ class ITier(Interface):
     def start() -> None:
         """Acquire the tier's resources (threads, processes)."""
 
-    def execute(task: object) -> None:
+    def execute(task: Any) -> None:
         """Run *task*; report its end by calling the tier's ``done(task, ok, value)``
         (thread-safe: any thread may call it). A tier may also define
         ``task_finished(task)``, called in the supervisor's greenlet once that
         end was handled. Never blocks the calling greenlet.
         """
 
-    def resize(limits: object) -> None:
+    def resize(limits: Any) -> None:
         """Adapt the tier to new limits; running tasks are never killed."""
 
     def stop(wait: bool) -> None:
@@ -71,19 +73,22 @@ class ISupervisor(Interface):
     def start(mode: str | None = None) -> bool:
         """Start; False if already running. Never blocks for long."""
 
-    def stop(wait: object = True, stop_schedulers: bool = True,
-             cancel_tasks: bool = False) -> None:
+    def stop(wait: bool | float = True, stop_schedulers: bool = True,
+             cancel_tasks: bool = False) -> bool:
         """Stop; blocks the caller (cooperatively in a greenlet) at most *wait* seconds
         when *wait* is a number."""
 
-    def put_task(target: object, args: tuple[object, ...] = (),
-                 kwargs: dict[str, object] | None = None) -> ITask:
+    def put_task(target: Any, args: Any = (), kwargs: dict[str, Any] | None = None,
+                 callback: Any = None, priority: int = 100, delay: float | None = None,
+                 tt: int = 1, task_id: Any = None, worker: Any = None,
+                 name: str | None = None, loop: Any = None,
+                 _pass_task_id: bool = True) -> ITask:
         """Queue a task and return it. Never blocks."""
 
-    def get_task(task_id: object) -> ITask | None:
+    def get_task(task_id: Any) -> ITask | None:
         """The queued or running task with that id, else None. Never blocks."""
 
-    def get_info() -> object:
+    def get_info() -> Any:
         """A snapshot of the supervisor's state. Never blocks."""
 
     def block() -> None:
@@ -96,13 +101,13 @@ class IActor(Interface):
     def start() -> bool:
         """Start handling messages; False if already running."""
 
-    def stop(wait: object = True) -> None:
+    def stop(wait: Any = True) -> None:
         """Stop after the message being handled."""
 
-    def tell(message: object) -> None:
+    def tell(message: Any) -> None:
         """Send a message without waiting for it. Any thread; never blocks."""
 
-    def ask(message: object, timeout: float | None = None) -> object:
+    def ask(message: Any, timeout: float | None = None) -> Any:
         """Send a message and wait for the handler's answer. Blocks."""
 
 
@@ -121,11 +126,11 @@ class IALoop(Interface):
 
     name = Attribute("The aloop's name.")
 
-    def run(coro: object) -> object:
+    def run(coro: Any) -> Any:
         """Run a coroutine in the loop and return its result. Blocks."""
 
-    def background_task(coro: object) -> ITask:
+    def background_task(coro: Any) -> ITask:
         """Run a coroutine in the loop as a Task. Never blocks."""
 
-    def get_loop() -> object:
+    def get_loop() -> Any:
         """The asyncio event loop."""

@@ -23,14 +23,17 @@ import logging
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import gevent
 from zope.interface import implementer
 
 from . import _events, _logging
+from ._actor_support import ActorSupport
 from ._admission import Admission, Limits
+from ._aloop_support import ALoopSupport
 from ._bridge import (
     Inbox,
     Latch,
@@ -57,12 +60,10 @@ from ._errors import SupervisorNotRunning
 from ._greenlet_tier import GreenletTier
 from ._interfaces import ISupervisor
 from ._logging import logger
+from ._process_support import ProcessSupport
 from ._statistics import SupervisorStatistics, TierCounters, TierStatistics
 from ._task import Task, current_task
 from ._thread_tier import ThreadSizes, ThreadTier
-from ._actor_support import ActorSupport
-from ._aloop_support import ALoopSupport
-from ._process_support import ProcessSupport
 
 _task_ids = itertools.count(1)
 _supervisor_ids = itertools.count(1)
@@ -75,7 +76,8 @@ _THREAD_KEYS = frozenset({'pool_size', 'reserve_normal', 'reserve_high', 'min_si
 _POOL_KEYS = frozenset({'pool_size', 'reserve_normal', 'reserve_high'})
 
 
-def _merge_limits(old: Limits, kwargs: dict[str, Any], allowed: frozenset[str], what: str) -> Limits:
+def _merge_limits(old: Limits, kwargs: dict[str, Any], allowed: frozenset[str],
+                  what: str) -> Limits:
     unknown = set(kwargs) - allowed
     if unknown:
         raise TypeError(f'{what}() got unexpected keyword arguments: {sorted(unknown)}')
@@ -130,7 +132,9 @@ class _SupervisorCore:
         thread_kwargs.update(pool_kwargs)
         self._thread_sizes = self._thread_sizes_from(
             ThreadSizes(Limits()), thread_kwargs, 'TaskSupervisor')
-        self.id = supervisor_id if supervisor_id is not None else f'supervisor{next(_supervisor_ids)}'
+        if supervisor_id is None:
+            supervisor_id = f'supervisor{next(_supervisor_ids)}'
+        self.id = supervisor_id
         self._greenlet_limits = Limits(pool_size=1000, reserve_normal=100, reserve_high=100)
         self.poll_delay = 0.1  # kept for atasker code; nothing depends on it
         self.timeout_warning: float | None = None
@@ -162,7 +166,7 @@ class _SupervisorCore:
         self.start()
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- sizes -------------------------------------------------------------
@@ -549,7 +553,8 @@ class _SupervisorCore:
 
     def _task_done(self, run: _Run, task: Task, ok: bool, value: Any) -> None:
         """Called by a tier, in the hub's thread, when a task's target ended."""
-        run.inbox.put((self._on_done, (run, task, ok, value)))  # type: ignore[union-attr]
+        assert run.inbox is not None
+        run.inbox.put((self._on_done, (run, task, ok, value)))
 
     def _on_done(self, run: _Run, task: Task, ok: bool, value: Any) -> None:
         self._forget(task)
@@ -598,7 +603,7 @@ class _SupervisorCore:
             logger.debug('task %r canceled', task)
         run = task._run
         if run is not None and not run.finished:
-            run.inbox.put((self._on_canceled, (run, task)))  # type: ignore[union-attr]
+            run.inbox.put((self._on_canceled, (run, task)))
 
     def _on_canceled(self, run: _Run, task: Task) -> None:
         self._counters[task.tt].cancelled += 1
@@ -622,8 +627,9 @@ class _SupervisorCore:
         self._dispatch(run, tt)
 
     def _arm_timeouts(self, run: _Run, task: Task) -> None:
-        for seconds, level, func_name in ((self.timeout_warning, logging.WARNING, 'timeout_warning_func'),
-                                          (self.timeout_critical, logging.ERROR, 'timeout_critical_func')):
+        levels = ((self.timeout_warning, logging.WARNING, 'timeout_warning_func'),
+                  (self.timeout_critical, logging.ERROR, 'timeout_critical_func'))
+        for seconds, level, func_name in levels:
             if seconds:
                 timer = run.hub.loop.timer(seconds, ref=False)
                 timer.start(self._timed_out, timer, weakref.ref(task), level, func_name)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from zope.interface import implementer
 
@@ -20,7 +21,7 @@ from ._errors import TaskCancelled
 from ._interfaces import ITask
 
 if TYPE_CHECKING:
-    from ._supervisor import TaskSupervisor
+    from ._supervisor import _SupervisorCore
 
 _STATUS_NAMES = {
     TASK_STATUS_QUEUED: 'queued',
@@ -42,15 +43,33 @@ class Task:
     """
 
     __slots__ = (
-        'id', 'tt', 'target', 'args', 'kwargs', 'callback', 'priority', 'delay',
-        'worker', 'name', 'loop', 'status', 'result', 'exception', 'time_queued',
-        'time_started', 'time_completed', '_supervisor', '_run', '_done', '_handle',
         '__weakref__',
+        '_done',
+        '_handle',
+        '_run',
+        '_supervisor',
+        'args',
+        'callback',
+        'delay',
+        'exception',
+        'id',
+        'kwargs',
+        'loop',
+        'name',
+        'priority',
+        'result',
+        'status',
+        'target',
+        'time_completed',
+        'time_queued',
+        'time_started',
+        'tt',
+        'worker',
     )
 
     def __init__(
         self,
-        supervisor: TaskSupervisor,
+        supervisor: _SupervisorCore,
         task_id: Any,
         tt: int,
         target: Callable[..., Any],
@@ -215,12 +234,13 @@ def wait_completed(
             raise TypeError(f'timeout must be a number of seconds or None, got {timeout!r}')
         if timeout < 0:
             raise ValueError(f'timeout must not be negative, got {timeout!r}')
+    task_list: list[Task]
     single = isinstance(tasks, Task)
-    if single:
+    if isinstance(tasks, Task):
         task_list = [tasks]
     else:
         try:
-            task_list = list(tasks)  # type: ignore[arg-type]
+            task_list = list(tasks)
         except TypeError:
             raise TypeError(f'wait_completed() takes a Task or an iterable of Tasks, '
                             f'got {tasks!r}') from None
@@ -251,7 +271,7 @@ def run_target(task: Task) -> tuple[bool, Any]:
     token = current_task.set(task)
     try:
         return True, task.target(*task.args, **task.kwargs)
-    except BaseException as exc:  # noqa: BLE001 - reported as the task's outcome
+    except BaseException as exc:
         return False, exc
     finally:
         current_task.reset(token)

@@ -10,7 +10,8 @@ AsyncResult for every call.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gevent.threadpool import ThreadPool
 from zope.interface import implementer
@@ -27,9 +28,10 @@ _STOP = None  # tells one worker loop to end
 class ThreadSizes:
     """The thread tier's limits plus how many OS threads to keep."""
 
-    __slots__ = ('limits', 'min_size', 'max_size')
+    __slots__ = ('limits', 'max_size', 'min_size')
 
-    def __init__(self, limits: Limits, min_size: int | str = 0, max_size: int | None = None) -> None:
+    def __init__(self, limits: Limits, min_size: int | str = 0,
+                 max_size: int | None = None) -> None:
         if max_size is None:
             max_size = limits.total if not limits.unlimited else (os.cpu_count() or 1) * 5
         check_size('max_size', max_size)
@@ -73,8 +75,7 @@ class ThreadTier:
     def _grow_to(self, loops: int) -> None:
         pool = self._pool
         assert pool is not None
-        if loops > pool.maxsize:
-            pool.maxsize = loops
+        pool.maxsize = max(pool.maxsize, loops)
         while self.loops < loops:
             self.loops += 1
             pool.spawn(self._loop, self._queue, self._done)

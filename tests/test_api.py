@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import MODE, run_python
 
 import gatasker
 from gatasker import TASK_HIGH, TASK_LOW, TT_GREENLET, TT_THREAD
-
-from conftest import MODE, run_python
 
 
 def test_three_forms(supervisor: gatasker.TaskSupervisor) -> None:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import PATCHED
 
 HERE = pathlib.Path(__file__).parent

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import zope.event
+from conftest import Recorder, settle
 
 import gatasker
 from gatasker import TASK_HIGH, TASK_LOW, TT_GREENLET, TT_THREAD
-
-from conftest import Recorder, settle
 
 
 @pytest.fixture

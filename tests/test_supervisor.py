@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import gevent
 import gevent.monkey
 import pytest
+from conftest import MODE, Recorder, settle
 from zope.interface.verify import verifyObject
 
 import gatasker
@@ -25,8 +25,6 @@ from gatasker import (
     TT_THREAD,
 )
 from gatasker._bridge import Latch, real_thread_id, real_thread_name, start_real_thread
-
-from conftest import MODE, Recorder, settle
 
 TIERS = pytest.mark.parametrize('tt', [TT_THREAD, TT_GREENLET], ids=['thread', 'greenlet'])
 
@@ -358,7 +356,7 @@ def test_wait_completed_from_foreign_threads_and_greenlets(
     def in_thread(n: int) -> None:
         try:
             results[f'thread{n}'] = gatasker.wait_completed(tasks, timeout=30)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             results[f'thread{n}'] = exc
         finally:
             finished[n].set()
@@ -626,7 +624,6 @@ def test_many_tasks_complete_exactly_once(supervisor: gatasker.TaskSupervisor) -
     assert set(counts.values()) == {1} and len(counts) == 3000
     settle(supervisor)
     assert supervisor.get_tasks() == []
-    time.sleep(0)  # noqa: just yields
 
 
 def test_concurrent_first_use_of_a_lazily_started_supervisor() -> None:
@@ -638,7 +635,7 @@ def test_concurrent_first_use_of_a_lazily_started_supervisor() -> None:
     def use(i: int) -> None:
         try:
             results.append(sup.put_task(lambda **_: i).get(timeout=20))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             results.append(exc)
         finally:
             done[i].set()
