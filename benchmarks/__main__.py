@@ -1,0 +1,144 @@
+"""``python -m benchmarks [--quick] [--repeat N] [--only CASE] [--plot FILE.png]``
+
+Runs every case, each contender in a fresh process, and prints one table:
+the median of the repetitions per contender and the ratio of gatasker to
+each peer, where a ratio above 1 always means gatasker did better (more
+throughput, or less latency or memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import gatasker
+
+
+@dataclass
+class Case:
+    name: str
+    title: str
+    size: int
+    quick_size: int
+    ours: list[str]
+    peers: list[str]
+    higher_is_better: bool = True
+    target: str = ''
+    needs: str = ''  # a gatasker attribute the case needs
+    results: dict[str, float | str] = field(default_factory=dict)
+    unit: str = ''
+
+
+CASES = [
+    Case('thread', '10,000 no-op tasks, 25-slot thread tier, submit all then wait',
+         10_000, 3_000, ['thread_gatasker'],
+         ['thread_atasker', 'thread_gevent_threadpool', 'thread_executor'],
+         target='>= 10x atasker, >= 0.7x ThreadPool'),
+    Case('greenlet', '50,000 no-op cooperative tasks, 1,000 slots, monkey-patched',
+         50_000, 10_000, ['greenlet_gatasker_patched'], ['greenlet_gevent_pool_patched'],
+         target='>= 1.0x gevent Pool'),
+    Case('critical', 'CRITICAL start latency, 25 slots busy, 10,000 LOW queued',
+         10_000, 2_000, ['critical_gatasker', 'critical_gatasker_greenlet_patched'],
+         ['critical_atasker'], higher_is_better=False, target='p99 <= 1 ms'),
+]
+
+
+def run_contender(name: str, size: int, timeout: float) -> tuple[float | str, str]:
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(
+        [os.getcwd()] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])}
+    try:
+        proc = subprocess.run([sys.executable, '-m', 'benchmarks.child', name, str(size)],
+                              capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return 'timed out', ''
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ['failed'])[-1]
+        return f'failed: {last[:60]}', ''
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return float(data['value']), str(data['unit'])
+
+
+def run_case(case: Case, repeat: int, quick: bool) -> None:
+    size = case.quick_size if quick else case.size
+    if case.needs and not hasattr(gatasker, case.needs):
+        case.results = {c: f'not available yet (no gatasker.{case.needs})' for c in case.ours}
+        return
+    for contender in case.ours + case.peers:
+        values: list[float] = []
+        for _ in range(repeat):
+            value, unit = run_contender(contender, size, timeout=300)
+            if isinstance(value, str):
+                case.results[contender] = value
+                break
+            values.append(value)
+            case.unit = unit
+        else:
+            case.results[contender] = statistics.median(values)
+
+
+def ratio(case: Case, ours: float | str, peer: float | str) -> str:
+    if isinstance(ours, str) or isinstance(peer, str) or not ours or not peer:
+        return '-'
+    return f'{(ours / peer) if case.higher_is_better else (peer / ours):.2f}x'
+
+
+def fmt(value: float | str) -> str:
+    if isinstance(value, str):
+        return value
+    return f'{value:,.0f}' if value >= 100 else f'{value:.3f}'
+
+
+def print_table(cases: list[Case]) -> None:
+    print(f'\n{"case":10} {"contender":38} {"median":>14}  unit      gatasker/peer')
+    for case in cases:
+        print(f'-- {case.title}   [target: {case.target}]')
+        for contender in case.ours + case.peers:
+            value = case.results.get(contender, 'not run')
+            line = f'{case.name:10} {contender:38} {fmt(value):>14}  {case.unit:9}'
+            if contender in case.peers:
+                line += '  ' + ', '.join(ratio(case, case.results.get(o, '-'), value)
+                                         for o in case.ours)
+            print(line)
+
+
+def plot(cases: list[Case], path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(cases), 1, figsize=(9, 3 * len(cases)), squeeze=False)
+    for ax, case in zip(axes[:, 0], cases):
+        names = [c for c in case.ours + case.peers if isinstance(case.results.get(c), float)]
+        ax.barh(names, [case.results[c] for c in names],
+                color=['tab:green' if c in case.ours else 'tab:gray' for c in names])
+        ax.set_title(f'{case.title} ({case.unit})', fontsize=9)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f'plot written to {path}')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog='python -m benchmarks', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--quick', action='store_true', help='small sizes, one repetition')
+    parser.add_argument('--repeat', type=int, default=3, help='repetitions (median)')
+    parser.add_argument('--only', action='append', help='run only this case (repeatable)')
+    parser.add_argument('--plot', metavar='FILE.png', help='draw the table as a bar chart')
+    args = parser.parse_args()
+    repeat = 1 if args.quick else args.repeat
+    cases = [c for c in CASES if not args.only or c.name in args.only]
+    for case in cases:
+        print(f'running {case.name} ...', flush=True)
+        run_case(case, repeat, args.quick)
+    print_table(cases)
+    if args.plot:
+        plot(cases, args.plot)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,18 @@
+"""Runs one contender in this (fresh) process and prints its result as JSON."""
+
+from __future__ import annotations
+
+import sys
+
+if __name__ == '__main__':
+    name, size = sys.argv[1], int(sys.argv[2])
+    if name.endswith('_patched'):
+        from gevent import monkey
+
+        monkey.patch_all()
+    import json
+
+    from benchmarks import contenders
+
+    value, unit = getattr(contenders, name)(size)
+    print(json.dumps({'value': value, 'unit': unit}))
