@@ -1,0 +1,51 @@
+"""Scripts that never call stop() still exit, in both modes."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import PATCHED, run_python
+
+SCRIPT = '''
+import time
+import gatasker
+from gatasker import TT_GREENLET, TT_THREAD
+
+mine = gatasker.TaskSupervisor()
+mine.start()
+print(mine.put_task(lambda **_: 'custom', tt=TT_THREAD).get(timeout=10))
+print(mine.put_task(lambda **_: 'greenlet', tt=TT_GREENLET).get(timeout=10))
+print(gatasker.background_task(lambda: 'default')().get(timeout=10))
+{extra}
+print('end of script')
+'''
+
+EXTRAS = {
+    'idle': '',
+    'queued_work': '''
+mine.set_thread_pool(pool_size=1, reserve_normal=0, reserve_high=0)
+for i in range(50):
+    mine.put_task(lambda **_: time.sleep(0.001), tt=TT_THREAD)
+''',
+    'running_thread_task': '''
+gate = gatasker._bridge.Latch()
+started = gatasker._bridge.Latch()
+mine.put_task(lambda **_: (started.set(), gate.wait()), tt=TT_THREAD)
+started.wait(10)
+mine.exit_timeout = 0.2
+''',
+    'delayed_task': '''
+mine.put_task(lambda **_: None, delay=3600)
+''',
+}
+
+
+@pytest.mark.parametrize('extra', list(EXTRAS))
+@pytest.mark.parametrize('patched', [False, True], ids=['plain', 'patched'])
+def test_script_without_stop_exits(extra: str, patched: bool) -> None:
+    if PATCHED and not patched:
+        pytest.skip('covered by the plain run')
+    proc = run_python(SCRIPT.format(extra=EXTRAS[extra]), patched=patched, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ['custom', 'greenlet', 'default', 'end', 'of', 'script']
+    assert 'Traceback' not in proc.stderr and 'Fatal' not in proc.stderr
