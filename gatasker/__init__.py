@@ -5,6 +5,7 @@ The public names, with atasker 0.7's meanings; see the README and ``docs/``.
 
 from __future__ import annotations
 
+from ._actor import Actor as Actor
 from ._api import background_task as background_task
 from ._api import task_supervisor as task_supervisor
 from ._constants import TASK_CRITICAL as TASK_CRITICAL
@@ -20,17 +21,21 @@ from ._constants import TT_COROUTINE as TT_COROUTINE
 from ._constants import TT_GREENLET as TT_GREENLET
 from ._constants import TT_MP as TT_MP
 from ._constants import TT_THREAD as TT_THREAD
+from ._errors import ActorNotRunning as ActorNotRunning
 from ._errors import GataskerError as GataskerError
+from ._errors import MailboxFull as MailboxFull
+from ._errors import SupervisorNotRunning as SupervisorNotRunning
+from ._errors import TaskCancelled as TaskCancelled
 from ._events import TaskCompleted as TaskCompleted
 from ._events import TaskEvent as TaskEvent
 from ._events import TaskQueued as TaskQueued
 from ._events import TaskStarted as TaskStarted
 from ._events import TaskTimeout as TaskTimeout
-from ._errors import SupervisorNotRunning as SupervisorNotRunning
-from ._errors import TaskCancelled as TaskCancelled
+from ._interfaces import IActor as IActor
 from ._interfaces import ISupervisor as ISupervisor
 from ._interfaces import ITask as ITask
 from ._interfaces import ITier as ITier
+from ._interfaces import IWorker as IWorker
 from ._logging import logger as logger
 from ._logging import set_debug as set_debug
 from ._statistics import SupervisorStatistics as SupervisorStatistics
@@ -38,22 +43,16 @@ from ._statistics import TierStatistics as TierStatistics
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
 from ._task import wait_completed as wait_completed
+from ._workers import BackgroundAsyncWorker as BackgroundAsyncWorker
+from ._workers import BackgroundEventWorker as BackgroundEventWorker
+from ._workers import BackgroundIntervalWorker as BackgroundIntervalWorker
+from ._workers import BackgroundQueueWorker as BackgroundQueueWorker
+from ._workers import BackgroundWorker as BackgroundWorker
+from ._workers import background_worker as background_worker
 
 __version__ = '0.1.0'
 
 __all__ = [
-    'TierStatistics',
-    'TaskTimeout',
-    'TaskStarted',
-    'TaskQueued',
-    'TaskEvent',
-    'TaskCompleted',
-    'SupervisorStatistics',
-    'ISupervisor',
-    'ITask',
-    'ITier',
-    'GataskerError',
-    'SupervisorNotRunning',
     'TASK_CRITICAL',
     'TASK_HIGH',
     'TASK_LOW',
@@ -67,10 +66,33 @@ __all__ = [
     'TT_GREENLET',
     'TT_MP',
     'TT_THREAD',
+    'Actor',
+    'ActorNotRunning',
+    'BackgroundAsyncWorker',
+    'BackgroundEventWorker',
+    'BackgroundIntervalWorker',
+    'BackgroundQueueWorker',
+    'BackgroundWorker',
+    'GataskerError',
+    'IActor',
+    'ISupervisor',
+    'ITask',
+    'ITier',
+    'IWorker',
+    'MailboxFull',
+    'SupervisorNotRunning',
+    'SupervisorStatistics',
     'Task',
     'TaskCancelled',
+    'TaskCompleted',
+    'TaskEvent',
+    'TaskQueued',
+    'TaskStarted',
     'TaskSupervisor',
+    'TaskTimeout',
+    'TierStatistics',
     'background_task',
+    'background_worker',
     'logger',
     'set_debug',
     'task_supervisor',

@@ -1,7 +1,7 @@
 """The supervisor's side of actors and workers: registration and stop.
 
-Owned by the actors/workers work (issue 3). A mixin of TaskSupervisor; each
-hook calls ``super()`` so the other mixins keep working.
+A mixin of TaskSupervisor; each hook calls ``super()`` so the other mixins
+keep working.
 """
 
 from __future__ import annotations
@@ -11,13 +11,27 @@ from typing import Any
 
 
 class ActorSupport:
-    """Mixin: keeps the actors (and so the workers) registered with a supervisor."""
+    """Mixin: keeps the running actors (and so the workers) of a supervisor."""
+
+    _actors: dict[int, Any]
 
     def _init_extensions(self) -> None:
+        self._actors = {}
         super()._init_extensions()  # type: ignore[misc]
 
+    def _register_actor(self, actor: Any) -> None:
+        self._actors[id(actor)] = actor
+
+    def _unregister_actor(self, actor: Any) -> None:
+        if self._actors.get(id(actor)) is actor:
+            del self._actors[id(actor)]
+
     def _extension_schedulers(self) -> list[Any]:
-        return super()._extension_schedulers()  # type: ignore[misc,no-any-return]
+        # supervisor.stop() stops every running actor and worker first.
+        return list(self._actors.values()) + super()._extension_schedulers()  # type: ignore[misc]
 
     def _extend_info(self, info: SimpleNamespace, run: Any) -> None:
+        actors = list(self._actors.values())
+        info.actors = [actor.name for actor in actors]
+        info.workers = [actor.name for actor in actors if hasattr(actor, 'is_active')]
         super()._extend_info(info, run)  # type: ignore[misc]

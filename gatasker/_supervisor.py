@@ -562,7 +562,8 @@ class _SupervisorCore:
         counters.completed += 1
         if not ok:
             counters.failed += 1
-            logger.error('task %r failed', task, exc_info=value)
+            if task.worker is None:  # a worker logs its executor's failures itself
+                logger.error('task %r failed', task, exc_info=value)
         elif _logging._debug:
             logger.debug('task %r completed', task)
         task._complete(ok, value)

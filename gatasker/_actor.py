@@ -1,0 +1,456 @@
+"""Actors: objects that handle their messages one at a time in their own greenlet.
+
+Every actor lives in its supervisor's hub. A ``tell`` from that hub's thread
+puts the message straight into the actor's mailbox; a ``tell`` from any other
+thread travels through the supervisor's thread-safe inbox, so an actor needs
+no async watcher of its own (libev scans every async watcher on each wake-up,
+which would make a hundred thousand actors expensive).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, ClassVar
+
+from greenlet import GreenletExit, getcurrent
+from greenlet import greenlet as RawGreenlet
+from zope.interface import implementer
+
+from . import _logging
+from ._bridge import Latch, allocate_lock
+from ._constants import TASK_NORMAL, check_priority
+from ._errors import ActorNotRunning, MailboxFull
+from ._interfaces import IActor
+from ._logging import logger
+from ._mailbox import Mailbox
+
+_names = itertools.count(1)
+STOPPED, RUNNING = 'stopped', 'running'
+
+
+class _Reply:
+    """Where ``ask`` waits for the handler's answer."""
+
+    __slots__ = ('latch', 'ok', 'value')
+
+    def __init__(self) -> None:
+        self.latch = Latch()
+        self.ok = False
+        self.value: Any = None
+
+    def answer(self, ok: bool, value: Any) -> None:
+        self.ok, self.value = ok, value
+        self.latch.set()
+
+
+class _ActorCore:
+    """An actor's private state, kept apart from the user's attributes."""
+
+    __slots__ = (
+        'drain',
+        'dropped',
+        'greenlet',
+        'limit',
+        'lock',
+        'mailbox',
+        'name',
+        'pending',
+        'priority',
+        'run',
+        'sleeping',
+        'space_waiters',
+        'state',
+        'stopped',
+        'stopping',
+        'supervisor',
+        'wake_pending',
+    )
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.priority = TASK_NORMAL
+        self.supervisor: Any = None
+        self.limit: int | None = None
+        self.mailbox: Any = None
+        self.state = STOPPED
+        self.stopping = False
+        self.drain = False
+        self.run: Any = None
+        self.greenlet: Any = None
+        self.sleeping = False
+        self.wake_pending = False
+        self.stopped = Latch()
+        self.stopped.set()
+        self.lock = allocate_lock()
+        self.pending = 0  # messages told and not yet taken (bounded mailboxes only)
+        self.space_waiters: list[Latch] = []
+        self.dropped = 0
+
+
+def _check_options(name: Any, priority: Any, mailbox_size: Any) -> None:
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f'name must be a str or None, got {name!r}')
+    check_priority(priority)
+    if mailbox_size is not None and (isinstance(mailbox_size, bool)
+                                     or not isinstance(mailbox_size, int) or mailbox_size < 1):
+        raise ValueError(f'mailbox_size must be a positive int or None, got {mailbox_size!r}')
+
+
+@implementer(IActor)
+class Actor:
+    """Subclass and override :meth:`on_receive`; create with :meth:`spawn`.
+
+    Hooks: :meth:`on_start`, :meth:`on_receive`, :meth:`on_stop`,
+    :meth:`on_failure`. Messages are handled one at a time, in the order
+    received, FIFO within a priority (``tell(message, priority=TASK_HIGH)``
+    jumps ahead of normal messages).
+    """
+
+    _actor: _ActorCore
+    #: The mailbox class a subclass uses (a queue worker may pick another).
+    mailbox_class: ClassVar[type] = Mailbox
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        self = super().__new__(cls)
+        self._actor = _ActorCore()
+        return self
+
+    @classmethod
+    def spawn(cls, *args: Any, name: str | None = None, priority: int = TASK_NORMAL,
+              supervisor: Any = None, mailbox_size: int | None = None, **kwargs: Any) -> Any:
+        """Construct the actor with ``cls(*args, **kwargs)``, start it and return it.
+
+        *name*, *priority*, *supervisor* and *mailbox_size* configure the actor
+        and are not passed to ``__init__``. Raises SupervisorNotRunning if
+        the supervisor is not running (the default one starts lazily).
+        """
+        actor = cls.__new__(cls)
+        actor._configure_actor(name, priority, supervisor, mailbox_size)
+        actor.__init__(*args, **kwargs)
+        actor.start()
+        return actor
+
+    def _configure_actor(self, name: str | None = None, priority: int = TASK_NORMAL,
+                         supervisor: Any = None, mailbox_size: int | None = None) -> None:
+        _check_options(name, priority, mailbox_size)
+        core = self._actor
+        core.name = name
+        core.priority = priority
+        core.supervisor = supervisor
+        core.limit = mailbox_size
+
+    # -- hooks ---------------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Called in the actor's greenlet before the first message."""
+
+    def on_receive(self, message: Any) -> Any:
+        """Handle one message; what it returns answers an ``ask``."""
+        raise NotImplementedError(f'{type(self).__name__} does not handle messages')
+
+    def on_stop(self) -> None:
+        """Called in the actor's greenlet after the last message."""
+
+    def on_failure(self, exc: BaseException) -> bool | None:
+        """Called after a handler raised *exc*; return False to stop the actor."""
+        return None
+
+    # -- properties ---------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The actor's name (``<class>-<n>`` unless one was given)."""
+        core = self._actor
+        if core.name is None:
+            core.name = f'{type(self).__name__}-{next(_names)}'
+        return core.name
+
+    @property
+    def supervisor(self) -> Any:
+        """The supervisor the actor runs under (the default one unless given)."""
+        if self._actor.supervisor is None:
+            from ._api import task_supervisor
+            return task_supervisor
+        return self._actor.supervisor
+
+    def is_alive(self) -> bool:
+        """True while the actor takes messages. Any thread; never blocks."""
+        core = self._actor
+        return core.state == RUNNING and not core.stopping
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__} {self.name!r} {self._actor.state}>'
+
+    # -- life cycle -------------------------------------------------------------
+
+    def start(self) -> bool:
+        """Start taking messages; False if already running.
+
+        Raises SupervisorNotRunning if the supervisor is not running. Any
+        thread or greenlet; never blocks for long.
+        """
+        core = self._actor
+        with core.lock:
+            if core.state == RUNNING:
+                return False
+            core.state = RUNNING
+            core.stopping = False
+            core.drain = False
+            core.dropped = 0
+            core.pending = 0
+            core.stopped = Latch()
+            core.mailbox = self.mailbox_class()
+        sup = self.supervisor
+        try:
+            run = sup._running_run()
+        except BaseException:
+            core.state = STOPPED
+            core.stopped.set()
+            raise
+        core.run = run
+        sup._register_actor(self)
+        self._on_actor_start()
+        if run.inbox.in_owner_thread():
+            self._spawn_greenlet(run)
+        else:
+            run.inbox.put((self._spawn_greenlet, (run,)))
+        return True
+
+    def _on_actor_start(self) -> None:
+        """Hook for subclasses, in the caller's thread, before the greenlet starts."""
+
+    def _spawn_greenlet(self, run: Any) -> None:
+        glet = RawGreenlet(self._main, run.hub)
+        self._actor.greenlet = glet
+        run.hub.loop.run_callback(glet.switch)
+
+    def stop(self, wait: bool | float = True, drain: bool = False) -> bool:
+        """Stop after the message being handled; return False if not running.
+
+        Messages still queued are dropped and counted in the log (pending
+        asks fail with ActorNotRunning), unless *drain* handles them first.
+        With *wait* (True or seconds) blocks until the actor ended —
+        cooperatively in a greenlet — except when called from its own handler.
+        """
+        core = self._actor
+        with core.lock:
+            if core.state != RUNNING or core.stopping:
+                running = False
+            else:
+                running = True
+                core.stopping = True
+                core.drain = drain
+                waiters, core.space_waiters = core.space_waiters, []
+        if not running:
+            return False
+        for waiter in waiters:
+            waiter.set()
+        self._on_actor_stop()
+        run = core.run
+        if run.finished:
+            core.state = STOPPED  # its hub is gone: nothing will run the greenlet
+            core.stopped.set()
+        elif run.inbox.in_owner_thread():
+            self._wake()
+        else:
+            run.inbox.put((self._wake, ()))
+        if wait is not False and getcurrent() is not core.greenlet:
+            core.stopped.wait(None if wait is True else float(wait))
+        return True
+
+    def _on_actor_stop(self) -> None:
+        """Hook for subclasses, in the caller's thread, when a stop is requested."""
+
+    # -- messages ---------------------------------------------------------------
+
+    def tell(self, message: Any = None, priority: int = TASK_NORMAL, block: bool = False) -> None:
+        """Send *message* without waiting for it to be handled.
+
+        Raises ActorNotRunning when the actor is not running, and MailboxFull
+        when a bounded mailbox is full (with ``block=True`` it waits for room
+        instead). Any thread or greenlet; never blocks unless *block*.
+        """
+        check_priority(priority)
+        self._send((message, None), priority, block)
+
+    def ask(self, message: Any = None, timeout: float | None = None,
+            priority: int = TASK_NORMAL) -> Any:
+        """Send *message* and wait for ``on_receive``'s answer; re-raise its exception.
+
+        Raises the builtin TimeoutError after *timeout* seconds, ActorNotRunning
+        if the actor stops first, RuntimeError when called from the actor's own
+        handler (it would wait for itself). Blocks: cooperatively in a greenlet,
+        or the calling OS thread.
+        """
+        check_priority(priority)
+        core = self._actor
+        if getcurrent() is core.greenlet and core.greenlet is not None:
+            raise RuntimeError(f'{self!r}: ask() from its own handler would wait for itself; '
+                               'use tell() or call the method directly')
+        reply = _Reply()
+        self._send((message, reply), priority, True)
+        if not reply.latch.wait(timeout):
+            raise TimeoutError(f'{self!r} did not answer within {timeout} s')
+        if reply.ok:
+            return reply.value
+        raise reply.value
+
+    def _send(self, item: tuple[Any, _Reply | None], priority: int, block: bool) -> None:
+        core = self._actor
+        if core.state != RUNNING or core.stopping:
+            raise ActorNotRunning(f'{self!r} is not running')
+        if core.limit is not None:
+            self._reserve_room(block)
+        run = core.run
+        if run.inbox.in_owner_thread():
+            self._deliver(item, priority)
+        else:
+            run.inbox.put((self._deliver, (item, priority)))
+
+    def _reserve_room(self, block: bool) -> None:
+        core = self._actor
+        while True:
+            with core.lock:
+                if core.stopping or core.state != RUNNING:
+                    raise ActorNotRunning(f'{self!r} is not running')
+                if core.pending < core.limit:  # type: ignore[operator]
+                    core.pending += 1
+                    return
+                if not block:
+                    raise MailboxFull(f'the mailbox of {self!r} is full ({core.limit})')
+                room = Latch()
+                core.space_waiters.append(room)
+            room.wait()
+
+    def _deliver(self, item: tuple[Any, _Reply | None], priority: int) -> None:
+        # In the hub's thread.
+        core = self._actor
+        if core.state != RUNNING or (core.stopping and not core.drain):
+            self._drop(item)
+            return
+        core.mailbox.put(item, priority)
+        self._wake()
+
+    def _drop(self, item: tuple[Any, _Reply | None]) -> None:
+        self._actor.dropped += 1
+        reply = item[1]
+        if reply is not None:
+            reply.answer(False, ActorNotRunning(f'{self!r} stopped before handling the message'))
+
+    def _wake(self) -> None:
+        # In the hub's thread: resume the greenlet if it is parked.
+        core = self._actor
+        if core.sleeping and not core.wake_pending:
+            core.wake_pending = True
+            core.run.hub.loop.run_callback(self._resume)
+
+    def _resume(self) -> None:
+        core = self._actor
+        core.wake_pending = False
+        if core.sleeping:
+            core.greenlet.switch()
+
+    def _took(self) -> None:
+        # A message left a bounded mailbox: make room for one more.
+        core = self._actor
+        if core.limit is not None:
+            with core.lock:
+                core.pending -= 1
+                waiter = core.space_waiters.pop(0) if core.space_waiters else None
+            if waiter is not None:
+                waiter.set()
+
+    # -- the actor's greenlet ------------------------------------------------------
+
+    def _has_work(self) -> bool:
+        return bool(self._actor.mailbox)
+
+    def _do_work(self) -> None:
+        item = self._actor.mailbox.pop()
+        self._took()
+        self._handle(item)
+
+    def _handle(self, item: tuple[Any, _Reply | None]) -> None:
+        message, reply = item
+        try:
+            result = self.on_receive(message)
+        except GreenletExit:
+            raise
+        except BaseException as exc:
+            if reply is not None:
+                reply.answer(False, exc)
+            else:
+                logger.error('actor %s failed on %r', self.name, message, exc_info=exc)
+            self._failed(exc)
+        else:
+            if reply is not None:
+                reply.answer(True, result)
+
+    def _failed(self, exc: BaseException) -> None:
+        try:
+            keep = self.on_failure(exc)
+        except Exception:
+            logger.exception('%s.on_failure failed', self.name)
+            keep = None
+        if keep is False:
+            self.stop(wait=False)
+
+    def _park(self) -> None:
+        core = self._actor
+        core.sleeping = True
+        try:
+            core.run.hub.switch()
+        finally:
+            core.sleeping = False
+
+    def _main(self) -> None:
+        core = self._actor
+        if _logging._debug:
+            logger.debug('actor %s started', self.name)
+        try:
+            try:
+                self.on_start()
+            except GreenletExit:
+                raise
+            except BaseException as exc:
+                logger.error('actor %s failed to start', self.name, exc_info=exc)
+                return
+            while True:
+                if core.stopping and not (core.drain and self._has_work()):
+                    break
+                if self._has_work():
+                    self._do_work()
+                else:
+                    self._park()
+        except GreenletExit:
+            pass
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        core = self._actor
+        with core.lock:
+            core.stopping = True
+            waiters, core.space_waiters = core.space_waiters, []
+        for waiter in waiters:
+            waiter.set()
+        if core.mailbox is not None:
+            for item in core.mailbox.drain():
+                self._drop(item)
+        self._drop_leftovers()
+        if core.dropped:
+            logger.warning('actor %s stopped with %d unhandled message(s) dropped',
+                           self.name, core.dropped)
+        try:
+            self.on_stop()
+        except Exception:
+            logger.exception('%s.on_stop failed', self.name)
+        core.state = STOPPED
+        core.greenlet = None
+        self.supervisor._unregister_actor(self)
+        if _logging._debug:
+            logger.debug('actor %s stopped', self.name)
+        core.stopped.set()
+
+    def _drop_leftovers(self) -> None:
+        """Hook: subclasses with work outside the mailbox account for it here."""

@@ -1,0 +1,65 @@
+"""When an interval worker runs next. Pure arithmetic on clock readings.
+
+* ``interval``: start to start on a fixed grid anchored at the first start,
+  so there is no drift. A run longer than the interval delays the next start
+  until it ends (runs never overlap); the grid then resumes at its next point
+  in the future, so a late worker does not burst to catch up.
+* ``delay``: end to start, for a run of any length.
+* ``delay_before``: a pause before every run; with ``interval`` it shifts the
+  whole grid once.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def check_timing(interval: float | None, delay: float | None, delay_before: float | None) -> None:
+    """Raise TypeError/ValueError for timing arguments an interval worker cannot use."""
+    for name, value in (('interval', interval), ('delay', delay), ('delay_before', delay_before)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f'{name} must be a number of seconds, got {value!r}')
+        if not value >= 0 or math.isinf(value):
+            raise ValueError(f'{name} must be a finite, non-negative number, got {value!r}')
+    if interval is not None and delay is not None:
+        raise ValueError('interval and delay cannot be used together')
+
+
+class Schedule:
+    """Computes start times; the worker feeds it the clock and its runs."""
+
+    __slots__ = ('_grid', 'delay', 'delay_before', 'interval')
+
+    def __init__(self, interval: float | None = None, delay: float | None = None,
+                 delay_before: float | None = None) -> None:
+        check_timing(interval, delay, delay_before)
+        self.interval = interval or None
+        self.delay = delay or None
+        self.delay_before = delay_before or 0.0
+        self._grid: float | None = None  # the grid point of the latest start
+
+    def first(self, now: float) -> float:
+        """When the first run starts, for a worker started at *now*."""
+        start = now + self.delay_before
+        self._grid = start
+        return start
+
+    def next(self, ended: float) -> float:
+        """When the next run starts, for a run that ended at *ended*."""
+        if self.interval is not None:
+            assert self._grid is not None
+            following = self._grid + self.interval
+            if following < ended:
+                # The run overran: start at once, standing for the latest grid
+                # point that passed, so the grid (not the lateness) sets the next.
+                self._grid += math.floor((ended - self._grid) / self.interval) * self.interval
+                return ended
+            self._grid = following
+            return following
+        return ended + (self.delay or 0.0) + self.delay_before
+
+    def rebase(self, started: float) -> None:
+        """A run was triggered out of schedule at *started*: anchor the grid there."""
+        self._grid = started

@@ -1,0 +1,459 @@
+"""Workers: actors that run an executor on timer ticks, triggers or queue items.
+
+Each run of the executor is a task in the worker's tier (``tt=``, default
+``supervisor.default_tt``) under the worker's priority, so workers share the
+pools' accounting; the worker's greenlet waits for the task cooperatively and
+holds no slot while idle. Timer ticks and triggers are flags that coalesce,
+queue items are mailbox messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import queue as std_queue
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent.queue
+from zope.interface import implementer
+
+from . import _logging
+from ._actor import Actor
+from ._constants import TASK_NORMAL, TT_MP, check_priority, check_tt
+from ._interfaces import IWorker
+from ._logging import logger
+from ._mailbox import HeapMailbox, Mailbox
+from ._schedule import Schedule, check_timing
+
+#: start() keyword arguments that change the worker instead of reaching the executor.
+CONTROL_KWARGS = ('_priority', '_interval', '_delay', '_delay_before', '_loop', '_name')
+
+
+@implementer(IWorker)
+class BackgroundWorker(Actor):
+    """Runs its executor over and over, yielding to the hub between runs.
+
+    Define the executor by overriding ``run(self, *args, **kwargs)`` or with
+    ``func=`` (alias ``executor_func=``). It gets the ``start()`` arguments
+    plus ``_worker``, ``_name``, ``o`` and ``_task_id``. Returning False stops
+    the worker; an exception is logged and passed to
+    ``on_error(**on_error_kwargs)``, and the worker keeps running.
+    """
+
+    def __init__(self, name: str | None = None, func: Callable[..., Any] | None = None,
+                 executor_func: Callable[..., Any] | None = None, priority: int = TASK_NORMAL,
+                 o: Any = None, on_error: Callable[..., Any] | None = None,
+                 on_error_kwargs: dict[str, Any] | None = None, supervisor: Any = None,
+                 poll_delay: float | None = None, tt: int | None = None, loop: Any = None,
+                 **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(f'{type(self).__name__}() got unexpected keyword arguments: '
+                            f'{sorted(kwargs)}')
+        func = func or executor_func
+        if func is not None and not callable(func):
+            raise TypeError(f'func must be callable, got {func!r}')
+        if on_error is not None and not callable(on_error):
+            raise TypeError(f'on_error must be callable, got {on_error!r}')
+        if on_error_kwargs is not None and not isinstance(on_error_kwargs, dict):
+            raise TypeError(f'on_error_kwargs must be a dict, got {on_error_kwargs!r}')
+        if tt is not None:
+            check_tt(tt)
+        if name is None and func is not None:
+            name = getattr(func, '__name__', None)
+        self._configure_actor(name, priority, supervisor)
+        self._func = func
+        self.o = o
+        self.on_error = on_error
+        self.on_error_kwargs = on_error_kwargs or {}
+        self.poll_delay = poll_delay  # accepted for atasker code; nothing polls
+        self.tt = tt
+        self.loop = loop
+        self._args: tuple[Any, ...] = ()
+        self._kwargs: dict[str, Any] = {}
+        self._task: Any = None  # the executor task in progress
+        self._was_started = False
+
+    @classmethod
+    def spawn(cls, *args: Any, **kwargs: Any) -> Any:
+        """Construct the worker with ``cls(*args, **kwargs)``, start it and return it."""
+        worker = cls(*args, **kwargs)
+        worker.start()
+        return worker
+
+    # -- what runs where -----------------------------------------------------------
+
+    @property
+    def executor(self) -> Callable[..., Any]:
+        """The executor: ``func=`` if given, else the ``run`` method."""
+        return self._func if self._func is not None else self.run
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """The executor, when no ``func=`` was given: override it."""
+        raise NotImplementedError(f'{type(self).__name__} needs func= or a run() method')
+
+    def _runs_in_processes(self) -> bool:
+        return self._func is None and isinstance(
+            inspect.getattr_static(type(self), 'run', None), staticmethod)
+
+    def process_result(self, result: Any) -> Any:
+        """With a ``@staticmethod run`` (process tier): gets each result; False stops."""
+        return None
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def start(self, *args: Any, **kwargs: Any) -> bool:
+        """Start the worker; False if it is already running.
+
+        *args* and *kwargs* reach the executor on every run, except the
+        control keywords ``_priority``, ``_interval``, ``_delay``,
+        ``_delay_before``, ``_loop`` and ``_name``, which change the worker.
+        Any thread or greenlet; never blocks for long.
+        """
+        if self.is_alive():
+            return False
+        controls = {k: kwargs.pop(k) for k in CONTROL_KWARGS if k in kwargs}
+        self._apply_controls(controls)
+        if self._runs_in_processes() and self.tt is None:
+            self.tt = TT_MP
+        if inspect.iscoroutinefunction(self.executor):
+            self._check_async_support()
+        self._args, self._kwargs = args, kwargs
+        started = super().start()
+        if started:
+            self._was_started = True
+            if _logging._debug:
+                logger.debug('worker %s started', self.name)
+        return started
+
+    def _apply_controls(self, controls: dict[str, Any]) -> None:
+        if '_priority' in controls:
+            self._actor.priority = check_priority(controls['_priority'])
+        if '_name' in controls:
+            name = controls['_name']
+            if not isinstance(name, str):
+                raise TypeError(f'_name must be a str, got {name!r}')
+            self._actor.name = name
+        if '_loop' in controls:
+            self.loop = controls['_loop']
+        for key in ('_interval', '_delay', '_delay_before'):
+            if key in controls:
+                raise TypeError(f'{key} applies only to interval workers')
+
+    def _check_async_support(self) -> None:
+        if not hasattr(self.supervisor, '_run_coroutine_executor'):
+            raise RuntimeError(f'{self.name}: coroutine executors need aloops, which this '
+                               'version of gatasker does not provide yet')
+
+    def stop(self, wait: bool | float = True, drain: bool = False) -> bool:
+        """Stop the worker; waits for the run in progress (at most *wait* seconds).
+
+        A run still waiting for a pool slot is canceled. Never hangs on a
+        worker that failed or returned False.
+        """
+        task = self._task
+        if task is not None and not task.is_started():
+            task.cancel()
+        stopped = super().stop(wait=wait, drain=drain)
+        if stopped and _logging._debug:
+            logger.debug('worker %s stopped', self.name)
+        return stopped
+
+    def restart(self, *args: Any, **kwargs: Any) -> bool:
+        """Stop (waiting for the run in progress) and start again.
+
+        Without arguments the worker restarts with those of its last start.
+        """
+        self.stop(wait=True)
+        if not args and not kwargs:
+            args, kwargs = self._args, dict(self._kwargs)
+        return self.start(*args, **kwargs)
+
+    def is_active(self) -> bool:
+        """True while the worker runs. Never blocks."""
+        return self.is_alive()
+
+    def is_started(self) -> bool:
+        """True while the worker runs (atasker's name). Never blocks."""
+        return self.is_alive()
+
+    def is_stopped(self) -> bool:
+        """True when the worker does not run. Never blocks."""
+        return not self.is_alive()
+
+    # -- running the executor ------------------------------------------------------
+
+    def _has_work(self) -> bool:
+        return True  # back to back
+
+    def _do_work(self) -> None:
+        self._execute(())
+
+    def _execute(self, leading: tuple[Any, ...]) -> None:
+        """Run the executor once as a task and wait for it (worker greenlet)."""
+        sup = self.supervisor
+        kwargs = dict(self._kwargs)
+        kwargs.update(_worker=self, _name=self.name, o=self.o)
+        if inspect.iscoroutinefunction(self.executor):
+            task = sup._run_coroutine_executor(self.executor, leading + self._args, kwargs,
+                                               self.loop)
+        else:
+            tt = self.tt if self.tt is not None else sup.default_tt
+            target = type(self).run if tt == TT_MP and self._func is None else self.executor
+            if tt == TT_MP:
+                kwargs.pop('_worker')  # a worker does not travel to another process
+                kwargs.pop('o')
+            task = sup.put_task(target, leading + self._args, kwargs,
+                                priority=self._actor.priority, tt=tt, worker=self)
+        self._task = task
+        try:
+            task.wait()
+        finally:
+            self._task = None
+        if task.is_canceled():
+            return
+        if task.exception is not None:
+            self._executor_failed(task.exception)
+            return
+        result = task.result
+        if task.tt == TT_MP:
+            result = self.process_result(result)
+        if result is False:
+            self.stop(wait=False)
+
+    def _executor_failed(self, exc: BaseException) -> None:
+        logger.error('worker %s: the executor failed', self.name, exc_info=exc)
+        if self.on_error is not None:
+            try:
+                self.on_error(**self.on_error_kwargs)
+            except Exception:
+                logger.exception('worker %s: on_error failed', self.name)
+
+
+class BackgroundAsyncWorker(BackgroundWorker):
+    """A worker whose executor is a coroutine function, run on an aloop.
+
+    ``loop=`` (or ``_loop=`` at start) names the aloop or gives the ALoop
+    object; by default the supervisor's default aloop.
+    """
+
+
+class BackgroundQueueWorker(BackgroundWorker):
+    """Runs the executor once per item: ``tell(item)``, ``put(item)`` and
+    ``put_threadsafe(item)`` are the same thing, from any thread.
+
+    ``q=True`` keeps FIFO order; ``q=<a priority queue class>`` (the stdlib's,
+    asyncio's or gevent's ``PriorityQueue``) serves the smallest item first.
+    The executor gets the item as its first argument. Items still queued at
+    ``stop()`` are run first with ``stop(drain=True)``; otherwise their count is
+    logged.
+    """
+
+    def __init__(self, *args: Any, q: Any = True, queue: Any = None, **kwargs: Any) -> None:
+        kind = queue if queue is not None else q
+        self._queue_kind = kind
+        if kind is True or kind is None:
+            self.mailbox_class = Mailbox
+        elif isinstance(kind, type) and issubclass(kind, _PRIORITY_QUEUES):
+            self.mailbox_class = HeapMailbox
+        elif isinstance(kind, type):
+            self.mailbox_class = Mailbox
+        else:
+            raise TypeError(f'q must be True or a queue class, got {kind!r}')
+        super().__init__(*args, **kwargs)
+
+    def _has_work(self) -> bool:
+        return bool(self._actor.mailbox)
+
+    def _do_work(self) -> None:
+        item = self._actor.mailbox.pop()[0]
+        self._took()
+        self._execute((item,))
+
+    def put(self, item: Any) -> None:
+        """Queue *item*. Any thread or greenlet; never blocks."""
+        self.tell(item)
+
+    put_threadsafe = put
+
+    def _drop_leftovers(self) -> None:
+        if self._actor.dropped:
+            logger.warning('queue worker %s stopped with %d queued item(s) not run',
+                           self.name, self._actor.dropped)
+            self._actor.dropped = 0
+
+
+_PRIORITY_QUEUES = (std_queue.PriorityQueue, asyncio.PriorityQueue, gevent.queue.PriorityQueue)
+
+
+class BackgroundEventWorker(BackgroundWorker):
+    """Runs the executor once per trigger: ``trigger()``, ``trigger_threadsafe()``
+    and ``tell()`` are the same thing, from any thread.
+
+    A trigger that arrives while the executor runs is dropped, or with
+    ``force=True`` makes (at most) one more run afterwards.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.pop('e', None)
+        kwargs.pop('event', None)
+        super().__init__(*args, **kwargs)
+        self._triggered = False
+        self._running = False
+
+    def _on_actor_start(self) -> None:
+        self._triggered = False
+        self._running = False
+
+    def trigger(self, force: bool = False) -> None:
+        """Ask for a run. Any thread or greenlet; never blocks."""
+        core = self._actor
+        if core.state != 'running' or core.stopping:
+            from ._errors import ActorNotRunning
+            raise ActorNotRunning(f'{self!r} is not running')
+        run = core.run
+        if run.inbox.in_owner_thread():
+            self._on_trigger(force)
+        else:
+            run.inbox.put((self._on_trigger, (force,)))
+
+    trigger_threadsafe = trigger
+
+    def tell(self, message: Any = None, priority: int = TASK_NORMAL, block: bool = False) -> None:
+        """The same as :meth:`trigger`; *message* is ignored."""
+        check_priority(priority)
+        self.trigger()
+
+    def _on_trigger(self, force: bool) -> None:
+        if self._running and not force:
+            return  # atasker's semantics: a trigger during a run is dropped
+        self._triggered = True
+        self._wake()
+
+    def _has_work(self) -> bool:
+        return self._triggered
+
+    def _do_work(self) -> None:
+        self._triggered = False
+        self._running = True
+        try:
+            self._execute(())
+        finally:
+            self._running = False
+
+
+class BackgroundIntervalWorker(BackgroundEventWorker):
+    """Runs the executor on a schedule: ``interval=`` (start to start, on a
+    grid, no drift, no overlap), ``delay=`` (end to start) and
+    ``delay_before=`` (before each run). ``trigger()`` runs it now as well.
+    """
+
+    def __init__(self, *args: Any, interval: float | None = None, delay: float | None = None,
+                 delay_before: float | None = None, **kwargs: Any) -> None:
+        check_timing(interval, delay, delay_before)
+        super().__init__(*args, **kwargs)
+        self.interval = interval
+        self.delay = delay
+        self.delay_before = delay_before
+        self._schedule: Schedule | None = None
+        self._timer: Any = None
+
+    def _apply_controls(self, controls: dict[str, Any]) -> None:
+        timing = {k: controls.pop(k) for k in ('_interval', '_delay', '_delay_before')
+                  if k in controls}
+        if timing:
+            interval = timing.get('_interval', self.interval)
+            delay = timing.get('_delay', self.delay)
+            if '_interval' in timing and '_delay' not in timing:
+                delay = None
+            if '_delay' in timing and '_interval' not in timing:
+                interval = None
+            delay_before = timing.get('_delay_before', self.delay_before)
+            check_timing(interval, delay, delay_before)
+            self.interval, self.delay, self.delay_before = interval, delay, delay_before
+        super()._apply_controls(controls)
+
+    def _on_actor_start(self) -> None:
+        super()._on_actor_start()
+        self._schedule = Schedule(self.interval, self.delay, self.delay_before)
+        run = self._actor.run
+        first = self._schedule.first(time.monotonic())
+        if run.inbox.in_owner_thread():
+            self._arm(first)
+        else:
+            run.inbox.put((self._arm, (first,)))
+
+    def _arm(self, when: float) -> None:
+        # In the hub's thread: one timer per worker, re-armed after each run.
+        self._disarm()
+        if self._actor.stopping:
+            return
+        timer = self._actor.run.hub.loop.timer(max(0.0, when - time.monotonic()))
+        self._timer = timer
+        timer.start(self._on_trigger, True)
+
+    def _disarm(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
+
+    def _do_work(self) -> None:
+        super()._do_work()
+        assert self._schedule is not None
+        if not self._actor.stopping:
+            self._arm(self._schedule.next(time.monotonic()))
+
+    def _on_actor_stop(self) -> None:
+        run = self._actor.run
+        if run is not None and not run.finished:
+            if run.inbox.in_owner_thread():
+                self._disarm()
+            else:
+                run.inbox.put((self._disarm, ()))
+
+    def _finish(self) -> None:
+        self._disarm()
+        super()._finish()
+
+
+def background_worker(*args: Any, **kwargs: Any) -> Any:
+    """Make a function the executor of a new worker and return the worker.
+
+    ``@background_worker`` → :class:`BackgroundWorker` (or
+    :class:`BackgroundAsyncWorker` for a coroutine function);
+    ``@background_worker(interval=1)`` / ``(delay=...)`` / ``(delay_before=...)``
+    → :class:`BackgroundIntervalWorker`; ``(q=True)`` / ``(queue=...)`` →
+    :class:`BackgroundQueueWorker`; ``(e=True)`` / ``(event=True)`` →
+    :class:`BackgroundEventWorker`. Other keywords go to the worker.
+    The worker is not started: call ``start()``.
+    """
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return _make_worker(args[0], {})
+    if args:
+        raise TypeError('background_worker takes the executor or keyword arguments only')
+
+    def decorate(func: Callable[..., Any]) -> Any:
+        return _make_worker(func, dict(kwargs))
+
+    return decorate
+
+
+def _make_worker(func: Callable[..., Any], kwargs: dict[str, Any]) -> BackgroundWorker:
+    if not callable(func):
+        raise TypeError(f'background_worker needs a callable, got {func!r}')
+    cls: type[BackgroundWorker]
+    if kwargs.get('q') or kwargs.get('queue'):
+        cls = BackgroundQueueWorker
+    elif kwargs.pop('e', False) or kwargs.pop('event', False):
+        cls = BackgroundEventWorker
+    elif any(kwargs.get(k) is not None for k in ('interval', 'delay', 'delay_before')):
+        cls = BackgroundIntervalWorker
+    elif inspect.iscoroutinefunction(func):
+        cls = BackgroundAsyncWorker
+    else:
+        cls = BackgroundWorker
+    for key in ('e', 'event', 'q', 'queue', 'interval', 'delay', 'delay_before'):
+        if key in kwargs and kwargs[key] in (None, False) and cls is not BackgroundQueueWorker:
+            kwargs.pop(key)
+    return cls(func=func, **kwargs)

@@ -1,0 +1,71 @@
+"""Interval-worker schedules, on a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatasker._schedule import Schedule, check_timing
+
+
+def simulate(schedule: Schedule, run_lengths: list[float]) -> list[float]:
+    starts = [schedule.first(0.0)]
+    for length in run_lengths[:-1]:
+        starts.append(schedule.next(starts[-1] + length))
+    return [round(s, 6) for s in starts]
+
+
+def test_interval_is_start_to_start_without_drift() -> None:
+    starts = simulate(Schedule(interval=0.2), [0.05] * 6)
+    assert starts == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+
+
+def test_interval_with_jittery_runs_stays_on_the_grid() -> None:
+    starts = simulate(Schedule(interval=0.1), [0.01, 0.09, 0.03, 0.0999, 0.05] * 20)
+    assert starts == [round(i * 0.1, 6) for i in range(100)]
+
+
+def test_a_run_longer_than_the_interval_delays_the_next_without_overlap() -> None:
+    schedule = Schedule(interval=0.2)
+    assert schedule.first(0.0) == 0.0
+    assert schedule.next(0.25) == 0.25     # overran: the 0.2 run starts late, at once
+    assert schedule.next(0.3) == pytest.approx(0.4)  # and the grid resumes
+    assert schedule.next(0.95) == 0.95     # overran by several intervals: no burst
+    assert schedule.next(0.96) == pytest.approx(1.0)
+
+
+def test_delay_is_end_to_start() -> None:
+    # delay 1.2 with a 0.5 s run: starts at 0, 1.7, 3.4 (atasker: 0, 1.2, 2.4)
+    assert simulate(Schedule(delay=1.2), [0.5, 0.5, 0.5]) == [0.0, 1.7, 3.4]
+
+
+def test_delay_before_each_run() -> None:
+    assert simulate(Schedule(delay=1.0, delay_before=0.5), [0.1, 0.1]) == [0.5, 2.1]
+    assert simulate(Schedule(delay_before=0.5), [0.1, 0.1]) == [0.5, 1.1]
+    assert simulate(Schedule(interval=1.0, delay_before=0.5), [0.1] * 3) == [0.5, 1.5, 2.5]
+
+
+def test_no_timing_runs_back_to_back() -> None:
+    assert simulate(Schedule(), [0.1, 0.2, 0.3]) == [0.0, 0.1, 0.3]
+
+
+def test_rebase_after_a_trigger() -> None:
+    schedule = Schedule(interval=1.0)
+    schedule.first(0.0)
+    schedule.rebase(0.4)
+    assert schedule.next(0.5) == pytest.approx(1.4)
+
+
+@pytest.mark.parametrize('kwargs, error', [
+    ({'interval': 1, 'delay': 1}, ValueError),
+    ({'interval': -1}, ValueError),
+    ({'delay': float('nan')}, ValueError),
+    ({'delay_before': float('inf')}, ValueError),
+    ({'interval': '1'}, TypeError),
+    ({'delay': True}, TypeError),
+])
+def test_bad_timing(kwargs: dict[str, object], error: type) -> None:
+    with pytest.raises(error):
+        check_timing(kwargs.get('interval'), kwargs.get('delay'),  # type: ignore[arg-type]
+                     kwargs.get('delay_before'))  # type: ignore[arg-type]
+    with pytest.raises(error):
+        Schedule(**kwargs)  # type: ignore[arg-type]
