@@ -30,6 +30,7 @@ class Case:
     higher_is_better: bool = True
     target: str = ''
     needs: str = ''  # a gatasker attribute the case needs
+    peer_sizes: dict[str, int] = field(default_factory=dict)
     results: dict[str, float | str] = field(default_factory=dict)
     unit: str = ''
 
@@ -45,6 +46,28 @@ CASES = [
     Case('critical', 'CRITICAL start latency, 25 slots busy, 10,000 LOW queued',
          10_000, 2_000, ['critical_gatasker', 'critical_gatasker_greenlet_patched'],
          ['critical_atasker'], higher_is_better=False, target='p99 <= 1 ms'),
+    Case('tell', '200,000 tell() then one ask() barrier', 200_000, 50_000,
+         ['actor_tell_gatasker_patched', 'actor_tell_gatasker'],
+         ['actor_tell_pykka', 'actor_tell_bare_gevent_patched'],
+         target='>= 5x pykka, >= 0.5x bare gevent actor', needs='Actor'),
+    Case('ask', 'ask() round trips', 20_000, 5_000,
+         ['actor_ask_gatasker_patched', 'actor_ask_gatasker'],
+         ['actor_ask_pykka', 'actor_ask_bare_gevent_patched'],
+         target='>= 3x pykka', needs='Actor'),
+    Case('queue', 'queue-worker items/s', 20_000, 5_000, ['queue_worker_gatasker'],
+         ['queue_worker_atasker'], target='>= 100x atasker', needs='BackgroundQueueWorker'),
+    Case('memory', 'idle interval workers (100,000; peers 20,000 / 2,000)', 100_000, 20_000,
+         ['idle_interval_workers_gatasker'],
+         ['idle_greenlet_on_event_patched', 'idle_pykka_actors'], higher_is_better=False,
+         target='<= 12 KiB each', needs='BackgroundIntervalWorker',
+         peer_sizes={'idle_greenlet_on_event_patched': 20_000, 'idle_pykka_actors': 2_000}),
+    Case('interval', '1,000 interval workers at 100 ms (seconds of running)', 10, 2,
+         ['interval_gatasker_patched'], ['interval_atasker'], higher_is_better=False,
+         target='no drift, p99 lateness <= 5 ms', needs='BackgroundIntervalWorker'),
+    Case('aloop', 'aloop.run round trips from greenlets', 0, 0, [], [],
+         target='>= 0.8x run_coroutine_threadsafe', needs='ALoop'),
+    Case('process', '2,000 small CPU tasks through the process tier', 0, 0, [], [],
+         target='>= 0.8x ProcessPoolExecutor', needs='WorkerProcessDied'),
 ]
 
 
@@ -66,12 +89,15 @@ def run_contender(name: str, size: int, timeout: float) -> tuple[float | str, st
 def run_case(case: Case, repeat: int, quick: bool) -> None:
     size = case.quick_size if quick else case.size
     if case.needs and not hasattr(gatasker, case.needs):
-        case.results = {c: f'not available yet (no gatasker.{case.needs})' for c in case.ours}
+        case.results = {case.name: f'not available yet (no gatasker.{case.needs})'}
         return
     for contender in case.ours + case.peers:
         values: list[float] = []
+        n = case.peer_sizes.get(contender, size)
+        if quick and contender in case.peer_sizes:
+            n = max(1, n // 5)
         for _ in range(repeat):
-            value, unit = run_contender(contender, size, timeout=300)
+            value, unit = run_contender(contender, n, timeout=300)
             if isinstance(value, str):
                 case.results[contender] = value
                 break
@@ -97,6 +123,9 @@ def print_table(cases: list[Case]) -> None:
     print(f'\n{"case":10} {"contender":38} {"median":>14}  unit      gatasker/peer')
     for case in cases:
         print(f'-- {case.title}   [target: {case.target}]')
+        if case.name in case.results:
+            print(f'{case.name:10} {case.results[case.name]}')
+            continue
         for contender in case.ours + case.peers:
             value = case.results.get(contender, 'not run')
             line = f'{case.name:10} {contender:38} {fmt(value):>14}  {case.unit:9}'

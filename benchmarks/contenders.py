@@ -6,7 +6,8 @@ and returns ``(value, unit)``. Contenders named ``*_patched`` run after
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Result = tuple[float, str]
 
@@ -163,3 +164,314 @@ def critical_atasker(n: int) -> Result:
     atasker.wait_completed(blockers + lows)
     sup.stop(wait=False)
     return result
+
+
+# -- actors: N tell() then one ask() barrier; ask round trips ----------------------------
+
+def _rss_kib() -> int:
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def actor_tell_gatasker(n: int) -> Result:
+    import gatasker
+
+    class Sink(gatasker.Actor):
+        def on_start(self) -> None:
+            self.count = 0
+
+        def on_receive(self, message: Any) -> Any:
+            self.count += 1
+            return self.count
+
+    sup = gatasker.TaskSupervisor()
+    sup.start()
+    actor = Sink.spawn(supervisor=sup)
+    started = time.perf_counter()
+    tell = actor.tell
+    for i in range(n):
+        tell(i)
+    assert actor.ask(None) == n + 1
+    elapsed = time.perf_counter() - started
+    actor.stop()
+    sup.stop()
+    return n / elapsed, 'msgs/s'
+
+
+def actor_tell_pykka(n: int) -> Result:
+    import pykka
+
+    class Sink(pykka.ThreadingActor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        def on_receive(self, message: Any) -> Any:
+            self.count += 1
+            return self.count
+
+    ref = Sink.start()
+    started = time.perf_counter()
+    tell = ref.tell
+    for i in range(n):
+        tell(i)
+    assert ref.ask(None) == n + 1
+    elapsed = time.perf_counter() - started
+    ref.stop()
+    return n / elapsed, 'msgs/s'
+
+
+def _bare_gevent_actor() -> tuple[Any, Any]:
+    import gevent
+    from gevent.event import AsyncResult
+    from gevent.queue import Queue
+
+    inbox: Any = Queue()
+    state = {'count': 0}
+
+    def loop() -> None:
+        while True:
+            message, reply = inbox.get()
+            state['count'] += 1
+            if reply is not None:
+                reply.set(state['count'])
+
+    gevent.spawn(loop)
+
+    def ask(message: Any) -> Any:
+        reply = AsyncResult()
+        inbox.put((message, reply))
+        return reply.get()
+
+    return inbox, ask
+
+
+def actor_tell_bare_gevent_patched(n: int) -> Result:
+    inbox, ask = _bare_gevent_actor()
+    started = time.perf_counter()
+    put = inbox.put
+    for i in range(n):
+        put((i, None))
+    assert ask(None) == n + 1
+    return n / (time.perf_counter() - started), 'msgs/s'
+
+
+def actor_tell_gatasker_patched(n: int) -> Result:
+    return actor_tell_gatasker(n)
+
+
+def actor_ask_gatasker(n: int) -> Result:
+    import gatasker
+
+    class Echo(gatasker.Actor):
+        def on_receive(self, message: Any) -> Any:
+            return message
+
+    sup = gatasker.TaskSupervisor()
+    sup.start()
+    actor = Echo.spawn(supervisor=sup)
+    started = time.perf_counter()
+    for i in range(n):
+        actor.ask(i)
+    elapsed = time.perf_counter() - started
+    actor.stop()
+    sup.stop()
+    return n / elapsed, 'asks/s'
+
+
+def actor_ask_gatasker_patched(n: int) -> Result:
+    return actor_ask_gatasker(n)
+
+
+def actor_ask_pykka(n: int) -> Result:
+    import pykka
+
+    class Echo(pykka.ThreadingActor):
+        def on_receive(self, message: Any) -> Any:
+            return message
+
+    ref = Echo.start()
+    started = time.perf_counter()
+    for i in range(n):
+        ref.ask(i)
+    elapsed = time.perf_counter() - started
+    ref.stop()
+    return n / elapsed, 'asks/s'
+
+
+def actor_ask_bare_gevent_patched(n: int) -> Result:
+    _, ask = _bare_gevent_actor()
+    started = time.perf_counter()
+    for i in range(n):
+        ask(i)
+    return n / (time.perf_counter() - started), 'asks/s'
+
+
+# -- queue worker items/s ---------------------------------------------------------------
+
+def queue_worker_gatasker(n: int) -> Result:
+    import gatasker
+    from gatasker._bridge import Latch
+    done = Latch()
+    count = [0]
+
+    def consume(item: Any, **_: Any) -> None:
+        count[0] += 1
+        if count[0] == n:
+            done.set()
+
+    sup = gatasker.TaskSupervisor()
+    sup.start()
+    worker = gatasker.BackgroundQueueWorker(func=consume, supervisor=sup)
+    worker.start()
+    started = time.perf_counter()
+    for i in range(n):
+        worker.put(i)
+    done.wait()
+    elapsed = time.perf_counter() - started
+    worker.stop()
+    sup.stop()
+    return n / elapsed, 'items/s'
+
+
+def queue_worker_atasker(n: int) -> Result:
+    import threading
+
+    import atasker
+    done = threading.Event()
+    count = [0]
+
+    @atasker.background_worker(q=True)
+    def consume(item: Any, **_: Any) -> None:
+        count[0] += 1
+        if count[0] == n:
+            done.set()
+
+    atasker.task_supervisor.poll_delay = 0.01
+    atasker.task_supervisor.start()
+    consume.start()
+    started = time.perf_counter()
+    for i in range(n):
+        consume.put_threadsafe(i)
+    done.wait(600)
+    elapsed = time.perf_counter() - started
+    consume.stop(wait=False)
+    atasker.task_supervisor.stop(wait=False)
+    return n / elapsed, 'items/s'
+
+
+# -- idle memory of interval workers ----------------------------------------------------------
+
+def idle_interval_workers_gatasker(n: int) -> Result:
+    import gc
+
+    import gatasker
+    sup = gatasker.TaskSupervisor()
+    sup.start()
+    probe = gatasker.BackgroundIntervalWorker(func=lambda **_: None, interval=3600,
+                                              supervisor=sup)
+    probe.start()  # warm everything up before the baseline
+    gc.collect()
+    before = _rss_kib()
+    workers = [gatasker.BackgroundIntervalWorker(func=_noop, interval=3600, supervisor=sup)
+               for _ in range(n)]
+    for worker in workers:
+        worker.start()
+    # every worker's greenlet is parked once the supervisor answered a later message
+    gatasker.wait_completed(sup.put_task(_noop, tt=gatasker.TT_GREENLET))
+    gc.collect()
+    per_worker = (_rss_kib() - before) / n
+    return per_worker, 'KiB each'
+
+
+def idle_greenlet_on_event_patched(n: int) -> Result:
+    import gc
+
+    import gevent
+    from gevent.event import Event
+    gc.collect()
+    before = _rss_kib()
+    events = [Event() for _ in range(n)]
+    greenlets = [gevent.spawn(event.wait) for event in events]
+    gevent.sleep(0.1)
+    gc.collect()
+    per = (_rss_kib() - before) / n
+    for event in events:
+        event.set()
+    gevent.joinall(greenlets)
+    return per, 'KiB each'
+
+
+def idle_pykka_actors(n: int) -> Result:
+    import gc
+
+    import pykka
+
+    class Idle(pykka.ThreadingActor):
+        pass
+
+    gc.collect()
+    before = _rss_kib()
+    refs = [Idle.start() for _ in range(n)]
+    gc.collect()
+    per = (_rss_kib() - before) / n
+    pykka.ActorRegistry.stop_all()
+    del refs
+    return per, 'KiB each'
+
+
+# -- interval precision: 1,000 workers at 100 ms --------------------------------------------
+
+def _lateness(starts: dict[int, list[float]], interval: float) -> Result:
+    late: list[float] = []
+    for runs in starts.values():
+        first = runs[0]
+        # deviation from the ideal grid, early or late; drift would make it grow
+        late.extend(abs(run - (first + k * interval)) for k, run in enumerate(runs))
+    return _percentile(late, 0.99) * 1000, 'ms p99 off-grid'
+
+
+def interval_gatasker_patched(seconds: int) -> Result:
+    import gevent
+
+    import gatasker
+    interval, count = 0.1, 1000
+    starts: dict[int, list[float]] = {i: [] for i in range(count)}
+    sup = gatasker.TaskSupervisor()
+    sup.start()
+    workers = []
+    for i in range(count):
+        worker = gatasker.BackgroundIntervalWorker(
+            func=lambda i=i, **_: starts[i].append(time.monotonic()), interval=interval,
+            supervisor=sup, tt=gatasker.TT_GREENLET)
+        worker.start()
+        workers.append(worker)
+    gevent.sleep(seconds)
+    for worker in workers:
+        worker.stop(wait=False)
+    sup.stop(wait=5)
+    return _lateness(starts, interval)
+
+
+def interval_atasker(seconds: int) -> Result:
+    import atasker
+    interval, count = 0.1, 1000
+    starts: dict[int, list[float]] = {i: [] for i in range(count)}
+    atasker.task_supervisor.set_thread_pool(pool_size=100, reserve_normal=0, reserve_high=0)
+    atasker.task_supervisor.poll_delay = 0.01
+    atasker.task_supervisor.start()
+    workers = []
+    for i in range(count):
+        worker = atasker.BackgroundIntervalWorker(
+            executor_func=lambda i=i, **_: starts[i].append(time.monotonic()),
+            interval=interval)
+        worker.start()
+        workers.append(worker)
+    time.sleep(seconds)
+    for worker in workers:
+        worker.stop(wait=False)
+    atasker.task_supervisor.stop(wait=False)
+    return _lateness({k: v for k, v in starts.items() if v}, interval)

@@ -17,7 +17,7 @@ from greenlet import greenlet as RawGreenlet
 from zope.interface import implementer
 
 from . import _logging
-from ._bridge import Latch, allocate_lock
+from ._bridge import Latch, allocate_lock, real_thread_id
 from ._constants import TASK_NORMAL, check_priority
 from ._errors import ActorNotRunning, MailboxFull
 from ._interfaces import IActor
@@ -50,6 +50,7 @@ class _ActorCore:
         'drain',
         'dropped',
         'greenlet',
+        'hub_thread',
         'limit',
         'lock',
         'mailbox',
@@ -85,6 +86,7 @@ class _ActorCore:
         self.pending = 0  # messages told and not yet taken (bounded mailboxes only)
         self.space_waiters: list[Latch] = []
         self.dropped = 0
+        self.hub_thread = -1  # the OS thread of the supervisor's hub
 
 
 def _check_options(name: Any, priority: Any, mailbox_size: Any) -> None:
@@ -208,6 +210,7 @@ class Actor:
             core.stopped.set()
             raise
         core.run = run
+        core.hub_thread = run.inbox._thread_id
         sup._register_actor(self)
         self._on_actor_start()
         if run.inbox.in_owner_thread():
@@ -270,7 +273,17 @@ class Actor:
         when a bounded mailbox is full (with ``block=True`` it waits for room
         instead). Any thread or greenlet; never blocks unless *block*.
         """
-        check_priority(priority)
+        core = self._actor
+        if priority != TASK_NORMAL:
+            check_priority(priority)
+        if core.limit is None and core.state is RUNNING and not core.stopping \
+                and real_thread_id() == core.hub_thread:
+            # The common case, inlined: same thread, unbounded mailbox.
+            core.mailbox.put((message, None), priority)
+            if core.sleeping and not core.wake_pending:
+                core.wake_pending = True
+                core.run.hub.loop.run_callback(self._resume)
+            return
         self._send((message, None), priority, block)
 
     def ask(self, message: Any = None, timeout: float | None = None,
@@ -366,8 +379,10 @@ class Actor:
         return bool(self._actor.mailbox)
 
     def _do_work(self) -> None:
-        item = self._actor.mailbox.pop()
-        self._took()
+        core = self._actor
+        item = core.mailbox.pop()
+        if core.limit is not None:
+            self._took()
         self._handle(item)
 
     def _handle(self, item: tuple[Any, _Reply | None]) -> None:

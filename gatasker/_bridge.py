@@ -24,7 +24,7 @@ from typing import Any
 import gevent
 from gevent import monkey
 from gevent._hub_local import get_hub_if_exists
-from gevent.event import Event
+from gevent.hub import Waiter as HubWaiter
 from greenlet import getcurrent
 
 allocate_lock: Callable[[], Any] = monkey.get_original('_thread', 'allocate_lock')
@@ -64,26 +64,86 @@ class _ThreadWaiter:
         pass
 
 
-class _GreenletWaiter:
-    """Parks a greenlet; any thread wakes it through an async watcher of its hub."""
+class _KeepAlive:
+    """One ref'd async watcher per hub, started while any greenlet there waits.
 
-    __slots__ = ('_event', '_watcher')
+    A greenlet that waits only for a callback posted from another thread
+    would otherwise see its loop run out of watchers (``LoopExit``).
+    Owned by the hub's thread: created, started and stopped only there.
+    """
+
+    __slots__ = ('_waiting', '_watcher')
 
     def __init__(self, hub: Any) -> None:
-        self._event = Event()
-        # ref'd: while a greenlet waits here, its loop must not exit.
         self._watcher = hub.loop.async_()
-        self._watcher.start(self._event.set)
+        self._waiting = 0
+
+    def hold(self) -> None:
+        if not self._waiting:
+            self._watcher.start(_nothing)
+        self._waiting += 1
+
+    def release(self) -> None:
+        self._waiting -= 1
+        if not self._waiting:
+            self._watcher.stop()
+
+
+def _nothing() -> None:
+    pass
+
+
+_keepalives: dict[int, _KeepAlive] = {}
+
+
+class _GreenletWaiter:
+    """Parks a greenlet; the notifier switches it back through a loop callback
+    of its hub (thread-safe when the notifier runs in another thread)."""
+
+    __slots__ = ('_fired', '_hub', '_thread', '_waiter')
+
+    def __init__(self, hub: Any) -> None:
+        self._hub = hub
+        self._thread = real_thread_id()
+        self._waiter = HubWaiter(hub)
+        self._fired = False
 
     def notify(self) -> None:
-        self._watcher.send()
+        if real_thread_id() == self._thread:
+            self._hub.loop.run_callback(self._fire)
+        else:
+            self._hub.loop.run_callback_threadsafe(self._fire)
+
+    def _fire(self) -> None:
+        # In the waiter's hub.
+        if not self._fired:
+            self._fired = True
+            self._waiter.switch(True)
+
+    def _expire(self) -> None:
+        if not self._fired:
+            self._fired = True
+            self._waiter.switch(False)
 
     def wait(self, timeout: float | None) -> None:
-        self._event.wait(timeout)
+        keepalive = _keepalives.get(self._thread)
+        if keepalive is None or keepalive._watcher.loop is not self._hub.loop:
+            keepalive = _keepalives[self._thread] = _KeepAlive(self._hub)
+        keepalive.hold()
+        timer = None
+        try:
+            if timeout is not None:
+                timer = self._hub.loop.timer(timeout)
+                timer.start(self._expire)
+            self._waiter.get()
+        finally:
+            self._fired = True  # a late notify must not switch into a greenlet moving on
+            if timer is not None:
+                timer.close()
+            keepalive.release()
 
     def close(self) -> None:
-        self._watcher.stop()
-        self._watcher.close()
+        pass
 
 
 def _make_waiter() -> _ThreadWaiter | _GreenletWaiter:
