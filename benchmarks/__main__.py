@@ -140,7 +140,7 @@ def plot(cases: list[Case], path: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(len(cases), 1, figsize=(9, 3 * len(cases)), squeeze=False)
-    for ax, case in zip(axes[:, 0], cases):
+    for ax, case in zip(axes[:, 0], cases, strict=True):
         names = [c for c in case.ours + case.peers if isinstance(case.results.get(c), float)]
         ax.barh(names, [case.results[c] for c in names],
                 color=['tab:green' if c in case.ours else 'tab:gray' for c in names])

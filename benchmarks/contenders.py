@@ -117,7 +117,7 @@ def _critical_latency(put: Callable[[Callable[..., Any]], Any], wait: Callable[[
     for _ in range(probes):
         box: list[float] = []
         queued = time.perf_counter()
-        task = put(lambda *a, **k: box.append(time.perf_counter()))
+        task = put(lambda *a, box=box, **k: box.append(time.perf_counter()))
         wait(task)
         latencies.append(box[0] - queued)
     return _percentile(latencies, 0.99) * 1000, 'ms p99'
@@ -234,7 +234,7 @@ def _bare_gevent_actor() -> tuple[Any, Any]:
 
     def loop() -> None:
         while True:
-            message, reply = inbox.get()
+            _message, reply = inbox.get()
             state['count'] += 1
             if reply is not None:
                 reply.set(state['count'])
