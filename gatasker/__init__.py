@@ -8,6 +8,8 @@ from __future__ import annotations
 from ._actor import Actor as Actor
 from ._api import background_task as background_task
 from ._api import task_supervisor as task_supervisor
+from ._collections import FunctionCollection as FunctionCollection
+from ._collections import TaskCollection as TaskCollection
 from ._constants import TASK_CRITICAL as TASK_CRITICAL
 from ._constants import TASK_HIGH as TASK_HIGH
 from ._constants import TASK_LOW as TASK_LOW
@@ -36,6 +38,9 @@ from ._interfaces import ISupervisor as ISupervisor
 from ._interfaces import ITask as ITask
 from ._interfaces import ITier as ITier
 from ._interfaces import IWorker as IWorker
+from ._local import LocalProxy as LocalProxy
+from ._local import g as g
+from ._locker import Locker as Locker
 from ._logging import logger as logger
 from ._logging import set_debug as set_debug
 from ._statistics import SupervisorStatistics as SupervisorStatistics
@@ -73,17 +78,21 @@ __all__ = [
     'BackgroundIntervalWorker',
     'BackgroundQueueWorker',
     'BackgroundWorker',
+    'FunctionCollection',
     'GataskerError',
     'IActor',
     'ISupervisor',
     'ITask',
     'ITier',
     'IWorker',
+    'LocalProxy',
+    'Locker',
     'MailboxFull',
     'SupervisorNotRunning',
     'SupervisorStatistics',
     'Task',
     'TaskCancelled',
+    'TaskCollection',
     'TaskCompleted',
     'TaskEvent',
     'TaskQueued',
@@ -93,6 +102,7 @@ __all__ = [
     'TierStatistics',
     'background_task',
     'background_worker',
+    'g',
     'logger',
     'set_debug',
     'task_supervisor',

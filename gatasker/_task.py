@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from contextvars import ContextVar
+from contextvars import Context, ContextVar
 from typing import TYPE_CHECKING, Any
 
 from zope.interface import implementer
@@ -265,13 +265,18 @@ current_task: ContextVar[Task | None] = ContextVar('gatasker_current_task', defa
 def run_target(task: Task) -> tuple[bool, Any]:
     """Call the task's target here and now; return ``(ok, result_or_exception)``.
 
-    Catches BaseException too: ``sys.exit()`` in a task ends that task, not
-    the thread or greenlet that ran it.
+    The target runs in a fresh ``contextvars`` context, so a task never sees
+    the context variables (``g`` included) of the task that ran before it on
+    the same worker greenlet or thread. Catches BaseException too:
+    ``sys.exit()`` in a task ends that task, not the thread or greenlet that
+    ran it.
     """
-    token = current_task.set(task)
+    return Context().run(_run_in_context, task)
+
+
+def _run_in_context(task: Task) -> tuple[bool, Any]:
+    current_task.set(task)
     try:
         return True, task.target(*task.args, **task.kwargs)
-    except BaseException as exc:
+    except BaseException as exc:  # reported as the task's outcome
         return False, exc
-    finally:
-        current_task.reset(token)

@@ -1,0 +1,143 @@
+"""Collections of functions run together: in order, or concurrently as tasks."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from ._constants import PRIORITIES, TASK_NORMAL
+from ._logging import logger
+
+
+class FunctionCollection:
+    """Functions to run together, most important first (lower priority number).
+
+    Use it as a decorator, ``@collection`` or ``@collection(priority=...)``
+    (both return the function), or call :meth:`append`. :meth:`execute`
+    calls every function with no arguments and returns ``(results, all_ok)``;
+    *results* maps ``'<module>.<name>'`` to what the function returned. A
+    failing function's entry is None, or ``(exception, traceback_text)`` with
+    ``include_exceptions=True``; the failure is passed to
+    ``on_error(**on_error_kwargs)`` if set, and logged otherwise.
+    """
+
+    def __init__(self, on_error: Callable[..., Any] | None = None,
+                 on_error_kwargs: dict[str, Any] | None = None,
+                 include_exceptions: bool = False) -> None:
+        if on_error is not None and not callable(on_error):
+            raise TypeError(f'on_error must be callable, got {on_error!r}')
+        if on_error_kwargs is not None and not isinstance(on_error_kwargs, dict):
+            raise TypeError(f'on_error_kwargs must be a dict, got {on_error_kwargs!r}')
+        self.on_error = on_error
+        self.on_error_kwargs = on_error_kwargs or {}
+        self.include_exceptions = bool(include_exceptions)
+        self._entries: list[tuple[Callable[..., Any], float]] = []
+
+    def __call__(self, f: Callable[..., Any] | None = None, *,
+                 priority: float | None = None) -> Any:
+        if f is None and priority is None:
+            return self.run()  # atasker: calling the collection runs it
+        if f is None:
+            def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+                self.append(func, priority)
+                return func
+            return decorate
+        self.append(f, priority)
+        return f
+
+    def append(self, f: Callable[..., Any], priority: float | None = None) -> None:
+        """Add *f* (once) with *priority* (any number; default TASK_NORMAL)."""
+        if not callable(f):
+            raise TypeError(f'{f!r} is not callable')
+        if priority is None:
+            priority = TASK_NORMAL
+        elif isinstance(priority, bool) or not isinstance(priority, (int, float)):
+            raise TypeError(f'priority must be a number, got {priority!r}')
+        if all(func is not f for func, _ in self._entries):
+            self._entries.append((f, priority))
+
+    def remove(self, f: Callable[..., Any]) -> None:
+        """Remove *f*; ValueError if it is not in the collection."""
+        for index, (func, _) in enumerate(self._entries):
+            if func is f:
+                del self._entries[index]
+                return
+        raise ValueError(f'{f!r} is not in the collection')
+
+    def ordered(self) -> list[tuple[Callable[..., Any], float]]:
+        """The functions with their priorities, in running order (stable)."""
+        return sorted(self._entries, key=lambda entry: entry[1])
+
+    @staticmethod
+    def key(f: Callable[..., Any]) -> str:
+        """The result key of *f*: ``'<module>.<name>'``."""
+        return f'{getattr(f, "__module__", "")}.{getattr(f, "__name__", repr(f))}'
+
+    def run(self) -> dict[str, Any]:
+        """Run the collection and return only the results."""
+        return self.execute()[0]
+
+    def execute(self) -> tuple[dict[str, Any], bool]:
+        """Run every function in priority order; return ``(results, all_ok)``."""
+        results: dict[str, Any] = {}
+        all_ok = True
+        for f, _ in self.ordered():
+            try:
+                results[self.key(f)] = f()
+            except Exception as exc:
+                results[self.key(f)] = self._failed(f, exc)
+                all_ok = False
+        return results, all_ok
+
+    def _failed(self, f: Callable[..., Any], exc: BaseException) -> Any:
+        if self.on_error is not None:
+            try:
+                self.on_error(**self.on_error_kwargs)
+            except Exception:
+                logger.exception('on_error of a collection failed')
+        else:
+            logger.error('%s failed in a collection', self.key(f), exc_info=exc)
+        if self.include_exceptions:
+            return exc, ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return None
+
+
+class TaskCollection(FunctionCollection):
+    """Like :class:`FunctionCollection`, but the functions run concurrently as tasks.
+
+    They are queued in priority order on *supervisor* (default: the default
+    supervisor) in tier *tt* (default: its ``default_tt``); a function whose
+    priority is one of the four task priorities keeps it, any other number
+    runs as TASK_NORMAL. :meth:`execute` waits for all of them and never
+    hangs on an exception. Blocks the caller like ``wait_completed``.
+    """
+
+    def __init__(self, on_error: Callable[..., Any] | None = None,
+                 on_error_kwargs: dict[str, Any] | None = None,
+                 include_exceptions: bool = False, supervisor: Any = None,
+                 tt: int | None = None, poll_delay: float | None = None) -> None:
+        super().__init__(on_error, on_error_kwargs, include_exceptions)
+        self.supervisor = supervisor
+        self.tt = tt
+        self.poll_delay = poll_delay  # accepted for atasker code; nothing polls
+
+    def execute(self) -> tuple[dict[str, Any], bool]:
+        from ._api import task_supervisor
+        from ._task import wait_completed
+
+        sup = self.supervisor if self.supervisor is not None else task_supervisor
+        tt = self.tt if self.tt is not None else sup.default_tt
+        entries = self.ordered()
+        tasks = [sup.put_task(f, priority=p if p in PRIORITIES else TASK_NORMAL, tt=tt,
+                              _pass_task_id=False) for f, p in entries]
+        outcomes = wait_completed(tasks, return_exceptions=True)
+        results: dict[str, Any] = {}
+        all_ok = True
+        for (f, _), task, outcome in zip(entries, tasks, outcomes, strict=True):
+            if task.exception is None and not task.is_canceled():
+                results[self.key(f)] = outcome
+            else:
+                results[self.key(f)] = self._failed(f, outcome)
+                all_ok = False
+        return results, all_ok

@@ -1,0 +1,73 @@
+"""``g``: values local to the current greenlet (and so to the current thread)."""
+
+from __future__ import annotations
+
+import itertools
+from contextvars import ContextVar
+from typing import Any
+
+_ids = itertools.count()
+
+
+class LocalProxy:
+    """A namespace whose values belong to the current greenlet.
+
+    Every greenlet, hence every OS thread, sees its own values; each task
+    starts with none, whatever ran before it on the same worker. Use
+    ``get``/``set``/``has``/``clear`` or plain attributes (``g.db = ...``).
+    Any thread or greenlet; never blocks.
+    """
+
+    __slots__ = ('_var',)
+
+    def __init__(self) -> None:
+        object.__setattr__(self, '_var', ContextVar(f'gatasker_local_{next(_ids)}'))
+
+    def _namespace(self, create: bool) -> dict[str, Any] | None:
+        namespace = self._var.get(None)
+        if namespace is None and create:
+            namespace = {}
+            self._var.set(namespace)
+        return namespace
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of *name* here, or *default*."""
+        namespace = self._namespace(False)
+        return default if namespace is None else namespace.get(name, default)
+
+    def set(self, name: str, value: Any) -> None:
+        """Set *name* for the current greenlet."""
+        self._namespace(True)[name] = value  # type: ignore[index]
+
+    def has(self, name: str) -> bool:
+        """True if *name* is set for the current greenlet."""
+        namespace = self._namespace(False)
+        return namespace is not None and name in namespace
+
+    def clear(self, name: str | None = None) -> bool:
+        """Forget *name* (or every value, without a name). Returns True."""
+        namespace = self._namespace(False)
+        if namespace is not None:
+            if name is None:
+                namespace.clear()
+            else:
+                namespace.pop(name, None)
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        namespace = self._namespace(False)
+        if namespace is None or name not in namespace:
+            raise AttributeError(name)
+        return namespace[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.set(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if not self.has(name):
+            raise AttributeError(name)
+        self.clear(name)
+
+
+#: The shared greenlet-local namespace.
+g = LocalProxy()

@@ -1,0 +1,113 @@
+"""Locker: a lock with a timeout that shouts when it is exceeded.
+
+It works across greenlets and OS threads at once: waiting parks a greenlet
+cooperatively (the hub keeps running) and blocks an OS thread that runs no
+hub, through :class:`~gatasker._bridge.Latch`.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from greenlet import getcurrent
+
+from ._bridge import Latch, allocate_lock
+from ._logging import logger
+
+F = TypeVar('F', bound=Callable[..., Any])
+
+
+class Locker:
+    """``Locker(mod='main', timeout=5, relative=True)`` — a decorator and a ``with`` lock.
+
+    With ``relative=True`` the owner may take it again (reentrant); with
+    False a second take by the owner waits like anybody else. When *timeout*
+    seconds pass without the lock, a CRITICAL line is logged and
+    :meth:`critical` is called; the decorated function then returns None
+    without running, and ``with`` raises the builtin TimeoutError.
+    """
+
+    def __init__(self, mod: str = 'main', timeout: float = 5, relative: bool = True) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+            raise ValueError(f'timeout must be a non-negative number, got {timeout!r}')
+        self.mod = mod
+        self.timeout = timeout
+        self.relative = relative
+        self._guard = allocate_lock()
+        self._owner: Any = None
+        self._depth = 0
+        self._waiters: deque[Latch] = deque()
+
+    def critical(self) -> None:
+        """Called once per timeout; replace it (``lock.critical = f``) or override it."""
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Take the lock; False after *timeout* seconds (default: the Locker's).
+
+        Blocks: cooperatively in a greenlet, or the calling OS thread.
+        """
+        me = getcurrent()
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            with self._guard:
+                if self._owner is None:
+                    self._owner, self._depth = me, 1
+                    return True
+                if self._owner is me and self.relative:
+                    self._depth += 1
+                    return True
+                turn = Latch()
+                self._waiters.append(turn)
+            if not turn.wait(max(0.0, deadline - time.monotonic())):
+                with self._guard:
+                    if turn in self._waiters:
+                        self._waiters.remove(turn)
+                        return False
+                # released to us just as the wait ran out: take it below
+
+    def release(self) -> None:
+        """Release the lock (the owner only). Never blocks."""
+        with self._guard:
+            if self._owner is not getcurrent():
+                raise RuntimeError('release() of a Locker held by another greenlet or thread')
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            if self._waiters:
+                self._waiters.popleft().set()
+
+    def _timed_out(self, what: str) -> None:
+        logger.critical('%s locking broken: %s did not get the lock within %s s',
+                        self.mod, what, self.timeout)
+        try:
+            self.critical()
+        except Exception:
+            logger.exception('%s: critical() failed', self.mod)
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            if not self.acquire():
+                self._timed_out(getattr(func, '__name__', repr(func)))
+                return None
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.release()
+
+        return locked  # type: ignore[return-value]
+
+    def __enter__(self) -> Locker:
+        if not self.acquire():
+            self._timed_out('a with block')
+            raise TimeoutError(f'{self.mod}: lock not acquired within {self.timeout} s')
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
