@@ -137,7 +137,11 @@ def print_table(cases: list[Case]) -> None:
 
 
 def plot(cases: list[Case], path: str) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print('--plot needs matplotlib: pip install -r benchmarks/requirements.txt')
+        return
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(len(cases), 1, figsize=(9, 3 * len(cases)), squeeze=False)

@@ -6,6 +6,7 @@ The public names, with atasker 0.7's meanings; see the README and ``docs/``.
 from __future__ import annotations
 
 from ._actor import Actor as Actor
+from ._aloop import ALoop as ALoop
 from ._api import background_task as background_task
 from ._api import task_supervisor as task_supervisor
 from ._collections import FunctionCollection as FunctionCollection
@@ -34,6 +35,7 @@ from ._events import TaskQueued as TaskQueued
 from ._events import TaskStarted as TaskStarted
 from ._events import TaskTimeout as TaskTimeout
 from ._interfaces import IActor as IActor
+from ._interfaces import IALoop as IALoop
 from ._interfaces import ISupervisor as ISupervisor
 from ._interfaces import ITask as ITask
 from ._interfaces import ITier as ITier
@@ -71,6 +73,7 @@ __all__ = [
     'TT_GREENLET',
     'TT_MP',
     'TT_THREAD',
+    'ALoop',
     'Actor',
     'ActorNotRunning',
     'BackgroundAsyncWorker',
@@ -80,6 +83,7 @@ __all__ = [
     'BackgroundWorker',
     'FunctionCollection',
     'GataskerError',
+    'IALoop',
     'IActor',
     'ISupervisor',
     'ITask',

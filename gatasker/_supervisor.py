@@ -528,6 +528,10 @@ class _SupervisorCore:
         if task.status == TASK_STATUS_QUEUED and (self.timeout_warning or self.timeout_critical):
             self._arm_timeouts(run, task)
 
+    def _check_coroutine_loop(self, loop: Any) -> None:
+        """Hook: raise RuntimeError at the call when no aloop can run a coroutine task."""
+        raise RuntimeError('coroutine tasks need an aloop, and this release has no aloops yet')
+
     def _run_coroutine_task(self, task: Task) -> None:
         """Hook: hand a TT_COROUTINE task to its aloop."""
         self._task_done(task._run, task, False,
@@ -685,7 +689,9 @@ class _SupervisorCore:
         check_tt(tt)
         delay = check_delay(delay)
         run = self._running_run()
-        if tt not in run.admissions and tt != TT_COROUTINE:
+        if tt == TT_COROUTINE:
+            self._check_coroutine_loop(loop)
+        elif tt not in run.admissions:
             self._extension_limits(tt)  # raises the tier's own error
         if task_id is None:
             task_id = next(_task_ids)

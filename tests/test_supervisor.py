@@ -659,3 +659,14 @@ def test_a_failing_start_leaves_the_supervisor_stopped() -> None:
         with pytest.raises(OSError):
             sup.start(mode=mode)
         assert not sup.is_started()
+
+
+def test_tiers_not_in_this_release_fail_at_the_call(supervisor: gatasker.TaskSupervisor) -> None:
+    async def coro() -> None:
+        pass
+
+    with pytest.raises(RuntimeError, match='aloop'):
+        gatasker.background_task(coro, supervisor=supervisor)()
+    with pytest.raises(RuntimeError):
+        supervisor.put_task(lambda **_: None, tt=gatasker.TT_MP)
+    assert supervisor.get_tasks() == []

@@ -338,11 +338,16 @@ import gatasker as atasker
 from gatasker import background_worker, TASK_HIGH, BackgroundIntervalWorker
 from gatasker._bridge import Latch
 
-ran = {name: Latch() for name in ('worker1', 'worker2', 'worker3', 'worker4', 'worker5')}
+ran = {name: Latch() for name in ('worker1', 'worker2', 'worker3', 'worker4', 'worker5',
+                                  'worker_async')}
 
 @background_worker
 def worker1(**kwargs):
     ran['worker1'].set()
+
+@background_worker
+async def worker_async(**kwargs):
+    ran['worker_async'].set()
 
 @background_worker(interval=0.01)
 def worker2(**kwargs):
@@ -358,6 +363,7 @@ def worker4(**kwargs):
     ran['worker4'].set()
 
 worker1.start()
+worker_async.start()
 worker2.start()
 worker3.start()
 worker4.start()
@@ -371,7 +377,7 @@ class MyWorker(BackgroundIntervalWorker):
 worker5 = MyWorker(interval=0.1, name='worker5')
 worker5.start()
 assert all(latch.wait(10) for latch in ran.values())
-for w in (worker1, worker2, worker3, worker4):
+for w in (worker1, worker_async, worker2, worker3, worker4):
     w.stop()
 worker5.stop(wait=False)
 print('seed workers ok')

@@ -1,0 +1,158 @@
+"""aloops: asyncio event loops, each in its own real OS thread.
+
+The hub never waits on asyncio directly: a coroutine is handed to its loop
+with ``asyncio.run_coroutine_threadsafe`` and its end comes back through the
+future's done-callback, which sets a :class:`~gatasker._bridge.Latch`
+(cooperative for a waiting greenlet) or posts to the supervisor's inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Coroutine
+from typing import Any
+
+from zope.interface import implementer
+
+from ._bridge import Latch, real_thread_id, start_real_thread
+from ._interfaces import IALoop
+from ._logging import logger
+
+
+@implementer(IALoop)
+class ALoop:
+    """An asyncio loop running in the OS thread ``supervisor_<id>_aloop_<name>``.
+
+    Created by ``supervisor.create_aloop(name)``. Its methods may be called
+    from any thread or greenlet; :meth:`run` blocks (cooperatively in a
+    greenlet), the others do not.
+    """
+
+    def __init__(self, name: str, supervisor: Any, daemon: bool = False) -> None:
+        self.name = name
+        self.supervisor = supervisor
+        self.daemon = daemon  # every aloop thread is a daemon; kept for atasker code
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread_id: int | None = None
+        self._ready = Latch()
+        self._stopped = Latch()
+        self._stopped.set()
+
+    @property
+    def thread_name(self) -> str:
+        """The name of the aloop's OS thread."""
+        return f'supervisor_{self.supervisor.id}_aloop_{self.name}'
+
+    def __repr__(self) -> str:
+        return f'<ALoop {self.name!r} {"running" if self.is_active() else "stopped"}>'
+
+    def is_active(self) -> bool:
+        """True while the loop runs. Never blocks."""
+        return self._loop is not None and not self._stopped.is_set()
+
+    def get_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The asyncio event loop (None while stopped), for direct use."""
+        return self._loop
+
+    # -- life cycle ------------------------------------------------------------
+
+    def start(self) -> bool:
+        """Start the loop's thread; False if it runs already. Waits until it is up."""
+        if self.is_active():
+            return False
+        self._ready = Latch()
+        self._stopped = Latch()
+        start_real_thread(self._thread_main, self.thread_name)
+        self._ready.wait()
+        return True
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        self._thread_id = real_thread_id()
+        self._ready.set()
+        try:
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        except Exception:
+            logger.exception('aloop %s failed', self.name)
+        finally:
+            loop.close()
+            self._loop = None
+            self._stopped.set()
+
+    def stop(self, wait: bool | float = True, cancel_tasks: bool = False) -> bool:
+        """Stop the loop; False if it was not running.
+
+        With *wait* (True or seconds), coroutines still running get that long
+        to finish and are canceled after it; *cancel_tasks* or ``wait=False``
+        cancels them at once. Blocks (cooperatively in a greenlet) until the
+        thread ended, at most *wait* seconds plus a short grace.
+        """
+        loop = self._loop
+        if loop is None or self._stopped.is_set():
+            return False
+        if real_thread_id() == self._thread_id:
+            raise RuntimeError(f'{self!r} cannot be stopped from its own thread')
+        timeout = None if wait is True else (0.0 if wait is False else float(wait))
+        try:
+            asyncio.run_coroutine_threadsafe(self._wind_down(timeout, cancel_tasks), loop)
+        except RuntimeError:  # the loop closed meanwhile
+            return False
+        self._stopped.wait(None if timeout is None else timeout + 5.0)
+        return True
+
+    async def _wind_down(self, timeout: float | None, cancel: bool) -> None:
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks(loop) if t is not me]
+        if tasks and not cancel and timeout != 0.0:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+        else:
+            pending = set(tasks)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5.0)
+        loop.stop()
+
+    # -- running coroutines ---------------------------------------------------------
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        """Schedule *coro* on the loop; return a concurrent.futures.Future. Never blocks."""
+        loop = self._loop
+        if loop is None or self._stopped.is_set():
+            coro.close()
+            raise RuntimeError(f'{self!r} is not running')
+        return asyncio.run_coroutine_threadsafe(coro, loop)
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        """Run *coro* on the loop and return its result, or raise its exception.
+
+        Blocks: cooperatively in a greenlet (the hub keeps running), or the
+        calling OS thread. Raises RuntimeError from the aloop's own thread
+        (it would wait for itself) and TimeoutError after *timeout* seconds.
+        """
+        if real_thread_id() == self._thread_id:
+            coro.close()
+            raise RuntimeError(f'run() in the thread of {self!r} would wait for itself; '
+                               'await the coroutine instead')
+        future = self.submit(coro)
+        done = Latch()
+        future.add_done_callback(lambda _: done.set())
+        if not done.wait(timeout):
+            future.cancel()
+            raise TimeoutError(f'the coroutine did not finish within {timeout} s')
+        return future.result()
+
+    def background_task(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run *coro* on the loop as a registered :class:`Task`; return it at once.
+
+        The task completes with the coroutine's result, or with its exception
+        (``asyncio.CancelledError`` included) as ``task.exception``.
+        """
+        if not asyncio.iscoroutine(coro):
+            raise TypeError(f'background_task() needs a coroutine object, got {coro!r}')
+        return self.supervisor._put_coroutine(coro, self)

@@ -1,0 +1,112 @@
+"""Async jobs: light fixed-rate coroutine jobs on an aloop (no aiosched needed).
+
+A job calls ``target(*args, **kwargs)`` (awaiting it if it returns an
+awaitable) every ``interval`` seconds on a fixed grid, after an initial
+``timer`` delay, ``number`` times (0: until canceled). Jobs keep no statistics
+and do not check whether the previous run is still going: a run longer than
+the interval makes the job skip to the next grid point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ._logging import logger
+
+
+class AsyncJob:
+    """One scheduled job; cancel it with ``cancel_async_job(job=...)``."""
+
+    def __init__(self, target: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any], interval: float, timer: float, number: int) -> None:
+        self.target = target
+        self.args = args
+        self.kwargs = kwargs
+        self.interval = interval
+        self.timer = timer
+        self.number = number
+        self.runs = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f'<AsyncJob {getattr(self.target, "__name__", self.target)} every {self.interval} s>'
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.timer:
+            await asyncio.sleep(self.timer)
+        start = loop.time()
+        while not self.number or self.runs < self.number:
+            try:
+                result = self.target(*self.args, **self.kwargs)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception('async job %r failed', self)
+            self.runs += 1
+            if self.number and self.runs >= self.number:
+                return
+            ahead = start + self.runs * self.interval - loop.time()
+            if ahead < 0:  # overran: wait for the next grid point
+                ahead %= self.interval
+            await asyncio.sleep(ahead)
+
+
+class AsyncJobScheduler:
+    """Runs :class:`AsyncJob` s on one aloop."""
+
+    def __init__(self, name: str, aloop: Any) -> None:
+        self.name = name
+        self.aloop = aloop
+        self.jobs: set[AsyncJob] = set()
+
+    def __repr__(self) -> str:
+        return f'<AsyncJobScheduler {self.name!r} on {self.aloop.name!r}>'
+
+    def create_job(self, target: Callable[..., Any], args: tuple[Any, ...] = (),
+                   kwargs: dict[str, Any] | None = None, interval: float | None = None,
+                   timer: float = 0, number: int = 0) -> AsyncJob:
+        """Schedule a job; raises TypeError/ValueError for bad arguments. Never blocks."""
+        if not callable(target):
+            raise TypeError(f'target must be callable, got {target!r}')
+        for name, value in (('interval', interval), ('timer', timer)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f'{name} must be a number of seconds, got {value!r}')
+            if not value >= 0 or math.isinf(value):
+                raise ValueError(f'{name} must be a finite, non-negative number, got {value!r}')
+        if not interval:
+            raise ValueError('interval must be greater than 0')
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise ValueError(f'number must be a non-negative int, got {number!r}')
+        job = AsyncJob(target, tuple(args), dict(kwargs or {}), float(interval), float(timer),
+                       number)
+        self.jobs.add(job)
+        loop = self.aloop.get_loop()
+        if loop is None:
+            raise RuntimeError(f'{self.aloop!r} is not running')
+
+        def begin() -> None:
+            job._task = loop.create_task(job._loop())
+            job._task.add_done_callback(lambda _: self.jobs.discard(job))
+
+        loop.call_soon_threadsafe(begin)
+        return job
+
+    def cancel_job(self, job: AsyncJob) -> bool:
+        """Stop further runs of *job*; False if it is not one of this scheduler's."""
+        if job not in self.jobs:
+            return False
+        self.jobs.discard(job)
+        loop = self.aloop.get_loop()
+        if loop is not None:
+            loop.call_soon_threadsafe(lambda: job._task.cancel() if job._task else None)
+        return True
+
+    def stop(self) -> None:
+        """Cancel every job."""
+        for job in list(self.jobs):
+            self.cancel_job(job)
