@@ -475,3 +475,62 @@ def interval_atasker(seconds: int) -> Result:
         worker.stop(wait=False)
     atasker.task_supervisor.stop(wait=False)
     return _lateness({k: v for k, v in starts.items() if v}, interval)
+
+
+# -- aloop round trips: greenlet -> coroutine -> greenlet ---------------------------------
+
+async def _nothing() -> None:
+    return None
+
+
+def _round_trips(call: Callable[[], Any], n: int, greenlets: int = 100) -> Result:
+    import gevent
+    per = n // greenlets
+    started = time.perf_counter()
+    gevent.joinall([gevent.spawn(lambda: [call() for _ in range(per)])
+                    for _ in range(greenlets)])
+    return per * greenlets / (time.perf_counter() - started), 'round trips/s'
+
+
+def aloop_gatasker_patched(n: int) -> Result:
+    import gatasker
+    sup = gatasker.TaskSupervisor()
+    sup.start()
+    aloop = sup.create_aloop('bench')
+    result = _round_trips(lambda: aloop.run(_nothing()), n)
+    sup.stop()
+    return result
+
+
+def aloop_bare_bridge_patched(n: int) -> Result:
+    import asyncio
+
+    import gevent
+    from gevent import monkey
+    from gevent.event import Event
+    start = monkey.get_original('_thread', 'start_new_thread')
+    lock = monkey.get_original('_thread', 'allocate_lock')()
+    lock.acquire()
+    loops: list[Any] = []
+
+    def host() -> None:  # the loop is made in its own thread, as an aloop does
+        loops.append(asyncio.new_event_loop())
+        lock.release()
+        loops[0].run_forever()
+
+    hub = gevent.get_hub()
+    start(host, ())
+    lock.acquire()
+    loop = loops[0]
+
+    def call() -> Any:
+        done = Event()
+        watcher = hub.loop.async_()
+        watcher.start(done.set)
+        future = asyncio.run_coroutine_threadsafe(_nothing(), loop)
+        future.add_done_callback(lambda _: watcher.send())
+        done.wait()
+        watcher.close()
+        return future.result()
+
+    return _round_trips(call, n)

@@ -6,8 +6,9 @@ hook calls ``super()`` so the other mixins keep working.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 
 class ProcessSupport:

@@ -77,7 +77,7 @@ def test_eight_threads_queue_while_the_pool_resizes(tt: int) -> None:
                 priority = PRIORITIES[rng.randrange(3)] if i % 500 else TASK_CRITICAL
                 tasks[n].append(sup.put_task(meter.target, ((n, i), priority, tt == TT_GREENLET),
                                              tt=tt, priority=priority))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             producers_done[n].set()
