@@ -10,6 +10,7 @@ which would make a hundred thousand actors expensive).
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from typing import Any, ClassVar
 
 from greenlet import GreenletExit, getcurrent
@@ -57,6 +58,7 @@ class _ActorCore:
         'name',
         'pending',
         'priority',
+        'remote',
         'run',
         'sleeping',
         'space_waiters',
@@ -87,6 +89,9 @@ class _ActorCore:
         self.space_waiters: list[Latch] = []
         self.dropped = 0
         self.hub_thread = -1  # the OS thread of the supervisor's hub
+        # Messages from other threads, in the order they were told; drained
+        # before any same-thread delivery so that causal order holds.
+        self.remote: deque[tuple[Any, int]] = deque()
 
 
 def _check_options(name: Any, priority: Any, mailbox_size: Any) -> None:
@@ -279,6 +284,8 @@ class Actor:
         if core.limit is None and core.state is RUNNING and not core.stopping \
                 and real_thread_id() == core.hub_thread:
             # The common case, inlined: same thread, unbounded mailbox.
+            if core.remote:
+                self._drain_remote()
             core.mailbox.put((message, None), priority)
             if core.sleeping and not core.wake_pending:
                 core.wake_pending = True
@@ -316,9 +323,19 @@ class Actor:
             self._reserve_room(block)
         run = core.run
         if run.inbox.in_owner_thread():
+            if core.remote:
+                self._drain_remote()
             self._deliver(item, priority)
         else:
-            run.inbox.put((self._deliver, (item, priority)))
+            core.remote.append((item, priority))
+            run.inbox.put((self._drain_remote, ()))
+
+    def _drain_remote(self) -> None:
+        # In the hub's thread: deliver what other threads told, in their order.
+        remote = self._actor.remote
+        while remote:
+            item, priority = remote.popleft()
+            self._deliver(item, priority)
 
     def _reserve_room(self, block: bool) -> None:
         core = self._actor
@@ -449,6 +466,7 @@ class Actor:
             waiters, core.space_waiters = core.space_waiters, []
         for waiter in waiters:
             waiter.set()
+        self._drain_remote()  # delivered while stopping: dropped and counted
         if core.mailbox is not None:
             for item in core.mailbox.drain():
                 self._drop(item)

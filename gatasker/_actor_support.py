@@ -28,7 +28,8 @@ class ActorSupport:
 
     def _extension_schedulers(self) -> list[Any]:
         # supervisor.stop() stops every running actor and worker first.
-        return list(self._actors.values()) + super()._extension_schedulers()  # type: ignore[misc]
+        inherited: list[Any] = super()._extension_schedulers()  # type: ignore[misc]
+        return list(self._actors.values()) + inherited
 
     def _extend_info(self, info: SimpleNamespace, run: Any) -> None:
         actors = list(self._actors.values())

@@ -149,9 +149,11 @@ class ALoopSupport:
         except Exception:
             logger.exception('scheduler %r could not start', scheduler)
             return
-        future.add_done_callback(
-            lambda f: f.cancelled() or f.exception() is None
-            or logger.error('scheduler %r failed', scheduler, exc_info=f.exception()))
+        def report(f: Any) -> None:
+            if not f.cancelled() and f.exception() is not None:
+                logger.error('scheduler %r failed', scheduler, exc_info=f.exception())
+
+        future.add_done_callback(report)
 
     # -- async jobs ---------------------------------------------------------------
 

@@ -129,7 +129,7 @@ class TaskCollection(FunctionCollection):
         sup = self.supervisor if self.supervisor is not None else task_supervisor
         tt = self.tt if self.tt is not None else sup.default_tt
         entries = self.ordered()
-        tasks = [sup.put_task(f, priority=p if p in PRIORITIES else TASK_NORMAL, tt=tt,
+        tasks = [sup.put_task(f, priority=int(p) if p in PRIORITIES else TASK_NORMAL, tt=tt,
                               _pass_task_id=False) for f, p in entries]
         outcomes = wait_completed(tasks, return_exceptions=True)
         results: dict[str, Any] = {}

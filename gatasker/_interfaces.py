@@ -101,8 +101,8 @@ class IActor(Interface):
     def start() -> bool:
         """Start handling messages; False if already running."""
 
-    def stop(wait: Any = True) -> None:
-        """Stop after the message being handled."""
+    def stop(wait: bool | float = True, drain: bool = False) -> bool:
+        """Stop after the message being handled; blocks up to *wait* seconds."""
 
     def tell(message: Any) -> None:
         """Send a message without waiting for it. Any thread; never blocks."""
@@ -117,7 +117,7 @@ class IWorker(IActor):
     def is_active() -> bool:
         """True while the worker runs. Never blocks."""
 
-    def restart() -> None:
+    def restart(*args: Any, **kwargs: Any) -> bool:
         """Stop and start again."""
 
 

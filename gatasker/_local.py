@@ -24,7 +24,7 @@ class LocalProxy:
         object.__setattr__(self, '_var', ContextVar(f'gatasker_local_{next(_ids)}'))
 
     def _namespace(self, create: bool) -> dict[str, Any] | None:
-        namespace = self._var.get(None)
+        namespace: dict[str, Any] | None = self._var.get(None)
         if namespace is None and create:
             namespace = {}
             self._var.set(namespace)

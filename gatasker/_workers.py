@@ -253,14 +253,12 @@ class BackgroundQueueWorker(BackgroundWorker):
     def __init__(self, *args: Any, q: Any = True, queue: Any = None, **kwargs: Any) -> None:
         kind = queue if queue is not None else q
         self._queue_kind = kind
-        if kind is True or kind is None:
-            self.mailbox_class = Mailbox
-        elif isinstance(kind, type) and issubclass(kind, _PRIORITY_QUEUES):
-            self.mailbox_class = HeapMailbox
-        elif isinstance(kind, type):
-            self.mailbox_class = Mailbox
-        else:
+        mailbox: type = Mailbox
+        if isinstance(kind, type) and issubclass(kind, _PRIORITY_QUEUES):
+            mailbox = HeapMailbox
+        elif not (kind is True or kind is None or isinstance(kind, type)):
             raise TypeError(f'q must be True or a queue class, got {kind!r}')
+        self.__dict__['mailbox_class'] = mailbox  # per worker: a queue kind may differ
         super().__init__(*args, **kwargs)
 
     def _has_work(self) -> bool:
