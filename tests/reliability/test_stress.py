@@ -110,3 +110,72 @@ def test_eight_threads_queue_while_the_pool_resizes(tt: int) -> None:
     assert not meter.violations, meter.violations[:5]
     assert meter.max_running > 2  # the limits were really exercised
     assert sup.get_tasks() == []
+
+
+SECONDS = float(os.environ.get('GATASKER_STRESS_SECONDS', '3'))
+
+
+@pytest.mark.timeout(600)
+def test_threads_and_greenlets_put_tasks_tell_actors_and_resize_at_once() -> None:
+    """8 OS threads and 100 greenlets for GATASKER_STRESS_SECONDS: every task and
+    message is counted exactly once."""
+    sup = gatasker.TaskSupervisor()
+    sup.start()
+    lock = allocate_lock()
+    ran: dict[Any, int] = {}
+    accepted: list[gatasker.Task] = []
+
+    def target(key: Any, **_: Any) -> Any:
+        with lock:
+            ran[key] = ran.get(key, 0) + 1
+        return key
+
+    class Tally(gatasker.Actor):
+        def on_start(self) -> None:
+            self.seen: dict[Any, int] = {}
+
+        def on_receive(self, message: Any) -> Any:
+            self.seen[message] = self.seen.get(message, 0) + 1
+            return len(self.seen)
+
+    tally = Tally.spawn(supervisor=sup)
+    told: list[Any] = []
+    stop = Latch()
+
+    def load(who: str, cooperative: bool) -> None:
+        rng = random.Random(who)
+        i = 0
+        while not stop.is_set():
+            key = (who, i)
+            tt = TT_GREENLET if rng.random() < 0.5 else TT_THREAD
+            task = sup.put_task(target, (key,), tt=tt, priority=PRIORITIES[i % 3])
+            tally.tell(key)
+            with lock:
+                accepted.append(task)
+                told.append(key)
+            if i % 50 == 0:
+                pool, normal, high = rng.choice(SIZES)
+                sup.set_thread_pool(pool_size=pool, reserve_normal=normal, reserve_high=high)
+                sup.set_greenlet_pool(pool_size=pool, reserve_normal=normal, reserve_high=high)
+            if cooperative and i % 10 == 0:
+                gevent.sleep(0)
+            i += 1
+
+    threads_done = [Latch() for _ in range(8)]
+    for n in range(8):
+        start_real_thread(lambda n=n: (load(f'thread{n}', False), threads_done[n].set()),
+                          f'load{n}')
+    greenlets = [gevent.spawn(load, f'greenlet{n}', True) for n in range(100)]
+    gevent.sleep(SECONDS)
+    stop.set()
+    gevent.joinall(greenlets, timeout=60)
+    assert all(done.wait(60) for done in threads_done)
+    results = gatasker.wait_completed(accepted, timeout=300)
+    distinct = tally.ask('barrier', timeout=60)
+    sup.stop(wait=30)
+    assert len(results) == len(accepted) == len(told) > 1000
+    assert set(ran.values()) == {1} and len(ran) == len(accepted)
+    assert all(t.status == gatasker.TASK_STATUS_COMPLETED for t in accepted)
+    assert distinct == len(told) + 1
+    assert set(tally.seen.values()) == {1}
+    print(f'stress: {len(accepted)} tasks and {len(told)} messages, each exactly once')
