@@ -36,6 +36,33 @@ mine.exit_timeout = 0.2
     'delayed_task': '''
 mine.put_task(lambda **_: None, delay=3600)
 ''',
+    'everything': '''
+import asyncio
+from gatasker._bridge import Latch
+ticked = Latch()
+
+class Echo(gatasker.Actor):
+    def on_receive(self, message):
+        return message
+
+echo = Echo.spawn(supervisor=mine)
+assert echo.ask('hi', timeout=10) == 'hi'
+ticker = gatasker.BackgroundIntervalWorker(func=lambda **_: ticked.set(), interval=0.01,
+                                           supervisor=mine)
+ticker.start()
+consumer = gatasker.BackgroundQueueWorker(func=lambda item, **_: None, supervisor=mine)
+consumer.start()
+consumer.put(1)
+aloop = mine.create_aloop('exit', default=True)
+aloop.background_task(asyncio.sleep(3600))
+
+@gatasker.background_worker(interval=0.01, supervisor=mine)
+async def async_tick(**_):
+    pass
+
+async_tick.start()
+assert ticked.wait(10)
+''',
 }
 
 

@@ -112,7 +112,7 @@ def test_eight_threads_queue_while_the_pool_resizes(tt: int) -> None:
     assert sup.get_tasks() == []
 
 
-SECONDS = float(os.environ.get('GATASKER_STRESS_SECONDS', '3'))
+SECONDS = float(os.environ.get('GATASKER_STRESS_SECONDS', '20'))
 
 
 @pytest.mark.timeout(600)
