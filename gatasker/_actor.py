@@ -317,7 +317,7 @@ class Actor:
 
     def _send(self, item: tuple[Any, _Reply | None], priority: int, block: bool) -> None:
         core = self._actor
-        if core.state != RUNNING or core.stopping:
+        if core.state != RUNNING or core.stopping or core.run.finished:
             raise ActorNotRunning(f'{self!r} is not running')
         if core.limit is not None:
             self._reserve_room(block)
@@ -456,6 +456,8 @@ class Actor:
                     self._park()
         except GreenletExit:
             pass
+        except BaseException as exc:  # a bug: never let it reach the hub's printer
+            logger.error('actor %s stopped by an unexpected error', self.name, exc_info=exc)
         finally:
             self._finish()
 

@@ -22,6 +22,7 @@ from zope.interface import implementer
 from . import _logging
 from ._actor import Actor
 from ._constants import TASK_NORMAL, TT_MP, check_priority, check_tt
+from ._errors import ActorNotRunning, SupervisorNotRunning
 from ._interfaces import IWorker
 from ._logging import logger
 from ._mailbox import HeapMailbox, Mailbox
@@ -195,17 +196,14 @@ class BackgroundWorker(Actor):
         sup = self.supervisor
         kwargs = dict(self._kwargs)
         kwargs.update(_worker=self, _name=self.name, o=self.o)
-        if inspect.iscoroutinefunction(self.executor):
-            task = sup._run_coroutine_executor(self.executor, leading + self._args, kwargs,
-                                               self.loop)
-        else:
-            tt = self.tt if self.tt is not None else sup.default_tt
-            target = type(self).run if tt == TT_MP and self._func is None else self.executor
-            if tt == TT_MP:
-                kwargs.pop('_worker')  # a worker does not travel to another process
-                kwargs.pop('o')
-            task = sup.put_task(target, leading + self._args, kwargs,
-                                priority=self._actor.priority, tt=tt, worker=self)
+        try:
+            task = self._submit(sup, leading, kwargs)
+        except SupervisorNotRunning:
+            # The supervisor stops (with stop_schedulers=False): so does the worker.
+            if _logging._debug:
+                logger.debug('worker %s: supervisor stopped, worker stops', self.name)
+            self.stop(wait=False)
+            return
         self._task = task
         try:
             task.wait()
@@ -221,6 +219,20 @@ class BackgroundWorker(Actor):
             result = self.process_result(result)
         if result is False:
             self.stop(wait=False)
+
+    def _submit(self, sup: Any, leading: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if inspect.iscoroutinefunction(self.executor):
+            return sup._run_coroutine_executor(self.executor, leading + self._args, kwargs,
+                                               self.loop)
+        else:
+            tt = self.tt if self.tt is not None else sup.default_tt
+            target = type(self).run if tt == TT_MP and self._func is None else self.executor
+            if tt == TT_MP:
+                kwargs.pop('_worker')  # a worker does not travel to another process
+                kwargs.pop('o')
+            task = sup.put_task(target, leading + self._args, kwargs,
+                                priority=self._actor.priority, tt=tt, worker=self)
+        return task
 
     def _executor_failed(self, exc: BaseException) -> None:
         logger.error('worker %s: the executor failed', self.name, exc_info=exc)
@@ -307,8 +319,7 @@ class BackgroundEventWorker(BackgroundWorker):
     def trigger(self, force: bool = False) -> None:
         """Ask for a run. Any thread or greenlet; never blocks."""
         core = self._actor
-        if core.state != 'running' or core.stopping:
-            from ._errors import ActorNotRunning
+        if core.state != 'running' or core.stopping or core.run.finished:
             raise ActorNotRunning(f'{self!r} is not running')
         run = core.run
         if run.inbox.in_owner_thread():

@@ -127,3 +127,32 @@ def test_a_failing_actor_handler_and_hooks() -> None:
     still_works(sup)
     assert sup.stop(wait=5)
     assert not actor.is_alive()
+
+
+@pytest.mark.parametrize('patched', [False, True], ids=['plain', 'patched'])
+def test_workers_outliving_their_supervisor_end_quietly(patched: bool) -> None:
+    from conftest import PATCHED, run_python
+    if PATCHED and not patched:
+        pytest.skip('covered by the plain run')
+    proc = run_python('''
+        import gatasker
+        from gatasker._bridge import Latch
+        sup = gatasker.TaskSupervisor()
+        sup.start()
+        ran = Latch()
+        workers = [gatasker.BackgroundIntervalWorker(func=lambda **_: ran.set(),
+                                                     interval=0.0001, supervisor=sup)
+                   for _ in range(20)]
+        workers += [gatasker.BackgroundWorker(func=lambda **_: None, supervisor=sup)
+                    for _ in range(5)]
+        for worker in workers:
+            worker.start()
+        assert ran.wait(10)
+        sup.stop(stop_schedulers=False, wait=2)
+        for worker in workers:
+            worker._actor.stopped.wait(10)
+        print(sum(worker.is_active() for worker in workers))
+    ''', patched=patched)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == '0'
+    assert proc.stderr == ''  # nothing printed around the logger
