@@ -88,6 +88,14 @@ def _merge_limits(old: Limits, kwargs: dict[str, Any], allowed: frozenset[str],
     )
 
 
+def call_logged(what: str, func: Callable[..., Any], *args: Any) -> None:
+    """Call ``func(*args)``; log an exception as ``<what> failed`` with its traceback."""
+    try:
+        func(*args)
+    except Exception:
+        logger.exception(what + ' failed', func)
+
+
 class _Run:
     """What lives from one ``start()`` to the end of the matching stop, in the hub."""
 
@@ -456,18 +464,11 @@ class _SupervisorCore:
     def _stop_schedulers(self, deadline: float | None) -> None:
         objects = list(self._schedulers.values()) + list(self._sync_schedulers.values())
         objects += self._extension_schedulers()
-        greenlets = [gevent.spawn(self._stop_one, obj) for obj in objects]
+        greenlets = [gevent.spawn(call_logged, 'stopping %r', obj.stop) for obj in objects]
         gevent.joinall(greenlets, timeout=self._remaining(deadline))
 
     def _extension_schedulers(self) -> list[Any]:
         return []
-
-    @staticmethod
-    def _stop_one(obj: Any) -> None:
-        try:
-            obj.stop()
-        except Exception:
-            logger.exception('stopping %r failed', obj)
 
     # -- mailbox handlers (run only in the supervisor's greenlet) ----------------
 
@@ -574,7 +575,7 @@ class _SupervisorCore:
         if _events.subscribed():
             _events.publish(_events.TaskCompleted(task, self.id))
         if ok and task.callback is not None:
-            gevent.spawn(self._run_callback, task.callback, value)
+            gevent.spawn(call_logged, 'task callback %r', task.callback, value)
         if task.tt != TT_COROUTINE:
             run.admissions[task.tt].finish()
             tier = run.tiers.get(task.tt)
@@ -587,13 +588,6 @@ class _SupervisorCore:
             self._check_quiet(run)
         if run.closing:
             self._maybe_finish(run)
-
-    @staticmethod
-    def _run_callback(callback: Callable[[Any], Any], result: Any) -> None:
-        try:
-            callback(result)
-        except Exception:
-            logger.exception('task callback %r failed', callback)
 
     def _forget(self, task: Task) -> None:
         if self._tasks.get(task.id) is task:
@@ -651,7 +645,7 @@ class _SupervisorCore:
                 task, self.id, 'warning' if level == logging.WARNING else 'critical'))
         func = getattr(self, func_name)
         if func is not None:
-            gevent.spawn(self._run_callback, func, task)
+            gevent.spawn(call_logged, 'timeout function %r', func, task)
 
     # -- tasks ---------------------------------------------------------------
 
@@ -759,17 +753,10 @@ class _SupervisorCore:
         if inspect.iscoroutinefunction(scheduler.loop):
             self._start_async_scheduler(scheduler)
         else:
-            gevent.spawn(self._run_scheduler_loop, scheduler)
+            gevent.spawn(call_logged, 'scheduler %r', scheduler.loop)
 
     def _start_async_scheduler(self, scheduler: Any) -> None:
         logger.error('scheduler %r has a coroutine loop() but no aloop is available', scheduler)
-
-    @staticmethod
-    def _run_scheduler_loop(scheduler: Any) -> None:
-        try:
-            scheduler.loop()
-        except Exception:
-            logger.exception('scheduler %r failed', scheduler)
 
     def unregister_scheduler(self, scheduler: Any) -> bool:
         """Forget a scheduler (it is not stopped). Never blocks."""
