@@ -68,6 +68,9 @@ from ._thread_tier import ThreadSizes, ThreadTier
 _task_ids = itertools.count(1)
 _supervisor_ids = itertools.count(1)
 
+#: Seconds stop() gives the hub thread to end once the stop sequence is over.
+EXIT_GRACE = 2.0
+
 #: How many ids of finished tasks ``mark_task_completed`` still recognises.
 RECENT_IDS = 10_000
 
@@ -407,10 +410,13 @@ class _SupervisorCore:
         self._post(run, self._on_stop, run, deadline, stop_schedulers,
                    cancel_tasks or wait is False, done)
         done.wait()
-        if not cancel_tasks and wait is not False and not run.ignored:
+        if run.finished and not run.ignored:
             # Nothing runs any more: let the hub thread end before returning,
-            # so that an interpreter exiting right after finds no live hub.
-            run.exited.wait(self._remaining(deadline) if deadline is not None else 5.0)
+            # also when the wait ran out, because an interpreter that exits
+            # while another thread tears down its hub can crash. (When tasks
+            # still run, the thread ends after them and stop() does not wait.)
+            remaining = self._remaining(deadline)
+            run.exited.wait(EXIT_GRACE if remaining is None else max(remaining, EXIT_GRACE))
         _running.discard(self)
         logger.debug('supervisor %s stopped', self.id)
         return True
