@@ -102,10 +102,13 @@ def workers_and_actors(sup: gatasker.TaskSupervisor) -> None:
     ticks = Journal()
     items = Journal()
     done = Latch()
+    five_ticks = Latch()
 
     @gatasker.background_worker(interval=0.02, supervisor=sup)
     def heartbeat(**_: Any) -> None:
         ticks.note('tick')
+        if len(ticks.rows) >= 5:
+            five_ticks.set()
 
     @gatasker.background_worker(q=True, supervisor=sup)
     def consumer(item: Any, **_: Any) -> None:
@@ -130,10 +133,11 @@ def workers_and_actors(sup: gatasker.TaskSupervisor) -> None:
     for i in range(1, 101):
         counter.tell(i)
     total = counter.ask(0, timeout=10)
+    five_ticks.wait(10)
     heartbeat.stop()
     consumer.stop()
     counter.stop()
-    print(f'   interval worker ticked {len(ticks.rows)} times; queue worker took '
+    print(f'   interval worker (every 20 ms) ticked {len(ticks.rows)} times; queue worker took '
           f'{len(items.rows)} items in order: {[int(i) for i, _ in items.rows] == list(range(10))}')
     print(f'   actor summed 100 told messages; ask() answered {total}')
 
