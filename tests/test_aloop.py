@@ -86,11 +86,14 @@ def test_background_task_is_registered_and_completes_on_error_and_cancel(
     failing = aloop.background_task(fail())
     assert failing.wait(10) and isinstance(failing.exception, KeyError)
 
+    running = Latch()
+
     async def forever() -> None:
+        running.set()
         await asyncio.sleep(3600)
 
     doomed = aloop.background_task(forever())
-    gevent.sleep(0.01)
+    assert running.wait(10)
     assert supervisor.stop_aloop('main', wait=False)
     assert doomed.wait(10) and isinstance(doomed.exception, asyncio.CancelledError)
     with pytest.raises(TypeError):
