@@ -29,6 +29,7 @@ from ._errors import GataskerError as GataskerError
 from ._errors import MailboxFull as MailboxFull
 from ._errors import SupervisorNotRunning as SupervisorNotRunning
 from ._errors import TaskCancelled as TaskCancelled
+from ._errors import WorkerProcessDied as WorkerProcessDied
 from ._events import TaskCompleted as TaskCompleted
 from ._events import TaskEvent as TaskEvent
 from ._events import TaskQueued as TaskQueued
@@ -45,6 +46,9 @@ from ._local import g as g
 from ._locker import Locker as Locker
 from ._logging import logger as logger
 from ._logging import set_debug as set_debug
+from ._process_pool import ProcessPool as ProcessPool
+from ._process_pool import RemoteTraceback as RemoteTraceback
+from ._process_support import co_mp_apply as co_mp_apply
 from ._statistics import SupervisorStatistics as SupervisorStatistics
 from ._statistics import TierStatistics as TierStatistics
 from ._supervisor import TaskSupervisor as TaskSupervisor
@@ -92,6 +96,8 @@ __all__ = [
     'LocalProxy',
     'Locker',
     'MailboxFull',
+    'ProcessPool',
+    'RemoteTraceback',
     'SupervisorNotRunning',
     'SupervisorStatistics',
     'Task',
@@ -104,8 +110,10 @@ __all__ = [
     'TaskSupervisor',
     'TaskTimeout',
     'TierStatistics',
+    'WorkerProcessDied',
     'background_task',
     'background_worker',
+    'co_mp_apply',
     'g',
     'logger',
     'set_debug',

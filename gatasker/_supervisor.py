@@ -703,6 +703,7 @@ class _SupervisorCore:
         task = Task(self, task_id, tt, target, args, task_kwargs, callback, priority, delay,
                     worker, name, loop)
         task._run = run
+        self._prepare_task(task)
         with self._state_lock:
             if self._state != RUNNING or self._run is not run:
                 raise SupervisorNotRunning(f'supervisor {self.id!r} is not running')
@@ -713,6 +714,9 @@ class _SupervisorCore:
         if _events.subscribed():
             _events.publish(_events.TaskQueued(task, self.id))
         return task
+
+    def _prepare_task(self, task: Task) -> None:
+        """Hook: check or prepare a task in the caller, before it is queued (may raise)."""
 
     def mark_task_completed(self, task: Task | None = None, task_id: Any = None, **_: Any) -> bool:
         """Kept for atasker code: tasks complete by themselves. Returns True.

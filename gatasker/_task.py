@@ -44,8 +44,10 @@ class Task:
 
     __slots__ = (
         '__weakref__',
+        '_callbacks',
         '_done',
         '_handle',
+        '_payload',
         '_run',
         '_supervisor',
         'args',
@@ -104,6 +106,9 @@ class Task:
         self._done = Latch()
         #: The tier's handle while delayed or running (a timer, a future ...).
         self._handle: Any = None
+        #: A TT_MP task's pickled call, made at put_task() for the built-in pool.
+        self._payload: bytes | None = None
+        self._callbacks: list[Callable[[Task], Any]] | None = None
 
     def __repr__(self) -> str:
         name = self.name or getattr(self.target, '__qualname__', repr(self.target))
@@ -194,12 +199,39 @@ class Task:
         self.status = TASK_STATUS_COMPLETED
         self._handle = None
         self._done.set()
+        self._run_callbacks()
 
     def _finish_canceled(self) -> None:
         # _handle (a delay timer) is closed by the supervisor's greenlet.
         self.status = TASK_STATUS_CANCELED
         self.time_completed = time.time()
         self._done.set()
+        self._run_callbacks()
+
+    def _add_done_callback(self, func: Callable[[Task], Any]) -> None:
+        """Call ``func(task)`` once the task is done (at once if it is).
+
+        *func* runs in whichever thread ends the task (the supervisor's hub,
+        or a thread calling cancel()); it must not block. Internal: used to
+        wake other event loops (aloops) without a waiting thread.
+        """
+        with state_lock:
+            if not self._done.is_set():
+                if self._callbacks is None:
+                    self._callbacks = []
+                self._callbacks.append(func)
+                return
+        func(self)
+
+    def _run_callbacks(self) -> None:
+        with state_lock:
+            callbacks, self._callbacks = self._callbacks, None
+        for func in callbacks or ():
+            try:
+                func(self)
+            except Exception:
+                from ._logging import logger
+                logger.exception('task done-callback %r failed', func)
 
 
 def _outcome(task: Task, return_exceptions: bool) -> Any:

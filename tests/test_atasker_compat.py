@@ -15,18 +15,13 @@ ATASKER_NAMES = [
     'TT_MP', 'TT_COROUTINE', 'task_supervisor', 'background_worker', 'BackgroundWorker',
     'BackgroundIntervalWorker', 'BackgroundQueueWorker', 'BackgroundEventWorker',
     'BackgroundAsyncWorker', 'FunctionCollection', 'TaskCollection', 'LocalProxy', 'Locker',
-    'background_task', 'wait_completed', 'g', 'set_debug',
+    'background_task', 'wait_completed', 'g', 'set_debug', 'co_mp_apply',
 ]
 
 
 @pytest.mark.parametrize('name', ATASKER_NAMES)
 def test_atasker_name_exists(name: str) -> None:
     assert hasattr(gatasker, name) and name in gatasker.__all__
-
-
-@pytest.mark.xfail(strict=True, reason='co_mp_apply arrives with the process tier and aloops')
-def test_co_mp_apply_exists() -> None:
-    assert hasattr(gatasker, 'co_mp_apply')
 
 
 def test_constants_keep_their_values() -> None:

@@ -14,7 +14,8 @@ PUBLIC = {
     'TT_COROUTINE', 'TT_GREENLET', 'TT_MP', 'TT_THREAD', 'Task', 'TaskCancelled',
     'TaskCollection', 'TaskCompleted', 'TaskEvent', 'TaskQueued', 'TaskStarted', 'TaskSupervisor',
     'TaskTimeout', 'TierStatistics', 'background_task', 'background_worker', 'g', 'logger',
-    'set_debug', 'task_supervisor', 'wait_completed',
+    'set_debug', 'task_supervisor', 'wait_completed', 'ProcessPool', 'RemoteTraceback',
+    'WorkerProcessDied', 'co_mp_apply',
 }
 
 

@@ -1,0 +1,135 @@
+"""The main program of a worker process of gatasker's built-in process pool.
+
+The pool starts a fresh interpreter (``python -c ... <this file> <fd>``) that
+talks to its parent over one end of a socket pair, so nothing of the
+parent's state — threads, locks, gevent's hub, monkey-patching — is copied
+into the child, whichever thread or mode the parent runs in.
+
+This file runs as a script, not as part of the package, and imports only
+the standard library, so a worker starts fast.
+
+Frames on the socket are an 8-byte big-endian length followed by that many
+bytes of pickle. The parent sends first the preparation data of
+:mod:`multiprocessing.spawn` (so the child can import the parent's
+``__main__`` under the name ``__mp_main__``, as multiprocessing's spawn
+start method does), then one ``(target, args, kwargs)`` per task. The child
+answers ``('ready', pid)`` (or ``('error', traceback_text)`` when it could
+not prepare), then per task an empty frame as soon as it took the task, and
+``(ok, value, traceback_text)`` at its end. An empty frame
+or the end of the stream tells the child to exit.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import socket
+import struct
+import sys
+import traceback
+from typing import Any
+
+HEADER = struct.Struct('!Q')
+
+#: An empty frame from the child: it took the task (what follows is its outcome).
+STARTED = HEADER.pack(0)
+
+#: Set while a worker process imports the parent's main module: a pool that
+#: tries to start processes then (an unguarded main script) raises instead.
+PREPARING_ENV = 'GATASKER_WORKER_PREPARING'
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytearray | None:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = sock.recv_into(view[got:])
+        if count == 0:
+            return None
+        got += count
+    return buffer
+
+
+def _recv_frame(sock: socket.socket) -> bytearray | None:
+    header = _recv_exact(sock, HEADER.size)
+    if header is None:
+        return None
+    (size,) = HEADER.unpack(header)
+    if size == 0:
+        return None
+    return _recv_exact(sock, size)
+
+
+def _send_frame(sock: socket.socket, data: bytes) -> None:
+    sock.sendall(HEADER.pack(len(data)))
+    sock.sendall(data)
+
+
+def _dump_outcome(ok: bool, value: Any, tb: str | None) -> bytes:
+    try:
+        data = pickle.dumps((ok, value, tb), pickle.HIGHEST_PROTOCOL)
+        if not ok:
+            pickle.loads(data)  # an exception that pickles but cannot be rebuilt
+        return data
+    except Exception as exc:
+        what = 'result' if ok else f'exception {type(value).__qualname__}: {value}'
+        error = pickle.PicklingError(
+            f'the worker process could not send the task\'s {what} back: '
+            f'{type(exc).__name__}: {exc}')
+        return pickle.dumps((False, error, tb), pickle.HIGHEST_PROTOCOL)
+
+
+def _prepare(sock: socket.socket) -> bool:
+    frame = _recv_frame(sock)
+    if frame is None:
+        return False
+    os.environ[PREPARING_ENV] = '1'
+    try:
+        data = pickle.loads(frame)
+        initializer_data = data.pop('gatasker_initializer')
+        import multiprocessing.spawn
+        multiprocessing.spawn.prepare(data)
+        initializer, initargs = pickle.loads(initializer_data)
+        if initializer is not None:
+            initializer(*initargs)
+    except BaseException:
+        _send_frame(sock, pickle.dumps(('error', traceback.format_exc())))
+        return False
+    finally:
+        os.environ.pop(PREPARING_ENV, None)
+    _send_frame(sock, pickle.dumps(('ready', os.getpid())))
+    return True
+
+
+def serve(fd: int, max_tasks: int | None = None) -> None:
+    """Run tasks received on the socket *fd* until the parent says stop or goes away."""
+    sock = socket.socket(fileno=fd)
+    sock.setblocking(True)  # the parent's end is non-blocking, and they shared a flag
+    if not _prepare(sock):
+        return
+    # The parent decides when work stops; a Ctrl-C in the terminal reaches the
+    # whole process group and must not kill a task half-way.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    done = 0
+    while max_tasks is None or done < max_tasks:
+        frame = _recv_frame(sock)
+        if frame is None:
+            return
+        sock.sendall(STARTED)
+        tb = None
+        try:
+            target, args, kwargs = pickle.loads(frame)
+            del frame
+            ok, value = True, target(*args, **kwargs)
+        except BaseException as exc:  # reported as the task's outcome
+            ok, value, tb = False, exc, traceback.format_exc()
+        _send_frame(sock, _dump_outcome(ok, value, tb))
+        value = None
+        done += 1
+
+
+if __name__ == '__main__':
+    serve(int(sys.argv[1]), int(sys.argv[2]) or None)
+    sys.exit(0)

@@ -1,0 +1,497 @@
+"""gatasker's built-in process pool: gevent-cooperative, in both runtime modes.
+
+Why not ``multiprocessing.Pool`` or ``ProcessPoolExecutor``: under
+``patch_all()`` their feeder threads are greenlets doing blocking pipe
+writes, and they hang once a pipe fills. Why not ``gipc``: it forks, and a
+threaded-mode supervisor always forks from a process that runs threads
+(its hub thread, thread-tier threads, aloops), where a lock another thread
+held at the fork stays locked in the child for ever.
+
+So each worker is a fresh interpreter started with ``subprocess`` (an
+``exec`` right after the fork, safe with threads) running
+:mod:`gatasker._process_child`, and talks to the pool over one end of a
+socket pair. The pool's end is a gevent socket, read and written by
+greenlets of the supervisor's hub: a 1 MiB argument or result never blocks
+the hub, in either mode.
+
+Everything here runs in the supervisor's hub, in its greenlets.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+import gevent.socket
+
+from . import _process_child
+from ._admission import check_size
+from ._errors import WorkerProcessDied
+from ._logging import logger
+from ._task import Task
+
+_HEADER = _process_child.HEADER
+_CHILD_PATH = _process_child.__file__
+_BOOT = "import sys, runpy; sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')"
+_UNKNOWN = -(1 << 16)  # an exit code nobody can know any more
+
+#: Seconds a closing pool gives a worker process to exit before killing it.
+EXIT_TIMEOUT = 5.0
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process (its ``__cause__``)."""
+
+    def __init__(self, tb: str) -> None:
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self) -> str:
+        return '\n"""\n' + self.tb.rstrip() + '\n"""'
+
+
+def dump_call(target: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> bytes:
+    """Pickle a call for a worker process; TypeError if it cannot travel there."""
+    try:
+        return pickle.dumps((target, args, kwargs), pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise TypeError(
+            f'a TT_MP task needs a picklable target and arguments (a module-level function '
+            f'and plain data): {type(exc).__name__}: {exc}') from exc
+
+
+def _preparation_data(initializer: Callable[..., Any] | None,
+                      initargs: tuple[Any, ...]) -> bytes:
+    import multiprocessing.spawn
+    data = multiprocessing.spawn.get_preparation_data('gatasker-worker')
+    main_path = data.get('init_main_from_path')
+    if main_path is not None and not os.path.isfile(main_path):
+        del data['init_main_from_path']  # '<stdin>', '-c' ...: nothing to import
+    data['authkey'] = bytes(data['authkey'])
+    # Pickled apart: it can be unpickled only once sys.path is the parent's.
+    data['gatasker_initializer'] = dump_call_data((initializer, tuple(initargs)))
+    return pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
+
+
+def dump_call_data(data: Any) -> bytes:
+    try:
+        return pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise TypeError(f'the pool initializer and initargs must be picklable: {exc}') from exc
+
+
+class _Worker:
+    """One worker process and the greenlets that talk to it."""
+
+    __slots__ = (
+        '_pidfd',
+        '_pool',
+        'code',
+        'done',
+        'pid',
+        'reader',
+        'ready',
+        'sock',
+        'started',
+        'task',
+    )
+
+    def __init__(self, pool: ProcessPool) -> None:
+        self._pool = pool
+        self.task: Task | None = None
+        self.ready = False
+        self.done = 0  # tasks this process ran
+        self.started = False  # the process took self.task
+        if os.environ.get(_process_child.PREPARING_ENV):
+            raise RuntimeError(
+                'a gatasker worker process tried to start worker processes while importing '
+                "the main module: guard the script's entry point with "
+                "if __name__ == '__main__':")
+        parent, child = gevent.socket.socketpair()
+        try:
+            self.pid: int = _spawn(child.fileno(), pool.maxtasksperchild or 0)
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+        self.sock = parent
+        self.code: int | None = None
+        self._pidfd: int | None = None
+        if hasattr(os, 'pidfd_open'):
+            try:
+                self._pidfd = os.pidfd_open(self.pid)
+            except OSError:
+                self._pidfd = None
+        self.reader = gevent.spawn(self._read)
+        gevent.spawn(self._send, pool.preparation)
+
+    def __repr__(self) -> str:
+        return f'<worker process {self.pid}>'
+
+    # -- the socket -------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(_HEADER.pack(len(data)))
+            self.sock.sendall(data)
+        except OSError:
+            pass  # the process is gone: the reader sees the end of the stream
+
+    def _recv_exact(self, size: int) -> bytearray | None:
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        got = 0
+        recv_into = self.sock.recv_into
+        while got < size:
+            count = recv_into(view[got:])
+            if count == 0:
+                return None
+            got += count
+        return buffer
+
+    def _recv_frame(self) -> bytearray | None:
+        try:
+            while True:
+                header = self._recv_exact(_HEADER.size)
+                if header is None:
+                    return None
+                size = _HEADER.unpack(header)[0]
+                if size:
+                    return self._recv_exact(size)
+                self.started = True  # the process took its task
+        except OSError:
+            return None
+
+    def _read(self) -> None:
+        pool = self._pool
+        error = None
+        frame = self._recv_frame()
+        if frame is not None:
+            status, value = pickle.loads(frame)
+            if status == 'ready':
+                self.ready = True
+                while True:
+                    frame = self._recv_frame()
+                    if frame is None:
+                        break
+                    task, self.task = self.task, None
+                    if task is not None:
+                        self.done += 1
+                        ok, value = _load_outcome(frame)
+                        del frame
+                        pool._task_ended(self, task, ok, value, alive=True)
+                        value = None
+            else:
+                error = value
+        self._died(error)
+
+    def _died(self, error: str | None) -> None:
+        self.sock.close()
+        code = self._reap()
+        task, self.task = self.task, None
+        pool = self._pool
+        if task is not None and error is None and not self.started and not pool.closing_kill \
+                and task._handle is None:
+            # The process died before it took the task, which never ran: once more.
+            task._handle = 'retried'
+            pool._retry(task)
+        elif task is not None:
+            if error is not None:
+                message = (f'worker process {self.pid} could not start, so {task!r} did not '
+                           f'run:\n{error}')
+            elif pool.closing_kill:
+                message = (f'{task!r} was stopped: the supervisor stopped and its wait ran out '
+                           f'(worker process {self.pid} was killed)')
+            else:
+                message = (f'worker process {self.pid} died ({_describe(code)}) '
+                           f'while running {task!r}')
+            pool._task_ended(self, task, False, WorkerProcessDied(message), alive=False)
+        elif error is not None:
+            logger.error('worker process %s could not start:\n%s', self.pid, error)
+        pool._worker_gone(self, code)
+
+    def _reap(self) -> int | None:
+        if self._pidfd is not None:
+            gevent.socket.wait_read(self._pidfd, timeout=EXIT_TIMEOUT)
+            os.close(self._pidfd)
+            self._pidfd = None
+        else:
+            for _ in range(int(EXIT_TIMEOUT / 0.01)):  # no pidfd: a short, bounded poll
+                if self._poll() is not None:
+                    break
+                gevent.sleep(0.01)
+        if self._poll() is None:
+            self.kill()
+            gevent.sleep(0.05)
+        return self._poll()
+
+    def _poll(self) -> int | None:
+        """The exit code once the process ended (and was reaped here), else None."""
+        if self.code is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: the code is lost
+                self.code = _UNKNOWN
+            else:
+                if pid:
+                    self.code = os.waitstatus_to_exitcode(status)
+        return self.code
+
+    # -- used by the pool ---------------------------------------------------------
+
+    def run(self, task: Task) -> None:
+        self.task = task
+        self.started = False
+        gevent.spawn(self._send_task, task)
+
+    def _send_task(self, task: Task) -> None:
+        # Pickled here, one task at a time as processes free up, so that a
+        # burst of big arguments never holds the hub for long in one go.
+        payload = task._payload
+        if payload is None:
+            try:
+                payload = task._payload = dump_call(task.target, task.args, task.kwargs)
+            except TypeError as exc:
+                if self.task is task:
+                    self.task = None
+                    self._pool._task_ended(self, task, False, exc, alive=True)
+                return
+        self._send(payload)
+
+    def close(self) -> None:
+        """Ask the process to exit (an empty frame); the reader then reaps it."""
+        gevent.spawn(self._send, b'')
+
+    def kill(self) -> None:
+        if self.code is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _spawn(fd: int, max_tasks: int) -> int:
+    # posix_spawn: no Python code runs between fork and exec, so it is safe in
+    # a process with threads, and gevent's patching does not touch it.
+    child_fd = 3 if fd != 3 else 4
+    argv = [sys.executable, *_interpreter_flags(), '-c', _BOOT, _CHILD_PATH, str(child_fd),
+            str(max_tasks)]
+    return os.posix_spawn(sys.executable, argv, os.environ, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, fd, child_fd),
+    ])
+
+
+def _describe(code: int | None) -> str:
+    if code is None or code == _UNKNOWN:
+        return 'exit code unknown'
+    if code < 0:
+        try:
+            return f'killed by {signal.Signals(-code).name}'
+        except ValueError:
+            return f'killed by signal {-code}'
+    return f'exit code {code}'
+
+
+def _load_outcome(frame: bytearray) -> tuple[bool, Any]:
+    try:
+        ok, value, tb = pickle.loads(frame)
+    except Exception as exc:
+        return False, pickle.UnpicklingError(
+            f'the result of a TT_MP task could not be unpickled: {type(exc).__name__}: {exc}')
+    if not ok and tb and isinstance(value, BaseException):
+        value.__cause__ = RemoteTraceback(tb)
+    return ok, value
+
+
+def _interpreter_flags() -> list[str]:
+    import subprocess
+    return list(subprocess._args_from_interpreter_flags())  # type: ignore[attr-defined]
+
+
+class ProcessPool:
+    """gatasker's built-in pool of worker processes, for the TT_MP tier.
+
+    Made by ``supervisor.create_mp_pool(processes=...)`` (or by default);
+    its processes start when tasks need them and are replaced when they
+    die. One task runs in a process at a time; tasks that wait for a process
+    are handed out most important first (a CRITICAL task goes to the next
+    free process ahead of all others).
+
+    ``processes``: how many worker processes (default: the CPU count).
+    ``initializer(*initargs)`` runs in each worker process when it starts.
+    ``maxtasksperchild``: a worker process exits and is replaced after that
+    many tasks (None: never).
+
+    Targets and arguments travel by pickle, as with ``multiprocessing``:
+    use module-level functions, and guard the main script with
+    ``if __name__ == '__main__':``, because each worker process imports it
+    (as ``__mp_main__``) to find functions defined there.
+    """
+
+    def __init__(self, processes: int | None = None,
+                 initializer: Callable[..., Any] | None = None, initargs: Any = (),
+                 maxtasksperchild: int | None = None) -> None:
+        if processes is None:
+            processes = os.cpu_count() or 1
+        check_size('processes', processes)
+        if processes < 1:
+            raise ValueError(f'processes must be at least 1, got {processes}')
+        if initializer is not None and not callable(initializer):
+            raise TypeError(f'initializer must be callable or None, got {initializer!r}')
+        if maxtasksperchild is not None:
+            check_size('maxtasksperchild', maxtasksperchild)
+            if maxtasksperchild < 1:
+                raise ValueError(f'maxtasksperchild must be at least 1, got {maxtasksperchild}')
+        self.processes = processes
+        #: True for the default pool, whose size follows the tier's limits.
+        self.follows_limits = False
+        self.maxtasksperchild = maxtasksperchild
+        self._initializer = initializer
+        self._initargs = tuple(initargs)
+        dump_call_data((initializer, self._initargs))  # TypeError now, not in each process
+        self.preparation = b''
+        self._finish: Callable[[Task, bool, Any], None] | None = None
+        self._workers: list[_Worker] = []
+        self._idle: list[_Worker] = []
+        self._waiting: list[tuple[int, int, Task]] = []
+        self._seq = itertools.count()
+        self.closing = False
+        self.closing_kill = False
+        self._on_closed: Callable[[], None] | None = None
+
+    def __repr__(self) -> str:
+        return f'<gatasker.ProcessPool processes={self.processes} running={len(self._workers)}>'
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the worker processes running now."""
+        return [worker.pid for worker in list(self._workers)]
+
+    # -- in the supervisor's hub -------------------------------------------------------
+
+    def open(self, finish: Callable[[Task, bool, Any], None]) -> None:
+        """Start taking tasks; *finish(task, ok, value)* reports each end."""
+        self._finish = finish
+        self.closing = self.closing_kill = False
+        for worker in self._workers:  # left from a run whose hub is gone
+            worker.kill()
+        self._workers, self._idle, self._waiting = [], [], []
+
+    def submit(self, task: Task) -> None:
+        heapq.heappush(self._waiting, (task.priority, next(self._seq), task))
+        self._pump()
+
+    def _pump(self) -> None:
+        waiting = self._waiting
+        while waiting:
+            if self._idle:
+                worker = self._idle.pop()
+            elif len(self._workers) < self.processes and not self.closing:
+                try:
+                    worker = self._start_worker()
+                except Exception as exc:
+                    _, _, task = heapq.heappop(waiting)
+                    self._report(task, False, exc)
+                    continue
+            else:
+                return
+            _, _, task = heapq.heappop(waiting)
+            worker.run(task)
+
+    def _start_worker(self) -> _Worker:
+        # Made anew for each process: sys.path may have changed meanwhile.
+        self.preparation = _preparation_data(self._initializer, self._initargs)
+        worker = _Worker(self)
+        self._workers.append(worker)
+        return worker
+
+    def _report(self, task: Task, ok: bool, value: Any) -> None:
+        assert self._finish is not None
+        task._payload = None
+        self._finish(task, ok, value)
+
+    def _retry(self, task: Task) -> None:
+        heapq.heappush(self._waiting, (task.priority, -1, task))
+
+    def _task_ended(self, worker: _Worker, task: Task, ok: bool, value: Any,
+                    alive: bool) -> None:
+        self._report(task, ok, value)
+        if not alive:
+            return  # the worker is gone; _worker_gone follows
+        if self.maxtasksperchild is not None and worker.done >= self.maxtasksperchild:
+            return  # the process exits by itself; _worker_gone replaces it
+        if worker in self._workers and len(self._workers) > self.processes:
+            self._workers.remove(worker)  # the pool shrank
+            worker.close()
+        elif self.closing:
+            worker.close()
+        else:
+            self._idle.append(worker)
+            self._pump()
+
+    def _worker_gone(self, worker: _Worker, code: int | None) -> None:
+        if worker in self._idle:
+            self._idle.remove(worker)
+        if worker in self._workers:
+            self._workers.remove(worker)
+        if not self.closing:
+            if worker.ready and code not in (0, None):
+                logger.warning('%r ended (%s); starting a new one', worker, _describe(code))
+            if len(self._workers) < self.processes and (worker.ready or self._waiting):
+                # Keep the pool at its size; a process that could not even start
+                # is replaced only when work waits, so a broken setup cannot loop.
+                try:
+                    self._idle.append(self._start_worker())
+                except Exception:
+                    logger.exception('could not start a worker process')
+            self._pump()
+        else:
+            if self._waiting and not self._workers:
+                waiting, self._waiting = self._waiting, []
+                for _, _, task in waiting:
+                    self._report(task, False, WorkerProcessDied(
+                        f'{task!r} did not run: the pool closed'))
+            if not self._workers and self._on_closed is not None:
+                self._on_closed()
+
+    def resize(self, processes: int) -> None:
+        """Change the number of worker processes; busy ones are never stopped."""
+        self.processes = processes
+        while len(self._workers) > processes and self._idle:
+            worker = self._idle.pop()
+            self._workers.remove(worker)
+            worker.close()
+        self._pump()
+
+    def close(self, kill: bool = False, on_closed: Callable[[], None] | None = None) -> None:
+        """Stop the worker processes: idle ones now, busy ones after their task
+        (or now, killing them, with *kill*). Tasks still waiting fail."""
+        self.closing = True
+        self.closing_kill = self.closing_kill or kill
+        self._on_closed = on_closed
+        waiting, self._waiting = self._waiting, []
+        for _, _, task in waiting:
+            self._report(task, False, WorkerProcessDied(f'{task!r} did not run: the pool closed'))
+        for worker in self._idle:
+            worker.close()
+        self._idle = []
+        if kill:
+            for worker in list(self._workers):
+                worker.kill()
+        if not self._workers and on_closed is not None:
+            on_closed()
+
+    @property
+    def busy(self) -> int:
+        """Tasks running or waiting for a process."""
+        return len(self._waiting) + sum(1 for w in self._workers if w.task is not None)

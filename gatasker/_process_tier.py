@@ -1,0 +1,127 @@
+"""The process tier (TT_MP): tasks in other processes.
+
+What runs them, the *backend*, is one of:
+
+* gatasker's own :class:`~gatasker._process_pool.ProcessPool` (the default);
+* any ``concurrent.futures.Executor`` — its futures are awaited through a
+  done-callback that posts to the supervisor's inbox (thread-safe), never
+  with a blocking ``.result()``; an executor with a
+  ``submit_task(fn, args, kwargs, priority, name)`` method (such as
+  :class:`gatasker.contrib.dask.DaskExecutor`) gets the task's priority too;
+* a ``multiprocessing.pool.Pool`` (atasker's ``mp_pool``), through
+  ``apply_async`` callbacks.
+
+Swapping the backend while running lets the old one finish what it runs.
+Called only from the supervisor's greenlet.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+from typing import Any
+
+from zope.interface import implementer
+
+from ._errors import TaskCancelled
+from ._interfaces import ITier
+from ._logging import logger
+from ._process_pool import ProcessPool
+from ._task import Task
+
+
+def task_name(task: Task) -> str:
+    """A readable name for the task's call, for logs and remote keys."""
+    return task.name or getattr(task.target, '__qualname__', None) or type(task.target).__name__
+
+
+class ExecutorBackend:
+    """A ``concurrent.futures.Executor`` (or a ``multiprocessing`` pool) as backend."""
+
+    def __init__(self, executor: Any) -> None:
+        self.executor = executor
+
+    def open(self, finish: Callable[[Task, bool, Any], None]) -> None:
+        self._finish = finish
+
+    def submit(self, task: Task) -> None:
+        executor = self.executor
+        try:
+            if hasattr(executor, 'apply_async') and not hasattr(executor, 'submit'):
+                executor.apply_async(
+                    task.target, task.args, task.kwargs,
+                    callback=lambda value: self._ended(task, True, value),
+                    error_callback=lambda exc: self._ended(task, False, exc))
+                return
+            submit_task = getattr(executor, 'submit_task', None)
+            if submit_task is not None:
+                future = submit_task(task.target, task.args, task.kwargs,
+                                     priority=task.priority, name=task_name(task))
+            else:
+                future = executor.submit(task.target, *task.args, **task.kwargs)
+        except BaseException as exc:
+            self._ended(task, False, exc)
+            return
+        task._handle = future
+        future.add_done_callback(lambda f: self._future_done(task, f))
+
+    def _future_done(self, task: Task, future: concurrent.futures.Future[Any]) -> None:
+        # Any thread: the executor's. Only the thread-safe finish is touched.
+        if future.cancelled():
+            self._ended(task, False, TaskCancelled(f'{task!r}: the executor canceled it'))
+            return
+        exc = future.exception()
+        if exc is not None:
+            self._ended(task, False, exc)
+        else:
+            self._ended(task, True, future.result())
+
+    def _ended(self, task: Task, ok: bool, value: Any) -> None:
+        self._finish(task, ok, value)
+
+    def close(self, kill: bool = False, on_closed: Callable[[], None] | None = None) -> None:
+        # The executor belongs to the user: it is not shut down here.
+        if on_closed is not None:
+            on_closed()
+
+
+@implementer(ITier)
+class ProcessTier:
+    """Hands TT_MP tasks to the current backend and reports their ends."""
+
+    name = 'mp'
+
+    def __init__(self, done: Callable[[Task, bool, Any], None], backend: Any) -> None:
+        self._done = done
+        self.backend = backend
+        self._retired: list[Any] = []
+
+    def start(self) -> None:
+        self.backend.open(self._done)
+
+    def execute(self, task: Task) -> None:
+        self.backend.submit(task)
+
+    def resize(self, limits: Any) -> None:
+        if isinstance(self.backend, ProcessPool) and getattr(self.backend, 'follows_limits', False):
+            self.backend.resize(max(1, limits.total) if not limits.unlimited
+                                else self.backend.processes)
+
+    def set_backend(self, backend: Any) -> None:
+        """Use *backend* for new tasks; the old one finishes what it runs, then closes."""
+        old, self.backend = self.backend, backend
+        if old is backend:
+            return
+        backend.open(self._done)
+        old.close()
+
+    def close(self, kill: bool, on_closed: Callable[[], None]) -> None:
+        """Close the backend (with *kill*, kill busy worker processes: their
+        tasks fail); *on_closed()* once its processes are gone."""
+        self.backend.close(kill, on_closed)
+
+    def stop(self, wait: bool) -> None:
+        try:
+            self.backend.close()
+        except Exception:
+            logger.exception('closing the process tier failed')

@@ -1,0 +1,615 @@
+"""The process tier (TT_MP): the built-in pool, executors, workers, co_mp_apply."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import pathlib
+import signal
+import socket
+import sys
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import gevent
+import gevent.select
+import mp_targets
+import pytest
+from conftest import PATCHED, run_python, settle
+
+import gatasker
+from gatasker import (
+    TASK_CRITICAL,
+    TASK_HIGH,
+    TASK_LOW,
+    TASK_NORMAL,
+    TT_MP,
+    ProcessPool,
+    RemoteTraceback,
+    TaskSupervisor,
+    WorkerProcessDied,
+)
+from gatasker._bridge import Latch, real_thread_id
+
+HERE = pathlib.Path(__file__).parent
+
+
+class Gate:
+    """Where gated tasks (mp_targets.gated) report that they run, and wait for a go."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(('127.0.0.1', 0))
+        self.server.listen(64)
+        self.server.settimeout(60)
+        self.port = self.server.getsockname()[1]
+        self.conns: list[socket.socket] = []
+
+    def arrived(self) -> tuple[str, int]:
+        """Wait for the next gated task to run; return its tag and process id."""
+        conn, _ = self.server.accept()
+        conn.settimeout(60)
+        self.conns.append(conn)
+        line = b''
+        while not line.endswith(b'\n'):
+            chunk = conn.recv(100)
+            assert chunk, 'a gated task hung up'
+            line += chunk
+        tag, pid = line.decode().split()
+        return tag, int(pid)
+
+    def open(self) -> None:
+        for conn in self.conns:
+            try:
+                conn.sendall(b'g')
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.open()
+        for conn in self.conns:
+            conn.close()
+        self.server.close()
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    g = Gate()
+    try:
+        yield g
+    finally:
+        g.close()
+
+
+@pytest.fixture
+def mp_supervisor() -> Iterator[TaskSupervisor]:
+    sup = TaskSupervisor(supervisor_id=f'mp{os.getpid()}')
+    sup.create_mp_pool(processes=2)
+    assert sup.start()
+    try:
+        yield sup
+    finally:
+        sup.stop(wait=10)
+        assert not sup.is_started()
+
+
+# -- results, exceptions, callbacks -------------------------------------------------
+
+
+def test_result_and_task_id(mp_supervisor: TaskSupervisor) -> None:
+    task = mp_supervisor.put_task(mp_targets.add, (2, 3), tt=TT_MP)
+    assert task.get(timeout=60) == (5, task.id)
+    assert task.tt == TT_MP
+
+
+def test_runs_in_another_process(mp_supervisor: TaskSupervisor) -> None:
+    pids = gatasker.wait_completed(
+        [mp_supervisor.put_task(mp_targets.pid, tt=TT_MP) for _ in range(6)], timeout=60)
+    assert os.getpid() not in pids
+    assert set(pids) <= set(mp_supervisor.mp_pool.pids)
+
+
+def test_exception_completes_the_task_with_remote_traceback(
+        mp_supervisor: TaskSupervisor, caplog: pytest.LogCaptureFixture) -> None:
+    called = []
+    task = mp_supervisor.put_task(mp_targets.fail, ('no luck',), tt=TT_MP,
+                                  callback=called.append)
+    with pytest.raises(ValueError, match='no luck') as info:
+        task.get(timeout=60)
+    assert isinstance(info.value.__cause__, RemoteTraceback)
+    assert 'mp_targets.py' in str(info.value.__cause__)
+    assert task.is_completed() and task.exception is info.value
+    # the pool still works, the callback was not called, the failure was logged
+    assert mp_supervisor.put_task(mp_targets.add, (1, 1), tt=TT_MP).get(timeout=60)[0] == 2
+    assert called == []
+    assert any('failed' in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+
+
+def test_callback_runs_in_the_hub(mp_supervisor: TaskSupervisor) -> None:
+    seen: list[Any] = []
+    latch = Latch()
+
+    def callback(result: Any) -> None:
+        seen.append((result, real_thread_id()))
+        latch.set()
+
+    mp_supervisor.put_task(mp_targets.add, (1, 2), tt=TT_MP, callback=callback)
+    assert latch.wait(60)
+    run = mp_supervisor._run
+    assert run is not None
+    assert seen[0][0][0] == 3
+    assert seen[0][1] == run.hub.thread_ident
+
+
+def test_background_task_with_tt_mp(mp_supervisor: TaskSupervisor) -> None:
+    latch = Latch()
+    results: list[Any] = []
+
+    def done(result: Any) -> None:
+        results.append(result)
+        latch.set()
+
+    task = gatasker.background_task(mp_targets.add, tt=TT_MP, callback=done,
+                                    supervisor=mp_supervisor)(20, 22)
+    assert task.get(timeout=60)[0] == 42
+    assert latch.wait(60) and results[0][0] == 42
+
+
+def test_large_arguments_and_results(mp_supervisor: TaskSupervisor) -> None:
+    sizes = [mp_supervisor.put_task(mp_targets.size, (b'x' * (1 << 20),), tt=TT_MP)
+             for _ in range(6)]
+    blobs = [mp_supervisor.put_task(mp_targets.blob, (1 << 20,), tt=TT_MP) for _ in range(6)]
+    assert gatasker.wait_completed(sizes, timeout=60) == [1 << 20] * 6
+    assert all(b == b'r' * (1 << 20) for b in gatasker.wait_completed(blobs, timeout=60))
+
+
+# -- priorities --------------------------------------------------------------------------
+
+
+def test_strict_priority_and_critical_first(gate: Gate) -> None:
+    sup = TaskSupervisor()
+    sup.create_mp_pool(processes=1)
+    sup.set_mp_pool(pool_size=1, reserve_normal=0, reserve_high=0)
+    sup.start()
+    try:
+        blocker = sup.put_task(mp_targets.gated, (gate.port, 'blocker'), tt=TT_MP)
+        assert gate.arrived()[0] == 'blocker'
+        order = [(TASK_LOW, 'low1'), (TASK_NORMAL, 'normal1'), (TASK_LOW, 'low2'),
+                 (TASK_HIGH, 'high1'), (TASK_NORMAL, 'normal2'), (TASK_CRITICAL, 'critical1'),
+                 (TASK_HIGH, 'high2'), (TASK_CRITICAL, 'critical2')]
+        tasks = [sup.put_task(mp_targets.stamp, (tag,), priority=p, tt=TT_MP)
+                 for p, tag in order]
+        settle(sup)
+        gate.open()
+        assert blocker.get(timeout=60) == 'blocker'
+        ran = sorted(gatasker.wait_completed(tasks, timeout=60), key=lambda r: r[1])
+        assert [tag for tag, _ in ran] == ['critical1', 'critical2', 'high1', 'high2',
+                                           'normal1', 'normal2', 'low1', 'low2']
+    finally:
+        sup.stop(wait=10)
+
+
+def test_critical_goes_to_the_next_free_process_beyond_the_limits(gate: Gate) -> None:
+    sup = TaskSupervisor()
+    sup.create_mp_pool(processes=2)
+    sup.set_mp_pool(pool_size=1, reserve_normal=0, reserve_high=0)
+    sup.start()
+    try:
+        blocker = sup.put_task(mp_targets.gated, (gate.port, 'b'), tt=TT_MP)
+        gate.arrived()
+        # the tier's limit (1) is used up: NORMAL waits, CRITICAL runs on the free process
+        normal = sup.put_task(mp_targets.stamp, ('n',), tt=TT_MP)
+        critical = sup.put_task(mp_targets.stamp, ('c',), priority=TASK_CRITICAL, tt=TT_MP)
+        assert critical.get(timeout=60)[0] == 'c'
+        assert not normal.is_started()
+        info = sup.get_info()
+        assert info.mp_queued[TASK_NORMAL] == 1
+        gate.open()
+        assert normal.get(timeout=60)[0] == 'n'
+        assert blocker.get(timeout=60) == 'b'
+    finally:
+        sup.stop(wait=10)
+
+
+# -- never frozen -------------------------------------------------------------------------
+
+
+def test_killed_worker_fails_its_task_and_is_replaced(gate: Gate) -> None:
+    sup = TaskSupervisor()
+    pool = sup.create_mp_pool(processes=2)
+    sup.start()
+    try:
+        victim = sup.put_task(mp_targets.gated, (gate.port, 'victim'), tt=TT_MP)
+        _, victim_pid = gate.arrived()
+        others = [sup.put_task(mp_targets.add, (i, 1), tt=TT_MP) for i in range(30)]
+        os.kill(victim_pid, signal.SIGKILL)
+        with pytest.raises(WorkerProcessDied, match='SIGKILL'):
+            victim.get(timeout=60)
+        assert [r[0] for r in gatasker.wait_completed(others, timeout=60)] == \
+            [i + 1 for i in range(30)]
+        assert len(pool.pids) == 2 and victim_pid not in pool.pids
+        more = [sup.put_task(mp_targets.pid, tt=TT_MP) for _ in range(10)]
+        assert victim_pid not in gatasker.wait_completed(more, timeout=60)
+    finally:
+        sup.stop(wait=10)
+
+
+def test_a_target_that_exits_the_process(mp_supervisor: TaskSupervisor) -> None:
+    task = mp_supervisor.put_task(mp_targets.exit_now, (3,), tt=TT_MP)
+    with pytest.raises(WorkerProcessDied, match='exit code 3'):
+        task.get(timeout=60)
+    assert mp_supervisor.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)[0] == 3
+
+
+def test_idle_worker_killed_is_replaced(mp_supervisor: TaskSupervisor) -> None:
+    pool = mp_supervisor.mp_pool
+    pids = gatasker.wait_completed(
+        [mp_supervisor.put_task(mp_targets.pid, tt=TT_MP) for _ in range(4)], timeout=60)
+    victim = pids[0]
+    os.kill(victim, signal.SIGKILL)
+    # every later task completes, none on the dead process
+    later = gatasker.wait_completed(
+        [mp_supervisor.put_task(mp_targets.pid, tt=TT_MP) for _ in range(10)], timeout=60)
+    assert victim not in later
+    assert len(pool.pids) == 2
+
+
+def test_unpicklable_target_is_an_error_at_the_call(mp_supervisor: TaskSupervisor) -> None:
+    def local(**_: Any) -> int:
+        return 1
+
+    for target in (lambda **_: 1, local):
+        with pytest.raises(TypeError, match='picklable'):
+            mp_supervisor.put_task(target, tt=TT_MP)
+    assert mp_supervisor.get_tasks() == []
+
+
+def test_unpicklable_argument_is_the_tasks_exception(mp_supervisor: TaskSupervisor) -> None:
+    task = mp_supervisor.put_task(mp_targets.size, (gevent.lock.Semaphore(),), tt=TT_MP)
+    with pytest.raises(TypeError, match='picklable'):
+        task.get(timeout=60)
+    assert mp_supervisor.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)[0] == 3
+
+
+def test_unpicklable_result_is_the_tasks_exception(mp_supervisor: TaskSupervisor) -> None:
+    task = mp_supervisor.put_task(mp_targets.unpicklable_result, tt=TT_MP)
+    with pytest.raises(Exception, match='could not send the task'):
+        task.get(timeout=60)
+    assert mp_supervisor.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)[0] == 3
+
+
+def test_stop_with_a_wait_kills_a_task_that_never_ends(gate: Gate) -> None:
+    sup = TaskSupervisor()
+    pool = sup.create_mp_pool(processes=1)
+    sup.start()
+    task = sup.put_task(mp_targets.gated, (gate.port, 'stuck'), tt=TT_MP)
+    _, pid = gate.arrived()
+    assert sup.stop(wait=0.5)
+    with pytest.raises(WorkerProcessDied, match='stopped'):
+        task.get(timeout=30)
+    assert not sup.is_started()
+    sup.start()  # the pool is usable again after a restart
+    try:
+        assert sup.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)[0] == 3
+        assert pid not in pool.pids
+    finally:
+        sup.stop(wait=10)
+    assert pool.pids == []
+
+
+def test_stop_ends_the_worker_processes(mp_supervisor: TaskSupervisor) -> None:
+    pids = set(gatasker.wait_completed(
+        [mp_supervisor.put_task(mp_targets.pid, tt=TT_MP) for _ in range(4)], timeout=60))
+    assert mp_supervisor.stop(wait=10)
+    for pid in pids:
+        assert wait_exited(pid, 30), f'worker process {pid} still runs after stop()'
+
+
+def wait_exited(pid: int, timeout: float) -> bool:
+    """Wait (on a pidfd: an event, not a poll) until process *pid* exited."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # already reaped
+    try:
+        return bool(gevent.select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+def test_max_tasks_per_child_replaces_processes() -> None:
+    sup = TaskSupervisor()
+    sup.create_mp_pool(processes=1, maxtasksperchild=2)
+    sup.start()
+    try:
+        pids = gatasker.wait_completed([sup.put_task(mp_targets.pid, tt=TT_MP)
+                                        for _ in range(6)], timeout=60)
+        assert len(set(pids)) == 3
+        assert pids[0] == pids[1] != pids[2] == pids[3]
+    finally:
+        sup.stop(wait=10)
+
+
+def test_initializer_runs_in_each_process() -> None:
+    sup = TaskSupervisor()
+    sup.create_mp_pool(processes=2, initializer=mp_targets.set_env,
+                       initargs=('GATASKER_TEST_INIT', 'yes'))
+    sup.start()
+    try:
+        task = sup.put_task(mp_targets.get_env, ('GATASKER_TEST_INIT',), tt=TT_MP)
+        assert task.get(timeout=60) == 'yes'
+    finally:
+        sup.stop(wait=10)
+
+
+# -- configuration -----------------------------------------------------------------------
+
+
+def test_sizes_and_info() -> None:
+    sup = TaskSupervisor()
+    sup.set_mp_pool(pool_size=3, reserve_normal=1, reserve_high=1)
+    assert sup.mp_pool.processes == 5
+    sup.start()
+    try:
+        info = sup.get_info()
+        assert (info.mp_pool_size, info.mp_reserve_normal, info.mp_reserve_high) == (3, 1, 1)
+        assert info.mp_processes == 5
+        sup.set_mp_pool(pool_size=1)
+        settle(sup)
+        assert sup.get_info().mp_pool_size == 1
+        assert sup.mp_pool.processes == 3
+        assert sup.statistics().tiers['mp'].pool_size == 1
+    finally:
+        sup.stop(wait=10)
+
+
+@pytest.mark.parametrize('call, exc', [
+    (lambda s: s.create_mp_pool(processes=0), ValueError),
+    (lambda s: s.create_mp_pool(processes=-1), ValueError),
+    (lambda s: s.create_mp_pool(processes='2'), TypeError),
+    (lambda s: s.create_mp_pool(processes=2, frobnicate=1), TypeError),
+    (lambda s: s.create_mp_pool(processes=2, initializer=3), TypeError),
+    (lambda s: s.create_mp_pool(processes=2, initializer=lambda: None), TypeError),
+    (lambda s: s.create_mp_pool(processes=2, maxtasksperchild=0), ValueError),
+    (lambda s: s.set_mp_pool(pool_size=-1), ValueError),
+    (lambda s: s.set_mp_pool(size=3), TypeError),
+    (lambda s: s.set_mp_pool(executor='junk'), TypeError),
+    (lambda s: setattr(s, 'mp_pool', 42), TypeError),
+])
+def test_bad_configuration_is_refused_before_anything_changes(call: Any, exc: type) -> None:
+    sup = TaskSupervisor()
+    before = (sup._mp_limits, sup.mp_pool)
+    with pytest.raises(exc):
+        call(sup)
+    assert (sup._mp_limits, sup.mp_pool) == before
+
+
+# -- executors ------------------------------------------------------------------------------
+
+
+class RecordingExecutor(concurrent.futures.ThreadPoolExecutor):
+    """An executor with the optional submit_task hook: it sees priorities."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.seen: list[tuple[int, str]] = []
+
+    def submit_task(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    priority: int, name: str) -> concurrent.futures.Future[Any]:
+        self.seen.append((priority, name))
+        return self.submit(fn, *args, **kwargs)
+
+
+def test_any_executor_backs_the_tier() -> None:
+    sup = TaskSupervisor()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as executor:
+        sup.set_mp_pool(executor=executor, pool_size=2)
+        assert sup.mp_pool is executor
+        sup.start()
+        try:
+            assert sup.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)[0] == 3
+            with pytest.raises(ValueError, match='bad'):
+                sup.put_task(mp_targets.fail, ('bad',), tt=TT_MP).get(timeout=60)
+            # no pickling for an executor that does not need it
+            assert sup.put_task(lambda **_: 7, tt=TT_MP).get(timeout=60) == 7
+        finally:
+            sup.stop(wait=10)
+
+
+def test_executor_with_submit_task_gets_priorities() -> None:
+    sup = TaskSupervisor()
+    executor = RecordingExecutor()
+    sup.start()
+    try:
+        sup.mp_pool = executor
+        tasks = [sup.put_task(mp_targets.stamp, (p,), priority=p, tt=TT_MP, name=f'job{p}')
+                 for p in (TASK_HIGH, TASK_LOW)]
+        gatasker.wait_completed(tasks, timeout=60)
+        assert sorted(executor.seen) == [(TASK_HIGH, f'job{TASK_HIGH}'),
+                                         (TASK_LOW, f'job{TASK_LOW}')]
+    finally:
+        sup.stop(wait=10)
+        executor.shutdown()
+
+
+def test_swapping_the_backend_while_running(mp_supervisor: TaskSupervisor) -> None:
+    first = mp_supervisor.put_task(mp_targets.pid, tt=TT_MP).get(timeout=60)
+    old = mp_supervisor.mp_pool
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        mp_supervisor.mp_pool = executor
+        assert mp_supervisor.put_task(mp_targets.pid, tt=TT_MP).get(timeout=60) == os.getpid()
+        mp_supervisor.mp_pool = None  # back to a built-in pool
+        assert mp_supervisor.put_task(mp_targets.pid, tt=TT_MP).get(timeout=60) != os.getpid()
+    assert first != os.getpid() and isinstance(old, ProcessPool)
+
+
+@pytest.mark.skipif(PATCHED, reason='ProcessPoolExecutor hangs under patch_all(); use the '
+                                    'built-in pool there')
+def test_process_pool_executor_backs_the_tier() -> None:
+    sup = TaskSupervisor()
+    with concurrent.futures.ProcessPoolExecutor(max_workers=2) as executor:
+        sup.mp_pool = executor
+        sup.start()
+        try:
+            tasks = [sup.put_task(mp_targets.add, (i, i), tt=TT_MP) for i in range(20)]
+            assert [r[0] for r in gatasker.wait_completed(tasks, timeout=60)] == \
+                [2 * i for i in range(20)]
+            with pytest.raises(ValueError, match='x'):
+                sup.put_task(mp_targets.fail, ('x',), tt=TT_MP).get(timeout=60)
+        finally:
+            sup.stop(wait=10)
+
+
+@pytest.mark.skipif(PATCHED, reason='multiprocessing.Pool hangs under patch_all()')
+def test_multiprocessing_pool_as_in_atasker() -> None:
+    import multiprocessing
+    sup = TaskSupervisor()
+    pool = multiprocessing.Pool(processes=2)
+    try:
+        sup.mp_pool = pool
+        sup.start()
+        try:
+            assert sup.put_task(mp_targets.add, (4, 5), tt=TT_MP).get(timeout=60)[0] == 9
+            with pytest.raises(ValueError, match='mp'):
+                sup.put_task(mp_targets.fail, ('mp',), tt=TT_MP).get(timeout=60)
+        finally:
+            sup.stop(wait=10)
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+# -- workers and coroutines --------------------------------------------------------------
+
+
+def test_staticmethod_run_worker_runs_in_processes(mp_supervisor: TaskSupervisor) -> None:
+    worker = mp_targets.SquareWorker(supervisor=mp_supervisor, expected=5)
+    worker.start()
+    try:
+        for i in range(5):
+            worker.put_threadsafe(i)
+        assert worker.all_done.wait(60)
+    finally:
+        worker.stop()
+    assert sorted(r[0] for r in worker.results) == [0, 1, 4, 9, 16]
+    assert all(r[1] != os.getpid() for r in worker.results)
+    assert '_worker' not in worker.results[0][2] and '_task_id' in worker.results[0][2]
+
+
+def test_co_mp_apply_on_an_aloop(mp_supervisor: TaskSupervisor) -> None:
+    aloop = mp_supervisor.create_aloop('mp', default=True)
+
+    async def job() -> Any:
+        ok = await gatasker.co_mp_apply(mp_targets.add, args=(3, 4), priority=TASK_HIGH,
+                                        supervisor=mp_supervisor)
+        try:
+            await gatasker.co_mp_apply(mp_targets.fail, args=('co',),
+                                       supervisor=mp_supervisor)
+        except ValueError as exc:
+            return ok, str(exc)
+        return ok, None
+
+    result, error = aloop.run(job())
+    assert result[0] == 7 and error == 'co'
+
+
+# -- main scripts -----------------------------------------------------------------------------
+
+
+def test_targets_defined_in_a_guarded_main_script(tmp_path: pathlib.Path) -> None:
+    script = tmp_path / 'job.py'
+    script.write_text(textwrap.dedent('''
+        import os
+        import gatasker
+
+        def where(**kwargs):
+            return os.getpid()
+
+        if __name__ == '__main__':
+            with gatasker.TaskSupervisor() as sup:
+                pid = sup.put_task(where, tt=gatasker.TT_MP).get(timeout=60)
+            print('ran in', 'child' if pid != os.getpid() else 'parent')
+    '''))
+    proc = run_script(script)
+    assert proc.returncode == 0, proc.stderr
+    assert 'ran in child' in proc.stdout
+
+
+def test_an_unguarded_main_script_gets_a_clear_error(tmp_path: pathlib.Path) -> None:
+    script = tmp_path / 'noguard.py'
+    script.write_text(textwrap.dedent('''
+        import gatasker
+
+        def f(**kwargs):
+            return 1
+
+        with gatasker.TaskSupervisor() as sup:
+            try:
+                sup.put_task(f, tt=gatasker.TT_MP).get(timeout=60)
+            except gatasker.WorkerProcessDied as exc:
+                print('error:', exc)
+    '''))
+    proc = run_script(script)
+    assert proc.returncode == 0, proc.stderr
+    assert "if __name__ == '__main__'" in proc.stdout
+
+
+def run_script(script: pathlib.Path) -> Any:
+    import subprocess
+    cmd = [sys.executable]
+    if PATCHED:
+        cmd += ['-c', 'from gevent import monkey; monkey.patch_all(); import runpy, sys; '
+                      'sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name="__main__")']
+    return subprocess.run(cmd + [str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=script.parent)
+
+
+# -- under load, monkey-patched -----------------------------------------------------------------
+
+
+@pytest.mark.skipif(PATCHED, reason='starts its own monkey-patched interpreter')
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_patched_load_never_blocks_the_hub() -> None:
+    proc = run_python('''
+        import time
+        import gevent
+        import gatasker, mp_targets
+
+        gaps = []
+        stop = False
+
+        def heartbeat():
+            last = time.monotonic()
+            while not stop:
+                gevent.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last - 0.01)
+                last = now
+
+        if __name__ == '__main__':
+            sup = gatasker.TaskSupervisor()
+            sup.create_mp_pool(processes=2)
+            sup.start()
+            assert sup.mode == 'embedded'
+            # The test's own greenlet must not hog the hub either: the
+            # arguments are made before the heartbeat starts.
+            small_data, big_data = b's' * 100_000, b'b' * (1 << 20)
+            beat = gevent.spawn(heartbeat)
+            gevent.sleep(0.05)
+            small = [sup.put_task(mp_targets.size, (small_data,), tt=gatasker.TT_MP)
+                     for _ in range(2000)]
+            big = [sup.put_task(mp_targets.size, (big_data,), tt=gatasker.TT_MP)
+                   for _ in range(40)]
+            assert gatasker.wait_completed(small, timeout=200) == [100_000] * 2000
+            assert gatasker.wait_completed(big, timeout=200) == [1 << 20] * 40
+            stop = True
+            beat.join()
+            sup.stop(wait=30)
+            print('worst-gap-ms', round(max(gaps) * 1000, 2), 'beats', len(gaps))
+    ''', patched=True, timeout=280, env={'PYTHONPATH': str(HERE)})
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    worst = float(proc.stdout.split('worst-gap-ms')[1].split()[0])
+    assert worst < 50, proc.stdout
