@@ -68,8 +68,12 @@ CASES = [
     Case('aloop', 'aloop.run round trips from 100 greenlets, monkey-patched', 20_000, 5_000,
          ['aloop_gatasker_patched'], ['aloop_bare_bridge_patched'],
          target='>= 0.8x bare run_coroutine_threadsafe bridge', needs='ALoop'),
-    Case('process', '2,000 small CPU tasks through the process tier', 0, 0, [], [],
+    Case('process', '2,000 small CPU tasks (~100 us each), 2 worker processes', 2_000, 1_000,
+         ['process_gatasker', 'process_gatasker_patched'], ['process_executor'],
          target='>= 0.8x ProcessPoolExecutor', needs='WorkerProcessDied'),
+    Case('heartbeat', '10 ms heartbeat greenlet, 2,000 x 100 KB + 40 x 1 MiB process tasks, '
+         'patched', 2_000, 500, ['process_heartbeat_gatasker_patched'], [],
+         higher_is_better=False, target='worst gap <= 50 ms', needs='WorkerProcessDied'),
 ]
 
 

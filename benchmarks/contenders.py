@@ -534,3 +534,86 @@ def aloop_bare_bridge_patched(n: int) -> Result:
         return future.result()
 
     return _round_trips(call, n)
+
+
+# -- 2,000 small CPU tasks through the process tier --------------------------------------
+
+PROCESSES = 2
+
+
+def small_cpu_task(n: int = 2_000, **_: Any) -> int:
+    """About 100 µs of pure Python: small enough that the pool's overhead shows."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def _process_gatasker(n: int) -> Result:
+    import gatasker
+    sup = gatasker.TaskSupervisor()
+    sup.create_mp_pool(processes=PROCESSES)
+    sup.start()
+    # warm up: every process started and imported the target's module
+    gatasker.wait_completed([sup.put_task(small_cpu_task, tt=gatasker.TT_MP)
+                             for _ in range(PROCESSES * 10)])
+    started = time.perf_counter()
+    tasks = [sup.put_task(small_cpu_task, tt=gatasker.TT_MP) for _ in range(n)]
+    gatasker.wait_completed(tasks)
+    elapsed = time.perf_counter() - started
+    sup.stop()
+    return _rate(n, elapsed)
+
+
+def process_gatasker(n: int) -> Result:
+    return _process_gatasker(n)
+
+
+def process_gatasker_patched(n: int) -> Result:
+    return _process_gatasker(n)
+
+
+def process_executor(n: int) -> Result:
+    import concurrent.futures
+    with concurrent.futures.ProcessPoolExecutor(max_workers=PROCESSES) as executor:
+        concurrent.futures.wait([executor.submit(small_cpu_task)
+                                 for _ in range(PROCESSES * 10)])
+        started = time.perf_counter()
+        futures = [executor.submit(small_cpu_task) for _ in range(n)]
+        for future in futures:
+            future.result()
+        elapsed = time.perf_counter() - started
+    return _rate(n, elapsed)
+
+
+def process_heartbeat_gatasker_patched(n: int) -> Result:
+    """Worst extra delay (ms) of a 10 ms heartbeat greenlet while *n* tasks with
+    100 KB arguments and n // 50 with 1 MiB run through the pool."""
+    import gevent
+
+    import gatasker
+    gaps: list[float] = []
+    running = True
+
+    def heartbeat() -> None:
+        last = time.perf_counter()
+        while running:
+            gevent.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last - 0.01)
+            last = now
+
+    sup = gatasker.TaskSupervisor()
+    sup.create_mp_pool(processes=PROCESSES)
+    sup.start()
+    small, big = b's' * 100_000, b'b' * (1 << 20)
+    beat = gevent.spawn(heartbeat)
+    tasks = [sup.put_task(len, (small,), tt=gatasker.TT_MP, _pass_task_id=False)
+             for _ in range(n)]
+    tasks += [sup.put_task(len, (big,), tt=gatasker.TT_MP, _pass_task_id=False)
+              for _ in range(n // 50)]
+    gatasker.wait_completed(tasks)
+    running = False
+    beat.join()
+    sup.stop()
+    return max(gaps) * 1000, 'ms worst gap'

@@ -63,8 +63,11 @@ def _recv_frame(sock: socket.socket) -> bytearray | None:
 
 
 def _send_frame(sock: socket.socket, data: bytes) -> None:
-    sock.sendall(HEADER.pack(len(data)))
-    sock.sendall(data)
+    if len(data) <= 65536:
+        sock.sendall(HEADER.pack(len(data)) + data)
+    else:
+        sock.sendall(HEADER.pack(len(data)))
+        sock.sendall(data)
 
 
 def _dump_outcome(ok: bool, value: Any, tb: str | None) -> bytes:

@@ -25,7 +25,7 @@ import os
 import pickle
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
@@ -41,6 +41,9 @@ _HEADER = _process_child.HEADER
 _CHILD_PATH = _process_child.__file__
 _BOOT = "import sys, runpy; sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')"
 _UNKNOWN = -(1 << 16)  # an exit code nobody can know any more
+
+_SMALL = 64 * 1024  # frames up to this size are sent in one piece
+_CHUNK = 256 * 1024  # how much the reader asks for at a time
 
 #: Seconds a closing pool gives a worker process to exit before killing it.
 EXIT_TIMEOUT = 5.0
@@ -92,6 +95,7 @@ class _Worker:
     """One worker process and the greenlets that talk to it."""
 
     __slots__ = (
+        '_fd',
         '_pidfd',
         '_pool',
         'code',
@@ -124,6 +128,7 @@ class _Worker:
         finally:
             child.close()
         self.sock = parent
+        self._fd = parent.fileno()
         self.code: int | None = None
         self._pidfd: int | None = None
         if hasattr(os, 'pidfd_open'):
@@ -132,7 +137,7 @@ class _Worker:
             except OSError:
                 self._pidfd = None
         self.reader = gevent.spawn(self._read)
-        gevent.spawn(self._send, pool.preparation)
+        self._send(pool.preparation)
 
     def __repr__(self) -> str:
         return f'<worker process {self.pid}>'
@@ -140,49 +145,84 @@ class _Worker:
     # -- the socket -------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
+        """Send one frame; try at once without blocking, finish in a greenlet if the
+        socket is full. Any greenlet; never blocks."""
+        header = _HEADER.pack(len(data))
+        whole = len(data) <= _SMALL
+        frame = header + data if whole else header
         try:
-            self.sock.sendall(_HEADER.pack(len(data)))
-            self.sock.sendall(data)
+            sent = os.write(self._fd, frame)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # the process is gone: the reader sees the end of the stream
+        if sent < len(frame) or not whole:
+            rest = [memoryview(frame)[sent:]]
+            if not whole:
+                rest.append(memoryview(data))
+            gevent.spawn(self._send_rest, rest)
+
+    def _send_rest(self, parts: list[memoryview]) -> None:
+        try:
+            for part in parts:
+                self.sock.sendall(part)
         except OSError:
             pass  # the process is gone: the reader sees the end of the stream
 
-    def _recv_exact(self, size: int) -> bytearray | None:
-        buffer = bytearray(size)
-        view = memoryview(buffer)
-        got = 0
+    def _frames(self) -> Iterator[bytearray]:
+        """The frames the process sends, read in large chunks; the empty
+        STARTED frames only set :attr:`started`."""
+        buf = bytearray()
+        recv = self.sock.recv
         recv_into = self.sock.recv_into
-        while got < size:
-            count = recv_into(view[got:])
-            if count == 0:
-                return None
-            got += count
-        return buffer
-
-    def _recv_frame(self) -> bytearray | None:
         try:
             while True:
-                header = self._recv_exact(_HEADER.size)
-                if header is None:
-                    return None
-                size = _HEADER.unpack(header)[0]
-                if size:
-                    return self._recv_exact(size)
-                self.started = True  # the process took its task
+                while len(buf) < _HEADER.size:
+                    chunk = recv(_CHUNK)
+                    if not chunk:
+                        return
+                    buf += chunk
+                size = _HEADER.unpack_from(buf)[0]
+                if not size:
+                    del buf[:_HEADER.size]
+                    self.started = True  # the process took its task
+                    continue
+                end = _HEADER.size + size
+                if len(buf) < end and size > _CHUNK:
+                    # a big frame: read it in place, not through the buffer
+                    frame = bytearray(size)
+                    have = len(buf) - _HEADER.size
+                    frame[:have] = buf[_HEADER.size:]
+                    buf.clear()
+                    view = memoryview(frame)
+                    while have < size:
+                        count = recv_into(view[have:])
+                        if not count:
+                            return
+                        have += count
+                    yield frame
+                    continue
+                while len(buf) < end:
+                    chunk = recv(_CHUNK)
+                    if not chunk:
+                        return
+                    buf += chunk
+                frame = buf[_HEADER.size:end]
+                del buf[:end]
+                yield frame
         except OSError:
-            return None
+            return
 
     def _read(self) -> None:
         pool = self._pool
         error = None
-        frame = self._recv_frame()
+        frames = self._frames()
+        frame = next(frames, None)
         if frame is not None:
             status, value = pickle.loads(frame)
             if status == 'ready':
                 self.ready = True
-                while True:
-                    frame = self._recv_frame()
-                    if frame is None:
-                        break
+                for frame in frames:
                     task, self.task = self.task, None
                     if task is not None:
                         self.done += 1
@@ -249,27 +289,23 @@ class _Worker:
     # -- used by the pool ---------------------------------------------------------
 
     def run(self, task: Task) -> None:
+        """Send *task* to the process. Pickles it here, one task at a time as
+        processes free up, so a burst of big arguments never holds the hub
+        for long in one go."""
         self.task = task
         self.started = False
-        gevent.spawn(self._send_task, task)
-
-    def _send_task(self, task: Task) -> None:
-        # Pickled here, one task at a time as processes free up, so that a
-        # burst of big arguments never holds the hub for long in one go.
-        payload = task._payload
-        if payload is None:
-            try:
-                payload = task._payload = dump_call(task.target, task.args, task.kwargs)
-            except TypeError as exc:
-                if self.task is task:
-                    self.task = None
-                    self._pool._task_ended(self, task, False, exc, alive=True)
-                return
+        try:
+            payload = dump_call(task.target, task.args, task.kwargs)
+        except TypeError as exc:
+            self.task = None
+            # reported from a greenlet of its own: the caller may be the pump
+            gevent.spawn(self._pool._task_ended, self, task, False, exc, True)
+            return
         self._send(payload)
 
     def close(self) -> None:
         """Ask the process to exit (an empty frame); the reader then reaps it."""
-        gevent.spawn(self._send, b'')
+        self._send(b'')
 
     def kill(self) -> None:
         if self.code is None:
@@ -417,7 +453,6 @@ class ProcessPool:
 
     def _report(self, task: Task, ok: bool, value: Any) -> None:
         assert self._finish is not None
-        task._payload = None
         self._finish(task, ok, value)
 
     def _retry(self, task: Task) -> None:

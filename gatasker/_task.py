@@ -47,7 +47,6 @@ class Task:
         '_callbacks',
         '_done',
         '_handle',
-        '_payload',
         '_run',
         '_supervisor',
         'args',
@@ -106,8 +105,6 @@ class Task:
         self._done = Latch()
         #: The tier's handle while delayed or running (a timer, a future ...).
         self._handle: Any = None
-        #: A TT_MP task's pickled call, made at put_task() for the built-in pool.
-        self._payload: bytes | None = None
         self._callbacks: list[Callable[[Task], Any]] | None = None
 
     def __repr__(self) -> str:
