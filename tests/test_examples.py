@@ -13,7 +13,8 @@ import pytest
 from conftest import PATCHED
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / 'examples'
-SCRIPTS = ['priorities.py', 'workers.py', 'actor_pipeline.py', 'aloops.py', 'helpers.py']
+SCRIPTS = ['priorities.py', 'workers.py', 'actor_pipeline.py', 'aloops.py', 'helpers.py',
+           'process_tasks.py']
 pytestmark = pytest.mark.skipif(PATCHED, reason='examples run in their own processes once')
 
 
@@ -22,6 +23,13 @@ def test_example_runs(script: str) -> None:
     proc = subprocess.run([sys.executable, str(EXAMPLES / script)], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_process_example_runs_monkey_patched() -> None:
+    proc = subprocess.run([sys.executable, str(EXAMPLES / 'process_tasks.py'), '--patched'],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'mode: embedded' in proc.stdout and proc.stdout.rstrip().endswith('ok')
 
 
 def test_every_example_is_covered() -> None:
