@@ -69,7 +69,7 @@ CASES = [
          ['aloop_gatasker_patched'], ['aloop_bare_bridge_patched'],
          target='>= 0.8x bare run_coroutine_threadsafe bridge', needs='ALoop'),
     Case('process', '2,000 small CPU tasks (~100 us each), 2 worker processes', 2_000, 1_000,
-         ['process_gatasker', 'process_gatasker_patched'], ['process_executor'],
+         ['process_gatasker', 'process_gatasker_patched'], ['process_executor', 'process_dask'],
          target='>= 0.8x ProcessPoolExecutor', needs='WorkerProcessDied'),
     Case('heartbeat', '10 ms heartbeat greenlet, 2,000 x 100 KB + 40 x 1 MiB process tasks, '
          'patched', 2_000, 500, ['process_heartbeat_gatasker_patched'], [],

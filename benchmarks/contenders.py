@@ -617,3 +617,49 @@ def process_heartbeat_gatasker_patched(n: int) -> Result:
     beat.join()
     sup.stop()
     return max(gaps) * 1000, 'ms worst gap'
+
+
+def process_dask(n: int) -> Result:
+    """The same tasks through gatasker's DaskExecutor, against a local scheduler and
+    two one-thread dask workers started as processes on 127.0.0.1."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    import gatasker
+    from gatasker.contrib.dask import DaskExecutor
+    with tempfile.TemporaryDirectory() as tmp:
+        scheduler_file = os.path.join(tmp, 'scheduler.json')
+        quiet = {'stdout': subprocess.DEVNULL, 'stderr': subprocess.DEVNULL}
+        procs = [subprocess.Popen(
+            [sys.executable, '-m', 'distributed.cli.dask_scheduler', '--host', '127.0.0.1',
+             '--port', '0', '--dashboard-address', '127.0.0.1:0', '--scheduler-file',
+             scheduler_file], **quiet)]
+        try:
+            procs += [subprocess.Popen(
+                [sys.executable, '-m', 'distributed.cli.dask_worker', '--scheduler-file',
+                 scheduler_file, '--nthreads', '1', '--no-dashboard', '--host', '127.0.0.1'],
+                **quiet) for _ in range(PROCESSES)]
+            import distributed
+            client = distributed.Client(scheduler_file=scheduler_file, timeout=60)
+            client.wait_for_workers(PROCESSES, timeout=60)
+            address = client.scheduler.address
+            client.close()
+            sup = gatasker.TaskSupervisor()
+            executor = DaskExecutor(address=address)
+            sup.set_mp_pool(executor=executor, pool_size=0)  # dask queues and pipelines
+            sup.start()
+            gatasker.wait_completed([sup.put_task(small_cpu_task, tt=gatasker.TT_MP)
+                                     for _ in range(PROCESSES * 10)])
+            started = time.perf_counter()
+            tasks = [sup.put_task(small_cpu_task, tt=gatasker.TT_MP) for _ in range(n)]
+            gatasker.wait_completed(tasks)
+            elapsed = time.perf_counter() - started
+            sup.stop()
+            executor.shutdown()
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+    return _rate(n, elapsed)

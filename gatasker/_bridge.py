@@ -96,6 +96,48 @@ def _nothing() -> None:
 _keepalives: dict[int, _KeepAlive] = {}
 
 
+class HubKeepAlive:
+    """Keeps the calling thread's hub alive while work it submitted to another thread is out.
+
+    Patched, a greenlet waiting on a ``concurrent.futures`` future that
+    another OS thread completes waits on a gevent lock; with nothing else
+    pending in the hub, gevent ends that wait with ``LoopExit`` (gevent
+    #2124). A ref'd async watcher, started while work is out, keeps the loop
+    alive. Create it and call :meth:`hold` in the hub's thread;
+    :meth:`release` from any thread. Both are called with *lock* held (the
+    owner's lock, which also guards the count).
+    """
+
+    __slots__ = ('_lock', '_started', '_watcher', 'count')
+
+    def __init__(self, lock: Any) -> None:
+        self.count = 0
+        self._lock = lock
+        self._watcher = gevent.get_hub().loop.async_()
+        self._started = False
+
+    def hold(self) -> None:
+        # In the hub's thread, under the lock.
+        self.count += 1
+        if not self._started:
+            self._started = True
+            self._watcher.start(self._settle)
+
+    def release(self) -> None:
+        # Any thread, under the lock: the hub itself stops the watcher.
+        self.count -= 1
+        if not self.count:
+            self._watcher.send()
+
+    def _settle(self) -> None:
+        # In the hub.
+        with self._lock:
+            if not self.count and self._started:
+                self._started = False
+                self._watcher.stop()
+
+
+
 class _GreenletWaiter:
     """Parks a greenlet; the notifier switches it back through a loop callback
     of its hub (thread-safe when the notifier runs in another thread)."""

@@ -14,7 +14,7 @@ from conftest import PATCHED
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / 'examples'
 SCRIPTS = ['priorities.py', 'workers.py', 'actor_pipeline.py', 'aloops.py', 'helpers.py',
-           'process_tasks.py']
+           'process_tasks.py', 'dask_scaleout.py']
 pytestmark = pytest.mark.skipif(PATCHED, reason='examples run in their own processes once')
 
 
