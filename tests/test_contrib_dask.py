@@ -502,9 +502,13 @@ def patched_checks(address: str) -> dict[str, Any]:
             last = now
 
     out: dict[str, Any] = {}
-    beat = gevent.spawn(heartbeat)
-    gevent.sleep(0)
     with DaskExecutor(address) as ex:
+        # Connecting is excluded: the first connect of a process imports (and in
+        # a fresh venv compiles) much of distributed in the client thread, which
+        # holds the GIL; steady operation is what must never block the hub.
+        ex.submit(dask_targets.add, 0, 0).result(60)
+        beat = gevent.spawn(heartbeat)
+        gevent.sleep(0)
         futures = []
         for i in range(200):
             futures.append(ex.submit(dask_targets.add, i, i))
