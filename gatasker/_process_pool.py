@@ -216,23 +216,31 @@ class _Worker:
     def _read(self) -> None:
         pool = self._pool
         error = None
-        frames = self._frames()
-        frame = next(frames, None)
-        if frame is not None:
-            status, value = pickle.loads(frame)
-            if status == 'ready':
-                self.ready = True
-                for frame in frames:
-                    task, self.task = self.task, None
-                    if task is not None:
-                        self.done += 1
-                        ok, value = _load_outcome(frame)
-                        del frame
-                        pool._task_ended(self, task, ok, value, alive=True)
-                        value = None
-            else:
-                error = value
-        self._died(error)
+        try:
+            frames = self._frames()
+            frame = next(frames, None)
+            if frame is not None:
+                status, value = pickle.loads(frame)
+                if status == 'ready':
+                    self.ready = True
+                    for frame in frames:
+                        task = self.task
+                        if task is not None:
+                            ok, value = _load_outcome(frame)
+                            del frame
+                            self.done += 1
+                            self.task = None
+                            pool._task_ended(self, task, ok, value, alive=True)
+                            value = None
+                else:
+                    error = value
+        except Exception:
+            # Whatever went wrong, the worker is dropped and its task fails:
+            # a reader that ended without _died() would freeze that task.
+            logger.exception('%r: reading from the process failed', self)
+            self.kill()
+        finally:
+            self._died(error)
 
     def _died(self, error: str | None) -> None:
         self.sock.close()
@@ -269,9 +277,11 @@ class _Worker:
                 if self._poll() is not None:
                     break
                 gevent.sleep(0.01)
-        if self._poll() is None:
+        for _ in range(100):  # still there: kill it, and reap it within a second
+            if self._poll() is not None:
+                break
             self.kill()
-            gevent.sleep(0.05)
+            gevent.sleep(0.01)
         return self._poll()
 
     def _poll(self) -> int | None:
@@ -322,8 +332,8 @@ def _spawn(fd: int, max_tasks: int) -> int:
     argv = [sys.executable, *_interpreter_flags(), '-c', _BOOT, _CHILD_PATH, str(child_fd),
             str(max_tasks)]
     return os.posix_spawn(sys.executable, argv, os.environ, file_actions=[
+        (os.POSIX_SPAWN_DUP2, fd, child_fd),  # first: fd may be 0 when stdin was closed
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_DUP2, fd, child_fd),
     ])
 
 
@@ -461,8 +471,8 @@ class ProcessPool:
     def _task_ended(self, worker: _Worker, task: Task, ok: bool, value: Any,
                     alive: bool) -> None:
         self._report(task, ok, value)
-        if not alive:
-            return  # the worker is gone; _worker_gone follows
+        if not alive or worker not in self._workers:
+            return  # the worker is gone (or going); _worker_gone handles it
         if self.maxtasksperchild is not None and worker.done >= self.maxtasksperchild:
             return  # the process exits by itself; _worker_gone replaces it
         if worker in self._workers and len(self._workers) > self.processes:

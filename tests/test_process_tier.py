@@ -613,3 +613,28 @@ def test_patched_load_never_blocks_the_hub() -> None:
     assert proc.returncode == 0, proc.stderr[-5000:]
     worst = float(proc.stdout.split('worst-gap-ms')[1].split()[0])
     assert worst < 50, proc.stdout
+
+
+def test_a_reader_failure_fails_the_task_and_replaces_the_worker(
+        mp_supervisor: TaskSupervisor, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatasker import _process_pool
+    pool = mp_supervisor.mp_pool
+    first = gatasker.wait_completed(
+        [mp_supervisor.put_task(mp_targets.pid, tt=TT_MP) for _ in range(2)], timeout=60)
+    real = _process_pool._load_outcome
+    calls: list[int] = []
+
+    def broken(frame: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError('a bug while reading a result')
+        return real(frame)
+
+    monkeypatch.setattr(_process_pool, '_load_outcome', broken)
+    with pytest.raises(WorkerProcessDied):
+        mp_supervisor.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)
+    monkeypatch.setattr(_process_pool, '_load_outcome', real)
+    later = gatasker.wait_completed(
+        [mp_supervisor.put_task(mp_targets.pid, tt=TT_MP) for _ in range(6)], timeout=60)
+    assert len(pool.pids) == 2
+    assert set(later) <= set(pool.pids) and set(first) != set(pool.pids)
