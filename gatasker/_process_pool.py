@@ -7,8 +7,8 @@ threaded-mode supervisor always forks from a process that runs threads
 (its hub thread, thread-tier threads, aloops), where a lock another thread
 held at the fork stays locked in the child for ever.
 
-So each worker is a fresh interpreter started with ``subprocess`` (an
-``exec`` right after the fork, safe with threads) running
+So each worker is a fresh interpreter started with ``os.posix_spawn`` (no
+Python code runs between the clone and the ``exec``: safe with threads) running
 :mod:`gatasker._process_child`, and talks to the pool over one end of a
 socket pair. The pool's end is a gevent socket, read and written by
 greenlets of the supervisor's hub: a 1 MiB argument or result never blocks
@@ -25,10 +25,12 @@ import os
 import pickle
 import signal
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
+import gevent.select
 import gevent.socket
 
 from . import _process_child
@@ -60,15 +62,19 @@ class RemoteTraceback(Exception):
         return '\n"""\n' + self.tb.rstrip() + '\n"""'
 
 
+def _dumps(obj: Any, what: str) -> bytes:
+    """Pickle *obj*; TypeError saying that *what* must be picklable if it cannot be."""
+    try:
+        return pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise TypeError(f'{what}: {type(exc).__name__}: {exc}') from exc
+
+
 def dump_call(target: Callable[..., Any], args: tuple[Any, ...],
               kwargs: dict[str, Any]) -> bytes:
     """Pickle a call for a worker process; TypeError if it cannot travel there."""
-    try:
-        return pickle.dumps((target, args, kwargs), pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:
-        raise TypeError(
-            f'a TT_MP task needs a picklable target and arguments (a module-level function '
-            f'and plain data): {type(exc).__name__}: {exc}') from exc
+    return _dumps((target, args, kwargs), 'a TT_MP task needs a picklable target and '
+                  'arguments (a module-level function and plain data)')
 
 
 def _preparation_data(initializer: Callable[..., Any] | None,
@@ -80,15 +86,12 @@ def _preparation_data(initializer: Callable[..., Any] | None,
         del data['init_main_from_path']  # '<stdin>', '-c' ...: nothing to import
     data['authkey'] = bytes(data['authkey'])
     # Pickled apart: it can be unpickled only once sys.path is the parent's.
-    data['gatasker_initializer'] = dump_call_data((initializer, tuple(initargs)))
+    data['gatasker_initializer'] = _dump_initializer(initializer, initargs)
     return pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
 
 
-def dump_call_data(data: Any) -> bytes:
-    try:
-        return pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:
-        raise TypeError(f'the pool initializer and initargs must be picklable: {exc}') from exc
+def _dump_initializer(initializer: Callable[..., Any] | None, initargs: tuple[Any, ...]) -> bytes:
+    return _dumps((initializer, initargs), 'the pool initializer and initargs must be picklable')
 
 
 class _Worker:
@@ -108,7 +111,7 @@ class _Worker:
         'task',
     )
 
-    def __init__(self, pool: ProcessPool) -> None:
+    def __init__(self, pool: ProcessPool, preparation: bytes) -> None:
         self._pool = pool
         self.task: Task | None = None
         self.ready = False
@@ -137,7 +140,7 @@ class _Worker:
             except OSError:
                 self._pidfd = None
         self.reader = gevent.spawn(self._read)
-        self._send(pool.preparation)
+        self._send(preparation)
 
     def __repr__(self) -> str:
         return f'<worker process {self.pid}>'
@@ -174,14 +177,18 @@ class _Worker:
         STARTED frames only set :attr:`started`."""
         buf = bytearray()
         recv = self.sock.recv
-        recv_into = self.sock.recv_into
+
+        def fill(size: int) -> bool:
+            # Read until *buf* holds *size* bytes; False at the end of the stream.
+            while len(buf) < size:
+                chunk = recv(_CHUNK)
+                if not chunk:
+                    return False
+                buf.extend(chunk)
+            return True
+
         try:
-            while True:
-                while len(buf) < _HEADER.size:
-                    chunk = recv(_CHUNK)
-                    if not chunk:
-                        return
-                    buf += chunk
+            while fill(_HEADER.size):
                 size = _HEADER.unpack_from(buf)[0]
                 if not size:
                     del buf[:_HEADER.size]
@@ -189,29 +196,32 @@ class _Worker:
                     continue
                 end = _HEADER.size + size
                 if len(buf) < end and size > _CHUNK:
-                    # a big frame: read it in place, not through the buffer
-                    frame = bytearray(size)
-                    have = len(buf) - _HEADER.size
-                    frame[:have] = buf[_HEADER.size:]
-                    buf.clear()
-                    view = memoryview(frame)
-                    while have < size:
-                        count = recv_into(view[have:])
-                        if not count:
-                            return
-                        have += count
+                    frame = self._recv_big(buf, size)  # not through the buffer
+                    if frame is None:
+                        return
                     yield frame
                     continue
-                while len(buf) < end:
-                    chunk = recv(_CHUNK)
-                    if not chunk:
-                        return
-                    buf += chunk
+                if not fill(end):
+                    return
                 frame = buf[_HEADER.size:end]
                 del buf[:end]
                 yield frame
         except OSError:
             return
+
+    def _recv_big(self, buf: bytearray, size: int) -> bytearray | None:
+        """The rest of a big frame whose start is in *buf* (emptied), read in place."""
+        frame = bytearray(size)
+        have = len(buf) - _HEADER.size
+        frame[:have] = buf[_HEADER.size:]
+        buf.clear()
+        view = memoryview(frame)
+        while have < size:
+            count = self.sock.recv_into(view[have:])
+            if not count:
+                return None
+            have += count
+        return frame
 
     def _read(self) -> None:
         pool = self._pool
@@ -248,11 +258,9 @@ class _Worker:
         task, self.task = self.task, None
         pool = self._pool
         if task is not None and error is None and not self.started and not pool.closing_kill \
-                and task._handle is None:
-            # The process died before it took the task, which never ran: once more.
-            task._handle = 'retried'
-            pool._retry(task)
-        elif task is not None:
+                and pool._retry(task):
+            task = None  # the process died before it took the task, which never ran: once more
+        if task is not None:
             if error is not None:
                 message = (f'worker process {self.pid} could not start, so {task!r} did not '
                            f'run:\n{error}')
@@ -268,19 +276,29 @@ class _Worker:
         pool._worker_gone(self, code)
 
     def _reap(self) -> int | None:
+        """Wait for the process to exit (its stream ended), killing it if it does
+        not; return its exit code. Bounded: at most EXIT_TIMEOUT + 1 s."""
+        if self._wait_exit(EXIT_TIMEOUT) is None:
+            self.kill()
+            self._wait_exit(1.0)
         if self._pidfd is not None:
-            gevent.socket.wait_read(self._pidfd, timeout=EXIT_TIMEOUT)
             os.close(self._pidfd)
             self._pidfd = None
-        else:
-            for _ in range(int(EXIT_TIMEOUT / 0.01)):  # no pidfd: a short, bounded poll
-                if self._poll() is not None:
-                    break
-                gevent.sleep(0.01)
-        for _ in range(100):  # still there: kill it, and reap it within a second
+        return self.code
+
+    def _wait_exit(self, timeout: float) -> int | None:
+        """The exit code once the process exited, or None after *timeout* seconds."""
+        if self._pidfd is not None:
+            # a pidfd turns readable when the process exits: an event, no polling
+            if not gevent.select.select([self._pidfd], [], [], timeout)[0]:
+                return self._poll()
+            # It exited. Under patch_all() gevent's SIGCHLD handler reaps it and
+            # hands the status to the patched waitpid once the hub has run: a
+            # few short turns collect it.
+            timeout = 1.0
+        for _ in range(int(timeout / 0.01)):  # without a pidfd: a short, bounded poll
             if self._poll() is not None:
                 break
-            self.kill()
             gevent.sleep(0.01)
         return self._poll()
 
@@ -404,13 +422,13 @@ class ProcessPool:
         self.maxtasksperchild = maxtasksperchild
         self._initializer = initializer
         self._initargs = tuple(initargs)
-        dump_call_data((initializer, self._initargs))  # TypeError now, not in each process
-        self.preparation = b''
+        _dump_initializer(initializer, self._initargs)  # TypeError now, not in each process
         self._finish: Callable[[Task, bool, Any], None] | None = None
         self._workers: list[_Worker] = []
         self._idle: list[_Worker] = []
         self._waiting: list[tuple[int, int, Task]] = []
         self._seq = itertools.count()
+        self._retried: weakref.WeakSet[Task] = weakref.WeakSet()
         self.closing = False
         self.closing_kill = False
         self._on_closed: Callable[[], None] | None = None
@@ -456,8 +474,7 @@ class ProcessPool:
 
     def _start_worker(self) -> _Worker:
         # Made anew for each process: sys.path may have changed meanwhile.
-        self.preparation = _preparation_data(self._initializer, self._initargs)
-        worker = _Worker(self)
+        worker = _Worker(self, _preparation_data(self._initializer, self._initargs))
         self._workers.append(worker)
         return worker
 
@@ -465,8 +482,18 @@ class ProcessPool:
         assert self._finish is not None
         self._finish(task, ok, value)
 
-    def _retry(self, task: Task) -> None:
+    def _retry(self, task: Task) -> bool:
+        """Queue *task* first once more, unless it was retried already."""
+        if task in self._retried:
+            return False
+        self._retried.add(task)
         heapq.heappush(self._waiting, (task.priority, -1, task))
+        return True
+
+    def _fail_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for _, _, task in waiting:
+            self._report(task, False, WorkerProcessDied(f'{task!r} did not run: the pool closed'))
 
     def _task_ended(self, worker: _Worker, task: Task, ok: bool, value: Any,
                     alive: bool) -> None:
@@ -475,7 +502,7 @@ class ProcessPool:
             return  # the worker is gone (or going); _worker_gone handles it
         if self.maxtasksperchild is not None and worker.done >= self.maxtasksperchild:
             return  # the process exits by itself; _worker_gone replaces it
-        if worker in self._workers and len(self._workers) > self.processes:
+        if len(self._workers) > self.processes:
             self._workers.remove(worker)  # the pool shrank
             worker.close()
         elif self.closing:
@@ -501,11 +528,8 @@ class ProcessPool:
                     logger.exception('could not start a worker process')
             self._pump()
         else:
-            if self._waiting and not self._workers:
-                waiting, self._waiting = self._waiting, []
-                for _, _, task in waiting:
-                    self._report(task, False, WorkerProcessDied(
-                        f'{task!r} did not run: the pool closed'))
+            if not self._workers:
+                self._fail_waiting()
             if not self._workers and self._on_closed is not None:
                 self._on_closed()
 
@@ -524,9 +548,7 @@ class ProcessPool:
         self.closing = True
         self.closing_kill = self.closing_kill or kill
         self._on_closed = on_closed
-        waiting, self._waiting = self._waiting, []
-        for _, _, task in waiting:
-            self._report(task, False, WorkerProcessDied(f'{task!r} did not run: the pool closed'))
+        self._fail_waiting()
         for worker in self._idle:
             worker.close()
         self._idle = []
@@ -535,8 +557,3 @@ class ProcessPool:
                 worker.kill()
         if not self._workers and on_closed is not None:
             on_closed()
-
-    @property
-    def busy(self) -> int:
-        """Tasks running or waiting for a process."""
-        return len(self._waiting) + sum(1 for w in self._workers if w.task is not None)

@@ -61,8 +61,6 @@ class ProcessSupport:
         self._mp_limits_set = True
         if backend is not None:
             self._set_mp_backend(backend)
-        elif self._mp_backend is None:
-            self._set_mp_backend(self._default_pool())
         elif isinstance(self._mp_backend, ProcessPool) and self._mp_backend.follows_limits \
                 and self.mode is None:  # type: ignore[attr-defined]
             self._mp_backend.processes = self._default_processes()

@@ -50,8 +50,8 @@ class ExecutorBackend:
             if hasattr(executor, 'apply_async') and not hasattr(executor, 'submit'):
                 executor.apply_async(
                     task.target, task.args, task.kwargs,
-                    callback=lambda value: self._ended(task, True, value),
-                    error_callback=lambda exc: self._ended(task, False, exc))
+                    callback=lambda value: self._finish(task, True, value),
+                    error_callback=lambda exc: self._finish(task, False, exc))
                 return
             submit_task = getattr(executor, 'submit_task', None)
             if submit_task is not None:
@@ -60,7 +60,7 @@ class ExecutorBackend:
             else:
                 future = executor.submit(task.target, *task.args, **task.kwargs)
         except BaseException as exc:
-            self._ended(task, False, exc)
+            self._finish(task, False, exc)
             return
         task._handle = future
         future.add_done_callback(lambda f: self._future_done(task, f))
@@ -68,16 +68,13 @@ class ExecutorBackend:
     def _future_done(self, task: Task, future: concurrent.futures.Future[Any]) -> None:
         # Any thread: the executor's. Only the thread-safe finish is touched.
         if future.cancelled():
-            self._ended(task, False, TaskCancelled(f'{task!r}: the executor canceled it'))
+            self._finish(task, False, TaskCancelled(f'{task!r}: the executor canceled it'))
             return
         exc = future.exception()
         if exc is not None:
-            self._ended(task, False, exc)
+            self._finish(task, False, exc)
         else:
-            self._ended(task, True, future.result())
-
-    def _ended(self, task: Task, ok: bool, value: Any) -> None:
-        self._finish(task, ok, value)
+            self._finish(task, True, future.result())
 
     def close(self, kill: bool = False, on_closed: Callable[[], None] | None = None) -> None:
         # The executor belongs to the user: it is not shut down here.
@@ -94,7 +91,6 @@ class ProcessTier:
     def __init__(self, done: Callable[[Task, bool, Any], None], backend: Any) -> None:
         self._done = done
         self.backend = backend
-        self._retired: list[Any] = []
 
     def start(self) -> None:
         self.backend.open(self._done)
@@ -103,7 +99,7 @@ class ProcessTier:
         self.backend.submit(task)
 
     def resize(self, limits: Any) -> None:
-        if isinstance(self.backend, ProcessPool) and getattr(self.backend, 'follows_limits', False):
+        if isinstance(self.backend, ProcessPool) and self.backend.follows_limits:
             self.backend.resize(max(1, limits.total) if not limits.unlimited
                                 else self.backend.processes)
 

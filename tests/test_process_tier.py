@@ -638,3 +638,15 @@ def test_a_reader_failure_fails_the_task_and_replaces_the_worker(
         [mp_supervisor.put_task(mp_targets.pid, tt=TT_MP) for _ in range(6)], timeout=60)
     assert len(pool.pids) == 2
     assert set(later) <= set(pool.pids) and set(first) != set(pool.pids)
+
+
+@pytest.mark.skipif(not hasattr(os, 'pidfd_open') or not os.path.isdir('/proc/self/fd'),
+                    reason='needs Linux')
+def test_a_process_that_hangs_up_but_stays_is_killed(
+        mp_supervisor: TaskSupervisor, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatasker import _process_pool
+    monkeypatch.setattr(_process_pool, 'EXIT_TIMEOUT', 0.5)
+    task = mp_supervisor.put_task(mp_targets.hang_up_and_stay, tt=TT_MP)
+    with pytest.raises(WorkerProcessDied, match='SIGKILL'):
+        task.get(timeout=60)
+    assert mp_supervisor.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)[0] == 3
