@@ -15,7 +15,7 @@ from typing import Any
 
 from zope.interface import implementer
 
-from ._bridge import Latch, real_thread_id, start_real_thread
+from ._bridge import Latch, real_thread_id, start_real_thread, wait_future
 from ._interfaces import IALoop
 from ._logging import logger
 
@@ -140,9 +140,7 @@ class ALoop:
             raise RuntimeError(f'run() in the thread of {self!r} would wait for itself; '
                                'await the coroutine instead')
         future = self.submit(coro)
-        done = Latch()
-        future.add_done_callback(lambda _: done.set())
-        if not done.wait(timeout):
+        if not wait_future(future, timeout):
             future.cancel()
             raise TimeoutError(f'the coroutine did not finish within {timeout} s')
         return future.result()

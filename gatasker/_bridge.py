@@ -257,6 +257,18 @@ class Latch:
         return self._is_set
 
 
+def wait_future(future: Any, timeout: float | None = None) -> bool:
+    """Wait until a ``concurrent.futures`` future is done; return whether it is.
+
+    Its done-callback (run in whichever thread completes it) sets a
+    :class:`Latch`: the wait parks a greenlet, or blocks an OS thread that
+    runs no hub, and never polls.
+    """
+    done = Latch()
+    future.add_done_callback(lambda _: done.set())
+    return done.wait(timeout)
+
+
 class Inbox:
     """Messages for one greenlet of one hub, appended from any thread.
 

@@ -23,7 +23,7 @@ import os
 import platform
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar, cast
 
 try:
@@ -34,14 +34,14 @@ except ImportError as exc:  # the optional extra is missing
                       "pip install 'gatasker[dask]'") from exc
 
 
+from .._aloop import ALoop
 from .._bridge import (
     HubKeepAlive,
-    Latch,
     allocate_lock,
     in_main_thread,
     real_thread_id,
-    start_real_thread,
     threading_is_patched,
+    wait_future,
 )
 from .._constants import TASK_NORMAL
 from .._logging import logger
@@ -64,16 +64,9 @@ def dask_priority(priority: int) -> int:
     return TASK_NORMAL - priority
 
 
-def _wait_done(future: concurrent.futures.Future[Any], timeout: float | None = None) -> bool:
-    """Wait until *future* is done: cooperatively in a greenlet, else blocking the thread."""
-    done = Latch()
-    future.add_done_callback(lambda _: done.set())
-    return done.wait(timeout)
-
-
 def _wait(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
-    """The result of *future*, waited for like :func:`_wait_done`."""
-    if not _wait_done(future, timeout):
+    """The result of *future*, waited for like :func:`~gatasker._bridge.wait_future`."""
+    if not wait_future(future, timeout):
         raise TimeoutError(f'no answer within {timeout} s')
     return future.result()
 
@@ -88,50 +81,37 @@ def _settle(future: concurrent.futures.Future[Any], ok: bool, value: Any) -> Non
         pass
 
 
-class _Host:
-    """A real OS thread running the asyncio loop that hosts the executors' own clients."""
+class _ClientLoop(ALoop):
+    """The aloop hosting the executors' own clients: one per process, no supervisor's."""
 
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.ready = Latch()
-        start_real_thread(self._main, 'gatasker_dask')
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        if threading_is_patched():
-            # distributed hands big (de)serialisations to a thread pool made when it was
-            # imported. Patched, that pool's threads are greenlets and its queue belongs to the
-            # hub of the importing thread, so it cannot serve this one: give it a pool born here.
-            distributed.utils._offload_executor = concurrent.futures.ThreadPoolExecutor(
-                1, thread_name_prefix='Dask-Offload')
-        self.loop = loop
-        self.ready.set()
-        try:
-            loop.run_forever()
-        except BaseException:
-            logger.exception('the dask client loop failed')
-            raise
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+    @property
+    def thread_name(self) -> str:
+        return 'gatasker_dask'
 
 
-_host: _Host | None = None
+async def _give_distributed_an_offload_pool() -> None:
+    # distributed hands big (de)serialisations to a thread pool made when it was imported.
+    # Patched, that pool's threads are greenlets and its queue belongs to the hub of the
+    # importing thread, so it cannot serve the client's: give it a pool born in that thread.
+    distributed.utils._offload_executor = concurrent.futures.ThreadPoolExecutor(
+        1, thread_name_prefix='Dask-Offload')
+
+
+_host: tuple[int, ALoop] | None = None
 _host_lock = allocate_lock()
 
 
-def _get_host() -> _Host:
-    """The process's client thread, started on first use (and again in a forked child)."""
+def _get_host() -> ALoop:
+    """The process's client loop, started on first use (and again in a forked child)."""
     global _host
     with _host_lock:
-        host = _host
-        if host is None or host.pid != os.getpid():
-            host = _host = _Host()
-    host.ready.wait()
-    return host
+        if _host is None or _host[0] != os.getpid():
+            aloop = _ClientLoop('dask', None)
+            aloop.start()
+            if threading_is_patched():
+                aloop.run(_give_distributed_an_offload_pool())
+            _host = (os.getpid(), aloop)
+        return _host[1]
 
 
 def _learn_processor_name() -> None:
@@ -231,7 +211,7 @@ class DaskExecutor(concurrent.futures.Executor):
             make_client: Any = distributed.Client
             return await make_client(address, asynchronous=True, **client_kwargs)
 
-        client = _wait(host.run(connect()))
+        client = host.run(connect())
         logger.debug('DaskExecutor connected to %s', address)
         return client
 
@@ -342,7 +322,7 @@ class DaskExecutor(concurrent.futures.Executor):
             try:
                 asyncio.run_coroutine_threadsafe(self._cancel(job), self._asyncio_loop)
             except RuntimeError:  # the loop is closed, and the task with it
-                pass
+                logger.debug('not canceling dask task %s: its loop is closed', job.key)
         if close_now:
             self._close_client()
 
@@ -381,7 +361,7 @@ class DaskExecutor(concurrent.futures.Executor):
                 self._close_client()
             return
         for future in pending:
-            _wait_done(future)
+            wait_future(future)
         closing = self._close_client()
         if closing is not None:
             _wait(closing)
