@@ -549,10 +549,9 @@ def small_cpu_task(n: int = 2_000, **_: Any) -> int:
     return total
 
 
-def _process_gatasker(n: int) -> Result:
+def _time_process_tasks(sup: Any, n: int) -> Result:
+    """Start *sup*, warm its process tier up, time *n* small CPU tasks through it, stop it."""
     import gatasker
-    sup = gatasker.TaskSupervisor()
-    sup.create_mp_pool(processes=PROCESSES)
     sup.start()
     # warm up: every process started and imported the target's module
     gatasker.wait_completed([sup.put_task(small_cpu_task, tt=gatasker.TT_MP)
@@ -563,6 +562,13 @@ def _process_gatasker(n: int) -> Result:
     elapsed = time.perf_counter() - started
     sup.stop()
     return _rate(n, elapsed)
+
+
+def _process_gatasker(n: int) -> Result:
+    import gatasker
+    sup = gatasker.TaskSupervisor()
+    sup.create_mp_pool(processes=PROCESSES)
+    return _time_process_tasks(sup, n)
 
 
 def process_gatasker(n: int) -> Result:
@@ -649,17 +655,10 @@ def process_dask(n: int) -> Result:
             sup = gatasker.TaskSupervisor()
             executor = DaskExecutor(address=address)
             sup.set_mp_pool(executor=executor, pool_size=0)  # dask queues and pipelines
-            sup.start()
-            gatasker.wait_completed([sup.put_task(small_cpu_task, tt=gatasker.TT_MP)
-                                     for _ in range(PROCESSES * 10)])
-            started = time.perf_counter()
-            tasks = [sup.put_task(small_cpu_task, tt=gatasker.TT_MP) for _ in range(n)]
-            gatasker.wait_completed(tasks)
-            elapsed = time.perf_counter() - started
-            sup.stop()
+            result = _time_process_tasks(sup, n)
             executor.shutdown()
         finally:
             for proc in procs:
                 proc.kill()
                 proc.wait()
-    return _rate(n, elapsed)
+    return result

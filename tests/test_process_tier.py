@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
@@ -84,15 +84,33 @@ def gate() -> Iterator[Gate]:
 
 
 @pytest.fixture
-def mp_supervisor() -> Iterator[TaskSupervisor]:
-    sup = TaskSupervisor(supervisor_id=f'mp{os.getpid()}')
-    sup.create_mp_pool(processes=2)
-    assert sup.start()
-    try:
-        yield sup
-    finally:
+def mp_supervisor(supervisor: TaskSupervisor) -> TaskSupervisor:
+    """conftest's started supervisor, with a built-in pool of 2 processes."""
+    supervisor.create_mp_pool(processes=2)
+    return supervisor
+
+
+Make = Callable[..., TaskSupervisor]
+
+
+@pytest.fixture
+def make() -> Iterator[Make]:
+    """Makes started supervisors: ``make(limits={...}, **create_mp_pool_kwargs)``;
+    stops them at the end."""
+    made: list[TaskSupervisor] = []
+
+    def start(limits: dict[str, int] | None = None, **pool_kwargs: Any) -> TaskSupervisor:
+        sup = TaskSupervisor()
+        sup.create_mp_pool(**pool_kwargs)
+        if limits:
+            sup.set_mp_pool(**limits)
+        sup.start()
+        made.append(sup)
+        return sup
+
+    yield start
+    for sup in made:
         sup.stop(wait=10)
-        assert not sup.is_started()
 
 
 # -- results, exceptions, callbacks -------------------------------------------------
@@ -168,72 +186,57 @@ def test_large_arguments_and_results(mp_supervisor: TaskSupervisor) -> None:
 # -- priorities --------------------------------------------------------------------------
 
 
-def test_strict_priority_and_critical_first(gate: Gate) -> None:
-    sup = TaskSupervisor()
-    sup.create_mp_pool(processes=1)
-    sup.set_mp_pool(pool_size=1, reserve_normal=0, reserve_high=0)
-    sup.start()
-    try:
-        blocker = sup.put_task(mp_targets.gated, (gate.port, 'blocker'), tt=TT_MP)
-        assert gate.arrived()[0] == 'blocker'
-        order = [(TASK_LOW, 'low1'), (TASK_NORMAL, 'normal1'), (TASK_LOW, 'low2'),
-                 (TASK_HIGH, 'high1'), (TASK_NORMAL, 'normal2'), (TASK_CRITICAL, 'critical1'),
-                 (TASK_HIGH, 'high2'), (TASK_CRITICAL, 'critical2')]
-        tasks = [sup.put_task(mp_targets.stamp, (tag,), priority=p, tt=TT_MP)
-                 for p, tag in order]
-        settle(sup)
-        gate.open()
-        assert blocker.get(timeout=60) == 'blocker'
-        ran = sorted(gatasker.wait_completed(tasks, timeout=60), key=lambda r: r[1])
-        assert [tag for tag, _ in ran] == ['critical1', 'critical2', 'high1', 'high2',
-                                           'normal1', 'normal2', 'low1', 'low2']
-    finally:
-        sup.stop(wait=10)
+def test_strict_priority_and_critical_first(gate: Gate, make: Make) -> None:
+    sup = make(processes=1, limits={'pool_size': 1, 'reserve_normal': 0, 'reserve_high': 0})
+    blocker = sup.put_task(mp_targets.gated, (gate.port, 'blocker'), tt=TT_MP)
+    assert gate.arrived()[0] == 'blocker'
+    order = [(TASK_LOW, 'low1'), (TASK_NORMAL, 'normal1'), (TASK_LOW, 'low2'),
+             (TASK_HIGH, 'high1'), (TASK_NORMAL, 'normal2'), (TASK_CRITICAL, 'critical1'),
+             (TASK_HIGH, 'high2'), (TASK_CRITICAL, 'critical2')]
+    tasks = [sup.put_task(mp_targets.stamp, (tag,), priority=p, tt=TT_MP)
+             for p, tag in order]
+    settle(sup)
+    gate.open()
+    assert blocker.get(timeout=60) == 'blocker'
+    ran = sorted(gatasker.wait_completed(tasks, timeout=60), key=lambda r: r[1])
+    assert [tag for tag, _ in ran] == ['critical1', 'critical2', 'high1', 'high2',
+                                       'normal1', 'normal2', 'low1', 'low2']
 
 
-def test_critical_goes_to_the_next_free_process_beyond_the_limits(gate: Gate) -> None:
-    sup = TaskSupervisor()
-    sup.create_mp_pool(processes=2)
-    sup.set_mp_pool(pool_size=1, reserve_normal=0, reserve_high=0)
-    sup.start()
-    try:
-        blocker = sup.put_task(mp_targets.gated, (gate.port, 'b'), tt=TT_MP)
-        gate.arrived()
-        # the tier's limit (1) is used up: NORMAL waits, CRITICAL runs on the free process
-        normal = sup.put_task(mp_targets.stamp, ('n',), tt=TT_MP)
-        critical = sup.put_task(mp_targets.stamp, ('c',), priority=TASK_CRITICAL, tt=TT_MP)
-        assert critical.get(timeout=60)[0] == 'c'
-        assert not normal.is_started()
-        info = sup.get_info()
-        assert info.mp_queued[TASK_NORMAL] == 1
-        gate.open()
-        assert normal.get(timeout=60)[0] == 'n'
-        assert blocker.get(timeout=60) == 'b'
-    finally:
-        sup.stop(wait=10)
+def test_critical_goes_to_the_next_free_process_beyond_the_limits(gate: Gate,
+                                                                   make: Make) -> None:
+    sup = make(processes=2, limits={'pool_size': 1, 'reserve_normal': 0, 'reserve_high': 0})
+    blocker = sup.put_task(mp_targets.gated, (gate.port, 'b'), tt=TT_MP)
+    gate.arrived()
+    # the tier's limit (1) is used up: NORMAL waits, CRITICAL runs on the free process
+    normal = sup.put_task(mp_targets.stamp, ('n',), tt=TT_MP)
+    critical = sup.put_task(mp_targets.stamp, ('c',), priority=TASK_CRITICAL, tt=TT_MP)
+    assert critical.get(timeout=60)[0] == 'c'
+    assert not normal.is_started()
+    info = sup.get_info()
+    assert info.mp_queued[TASK_NORMAL] == 1
+    gate.open()
+    assert normal.get(timeout=60)[0] == 'n'
+    assert blocker.get(timeout=60) == 'b'
 
 
 # -- never frozen -------------------------------------------------------------------------
 
 
-def test_killed_worker_fails_its_task_and_is_replaced(gate: Gate) -> None:
-    sup = TaskSupervisor()
-    pool = sup.create_mp_pool(processes=2)
-    sup.start()
-    try:
-        victim = sup.put_task(mp_targets.gated, (gate.port, 'victim'), tt=TT_MP)
-        _, victim_pid = gate.arrived()
-        others = [sup.put_task(mp_targets.add, (i, 1), tt=TT_MP) for i in range(30)]
-        os.kill(victim_pid, signal.SIGKILL)
-        with pytest.raises(WorkerProcessDied, match='SIGKILL'):
-            victim.get(timeout=60)
-        assert [r[0] for r in gatasker.wait_completed(others, timeout=60)] == \
-            [i + 1 for i in range(30)]
-        assert len(pool.pids) == 2 and victim_pid not in pool.pids
-        more = [sup.put_task(mp_targets.pid, tt=TT_MP) for _ in range(10)]
-        assert victim_pid not in gatasker.wait_completed(more, timeout=60)
-    finally:
-        sup.stop(wait=10)
+def test_killed_worker_fails_its_task_and_is_replaced(gate: Gate, make: Make) -> None:
+    sup = make(processes=2)
+    pool = sup.mp_pool
+    victim = sup.put_task(mp_targets.gated, (gate.port, 'victim'), tt=TT_MP)
+    _, victim_pid = gate.arrived()
+    others = [sup.put_task(mp_targets.add, (i, 1), tt=TT_MP) for i in range(30)]
+    os.kill(victim_pid, signal.SIGKILL)
+    with pytest.raises(WorkerProcessDied, match='SIGKILL'):
+        victim.get(timeout=60)
+    assert [r[0] for r in gatasker.wait_completed(others, timeout=60)] == \
+        [i + 1 for i in range(30)]
+    assert len(pool.pids) == 2 and victim_pid not in pool.pids
+    more = [sup.put_task(mp_targets.pid, tt=TT_MP) for _ in range(10)]
+    assert victim_pid not in gatasker.wait_completed(more, timeout=60)
 
 
 def test_a_target_that_exits_the_process(mp_supervisor: TaskSupervisor) -> None:
@@ -319,29 +322,19 @@ def wait_exited(pid: int, timeout: float) -> bool:
         os.close(fd)
 
 
-def test_max_tasks_per_child_replaces_processes() -> None:
-    sup = TaskSupervisor()
-    sup.create_mp_pool(processes=1, maxtasksperchild=2)
-    sup.start()
-    try:
-        pids = gatasker.wait_completed([sup.put_task(mp_targets.pid, tt=TT_MP)
-                                        for _ in range(6)], timeout=60)
-        assert len(set(pids)) == 3
-        assert pids[0] == pids[1] != pids[2] == pids[3]
-    finally:
-        sup.stop(wait=10)
+def test_max_tasks_per_child_replaces_processes(make: Make) -> None:
+    sup = make(processes=1, maxtasksperchild=2)
+    pids = gatasker.wait_completed([sup.put_task(mp_targets.pid, tt=TT_MP)
+                                    for _ in range(6)], timeout=60)
+    assert len(set(pids)) == 3
+    assert pids[0] == pids[1] != pids[2] == pids[3]
 
 
-def test_initializer_runs_in_each_process() -> None:
-    sup = TaskSupervisor()
-    sup.create_mp_pool(processes=2, initializer=mp_targets.set_env,
-                       initargs=('GATASKER_TEST_INIT', 'yes'))
-    sup.start()
-    try:
-        task = sup.put_task(mp_targets.get_env, ('GATASKER_TEST_INIT',), tt=TT_MP)
-        assert task.get(timeout=60) == 'yes'
-    finally:
-        sup.stop(wait=10)
+def test_initializer_runs_in_each_process(make: Make) -> None:
+    sup = make(processes=2, initializer=mp_targets.set_env,
+               initargs=('GATASKER_TEST_INIT', 'yes'))
+    task = sup.put_task(mp_targets.get_env, ('GATASKER_TEST_INIT',), tt=TT_MP)
+    assert task.get(timeout=60) == 'yes'
 
 
 # -- configuration -----------------------------------------------------------------------
