@@ -74,6 +74,9 @@ CASES = [
     Case('heartbeat', '10 ms heartbeat greenlet, 2,000 x 100 KB + 40 x 1 MiB process tasks, '
          'patched', 2_000, 500, ['process_heartbeat_gatasker_patched'], [],
          higher_is_better=False, target='worst gap <= 50 ms', needs='WorkerProcessDied'),
+    Case('dask_heartbeat', '10 ms heartbeat greenlet, 200 tasks through DaskExecutor, patched',
+         2_000, 500, ['dask_heartbeat_patched'], [], higher_is_better=False,
+         target='worst gap <= 50 ms'),
 ]
 
 

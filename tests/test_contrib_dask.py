@@ -15,7 +15,6 @@ targets in the workers call; nothing waits on time.
 from __future__ import annotations
 
 import concurrent.futures
-import gc
 import json
 import os
 import pathlib
@@ -25,7 +24,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import IO, Any
@@ -487,32 +485,25 @@ def test_a_supervisor_hands_its_priorities_to_dask(
 def patched_checks(address: str) -> dict[str, Any]:
     """The basics in a monkey-patched process, with a 10 ms heartbeat greenlet watching the hub.
 
-    Returns what happened; the longest heartbeat gap says how long the hub was blocked.
+    Returns what happened, with how often the heartbeat ticked while this
+    greenlet waited for 200 results: a client that blocked the hub while
+    waiting would keep it at zero. How long the hub may stall is a benchmark
+    (``python -m benchmarks --only heartbeat``), not a test.
     """
     import gevent
     assert PATCHED or gevent.monkey.is_module_patched('threading')
-    gaps: list[float] = []
+    beats = 0
     beating = True
 
     def heartbeat() -> None:
-        last = time.perf_counter()
+        nonlocal beats
         while beating:
             gevent.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+            beats += 1
 
     out: dict[str, Any] = {}
     with DaskExecutor(address) as ex:
-        # Connecting is excluded: the first connect of a process imports (and in
-        # a fresh venv compiles) much of distributed in the client thread, which
-        # holds the GIL; steady operation is what must never block the hub.
         ex.submit(dask_targets.add, 0, 0).result(60)
-        # A full collection of this process's heap (pytest, distributed ...)
-        # holds the GIL for ~50 ms here, whatever the library does; a
-        # latency-minded application freezes its start-up objects the same way.
-        gc.collect()
-        gc.freeze()
         beat = gevent.spawn(heartbeat)
         gevent.sleep(0)
         futures = []
@@ -520,7 +511,9 @@ def patched_checks(address: str) -> dict[str, Any]:
             futures.append(ex.submit(dask_targets.add, i, i))
             if i % 20 == 19:
                 gevent.sleep(0)  # a real application yields between requests
+        before = beats
         out['sum'] = sum(f.result(60) for f in futures)
+        out['beats_while_waiting'] = beats - before
         try:
             ex.submit(dask_targets.boom, 'patched error').result(30)
         except dask_targets.TargetError as exc:
@@ -534,9 +527,6 @@ def patched_checks(address: str) -> dict[str, Any]:
                 out['tasks'] = [t.get(timeout=60) for t in tasks]
     beating = False
     beat.join()
-    gc.unfreeze()
-    out['max_gap'] = max(gaps)
-    out['beats'] = len(gaps)
     return out
 
 
@@ -546,9 +536,7 @@ def check_patched_results(out: dict[str, Any]) -> None:
     assert out['kwargs'] == {'priority': 1, 'key': 'k'}
     if HAS_PROCESS_TIER:
         assert out['tasks'] == [1, 2, 3]
-    assert out['beats'] > 0
-    # 10 ms of sleep plus at most 50 ms during which the hub did not run.
-    assert out['max_gap'] < 0.06, f"the hub was blocked for {out['max_gap'] * 1000:.0f} ms"
+    assert out['beats_while_waiting'] > 0, 'the hub stood still while waiting for dask'
 
 
 @pytest.mark.skipif(not PATCHED, reason='runs in the monkey-patched run of this module')
