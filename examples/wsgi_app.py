@@ -3,11 +3,16 @@
     python examples/wsgi_app.py [PORT]        # 0 (default) picks a free port
 
 POST /jobs?n=N   queue a job (sum of range(N), with a little cooperative I/O)
-GET  /jobs/ID    the job's status and result
+GET  /jobs/ID    the job's status and result (421 if another process queued it)
 GET  /stats      the supervisor's statistics
 
 The supervisor runs embedded in the server's hub: greenlet tasks share it
 with the requests, and none of them blocks the others.
+
+Jobs live in this process's memory. Under several server processes (gunicorn
+``-w 2``) a lookup may reach a process that did not queue the job: task ids
+are unique across processes (``'<process prefix>-<n>'``), so the app tells
+that case apart from an unknown or forgotten id and says so.
 """
 
 from gevent import monkey
@@ -27,6 +32,11 @@ from gatasker import TT_GREENLET, background_task
 
 jobs: 'OrderedDict[str, gatasker.Task]' = OrderedDict()
 KEEP = 10_000  # finished jobs remembered for status queries
+made_here: set[str] = set()  # id prefixes of this process (a new one after a fork)
+
+
+def id_prefix(task_id: str) -> str:
+    return task_id.rpartition('-')[0]
 
 
 @background_task(tt=TT_GREENLET)
@@ -52,12 +62,18 @@ def app(environ, start_response):
             return reply(start_response, '400 Bad Request', {'error': 'n must be an int'})
         task = crunch(n)
         key = str(task.id)
+        made_here.add(id_prefix(key))
         jobs[key] = task
         while len(jobs) > KEEP:
             jobs.popitem(last=False)
         return reply(start_response, '202 Accepted', {'id': key})
     if method == 'GET' and path.startswith('/jobs/'):
-        task = jobs.get(path.rsplit('/', 1)[1])
+        key = path.rsplit('/', 1)[1]
+        task = jobs.get(key)
+        if task is None and id_prefix(key) not in made_here:
+            return reply(start_response, '421 Misdirected Request', {
+                'error': 'job queued by another server process; jobs live in the memory '
+                         'of the process that queued them'})
         if task is None:
             return reply(start_response, '404 Not Found', {'error': 'unknown job'})
         status = 'done' if task.is_completed() else 'pending'

@@ -58,6 +58,7 @@ from ._constants import (
 )
 from ._errors import SupervisorNotRunning
 from ._greenlet_tier import GreenletTier
+from ._ids import new_task_id
 from ._interfaces import ISupervisor
 from ._logging import logger
 from ._process_support import ProcessSupport
@@ -65,7 +66,6 @@ from ._statistics import SupervisorStatistics, TierCounters, TierStatistics
 from ._task import Task, current_task
 from ._thread_tier import ThreadSizes, ThreadTier
 
-_task_ids = itertools.count(1)
 _supervisor_ids = itertools.count(1)
 
 #: Seconds stop() gives the hub thread to end once the stop sequence is over.
@@ -694,7 +694,7 @@ class _SupervisorCore:
         elif tt not in run.admissions:
             self._extension_limits(tt)  # raises the tier's own error
         if task_id is None:
-            task_id = next(_task_ids)
+            task_id = new_task_id()
         elif task_id in self._tasks:
             raise ValueError(f'a task with id {task_id!r} is already queued or running')
         task_kwargs = dict(kwargs) if kwargs else {}
