@@ -15,7 +15,7 @@ from typing import Any
 
 from zope.interface import implementer
 
-from ._bridge import Latch, real_thread_id, start_real_thread, wait_future
+from ._bridge import Latch, destroy_thread_hub, real_thread_id, start_real_thread, wait_future
 from ._interfaces import IALoop
 from ._logging import logger
 
@@ -80,6 +80,9 @@ class ALoop:
             logger.exception('aloop %s failed', self.name)
         finally:
             loop.close()
+            # Patched, asyncio's selector made a gevent hub in this thread; its loop
+            # holds an epoll and an eventfd that outlive the thread unless destroyed.
+            destroy_thread_hub()
             self._loop = None
             self._stopped.set()
 

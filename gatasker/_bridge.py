@@ -354,6 +354,17 @@ def in_main_thread() -> bool:
     return _main_thread_id is None or real_thread_id() == _main_thread_id
 
 
+def destroy_thread_hub() -> None:
+    """Destroy the calling thread's gevent hub and loop, if it has one.
+
+    Called by a thread gatasker started, as its last act: a hub left behind
+    keeps its loop's file descriptors open for the life of the process.
+    """
+    hub = get_hub_if_exists()
+    if hub is not None:
+        hub.destroy(destroy_loop=True)
+
+
 def start_real_thread(target: Callable[[], None], name: str) -> None:
     """Run *target* in a new daemon OS thread named *name*, also when patched.
 

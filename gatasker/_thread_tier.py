@@ -127,5 +127,9 @@ class ThreadTier:
         while self.loops > 0:
             self.loops -= 1
             self._queue.put(_STOP)
-        self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            # A ThreadPool dropped without kill() keeps its threads for ever; kill() lets
+            # each one end once its loop took _STOP (a running task still finishes).
+            pool.kill()
 
