@@ -35,6 +35,7 @@ from ._events import TaskEvent as TaskEvent
 from ._events import TaskQueued as TaskQueued
 from ._events import TaskStarted as TaskStarted
 from ._events import TaskTimeout as TaskTimeout
+from ._futures import as_completed as as_completed
 from ._interfaces import IActor as IActor
 from ._interfaces import IALoop as IALoop
 from ._interfaces import ISupervisor as ISupervisor
@@ -111,6 +112,7 @@ __all__ = [
     'TaskTimeout',
     'TierStatistics',
     'WorkerProcessDied',
+    'as_completed',
     'background_task',
     'background_worker',
     'co_mp_apply',

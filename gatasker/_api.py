@@ -54,7 +54,7 @@ def background_task(
     is_coroutine = inspect.iscoroutinefunction(f)
 
     @functools.wraps(f)
-    def queue(*args: Any, **kwargs: Any) -> Task:
+    def queue(*args: Any, **kwargs: Any) -> Task[Any]:
         sup = supervisor if supervisor is not None else task_supervisor
         task_tt = tt
         if task_tt is None:

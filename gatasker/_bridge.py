@@ -11,6 +11,8 @@ another thread reaches that hub only through the helpers here:
 * :class:`Latch` — a one-shot flag set from any thread and waited on from any
   thread or greenlet: cooperatively in a greenlet (the hub keeps running), by
   blocking the OS thread otherwise.
+* :class:`HubCallback` — a function to call in the hub of the thread that
+  made it, fired once from any thread (gevent's ``rawlink`` protocol).
 * :func:`start_real_thread` — a real OS thread, also under monkey-patching.
 """
 
@@ -26,6 +28,8 @@ from gevent import monkey
 from gevent._hub_local import get_hub_if_exists
 from gevent.hub import Waiter as HubWaiter
 from greenlet import getcurrent
+
+from ._logging import logger
 
 allocate_lock: Callable[[], Any] = monkey.get_original('_thread', 'allocate_lock')
 _start_new_thread: Callable[..., int] = monkey.get_original('_thread', 'start_new_thread')
@@ -94,6 +98,15 @@ def _nothing() -> None:
 
 
 _keepalives: dict[int, _KeepAlive] = {}
+
+
+def _keepalive_for(hub: Any) -> _KeepAlive:
+    # In the hub's thread.
+    thread = real_thread_id()
+    keepalive = _keepalives.get(thread)
+    if keepalive is None or keepalive._watcher.loop is not hub.loop:
+        keepalive = _keepalives[thread] = _KeepAlive(hub)
+    return keepalive
 
 
 class HubKeepAlive:
@@ -168,9 +181,7 @@ class _GreenletWaiter:
             self._waiter.switch(False)
 
     def wait(self, timeout: float | None) -> None:
-        keepalive = _keepalives.get(self._thread)
-        if keepalive is None or keepalive._watcher.loop is not self._hub.loop:
-            keepalive = _keepalives[self._thread] = _KeepAlive(self._hub)
+        keepalive = _keepalive_for(self._hub)
         keepalive.hold()
         timer = None
         try:
@@ -186,6 +197,63 @@ class _GreenletWaiter:
 
     def close(self) -> None:
         pass
+
+
+class HubCallback:
+    """``func(arg)``, called once in the hub of the thread that created this.
+
+    Create it in a greenlet of the hub that is to run *func* (a hub is made
+    for a plain thread that has none). :meth:`fire` may be called from any
+    thread and never blocks; *func* then runs in a callback of that hub, so
+    it must not block either (a gevent ``rawlink`` callback, such as the
+    switch of a ``gevent.wait``, is the intended use). While armed, the hub's
+    loop is kept alive, so a greenlet waiting only for this never gets
+    ``LoopExit``. :meth:`cancel` (owning thread only) disarms it.
+    """
+
+    __slots__ = ('_done', '_func', '_hub', '_keepalive', '_thread')
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self._func = func
+        self._hub = gevent.get_hub()
+        self._thread = real_thread_id()
+        self._keepalive = _keepalive_for(self._hub)
+        self._keepalive.hold()
+        self._done = False
+
+    @property
+    def func(self) -> Callable[[Any], Any]:
+        """The function this calls."""
+        return self._func
+
+    @property
+    def owner_thread(self) -> int:
+        """The id of the OS thread whose hub runs the function."""
+        return self._thread
+
+    def fire(self, arg: Any) -> None:
+        """Schedule ``func(arg)`` in the owning hub. Any thread; never blocks."""
+        if real_thread_id() == self._thread:
+            self._hub.loop.run_callback(self._call, arg)
+        else:
+            self._hub.loop.run_callback_threadsafe(self._call, arg)
+
+    def _call(self, arg: Any) -> None:
+        # In the owning hub, so no lock: cancel() runs in this thread too.
+        if self._done:
+            return
+        self._done = True
+        self._keepalive.release()
+        try:
+            self._func(arg)
+        except BaseException:  # the hub's own greenlet must survive any callback
+            logger.exception('callback %r failed', self._func)
+
+    def cancel(self) -> None:
+        """Disarm: *func* will not be called. Owning thread only; never blocks."""
+        if not self._done:
+            self._done = True
+            self._keepalive.release()
 
 
 def _make_waiter() -> _ThreadWaiter | _GreenletWaiter:

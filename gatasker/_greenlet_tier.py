@@ -29,7 +29,7 @@ class GreenletTier:
 
     name = 'greenlet'
 
-    def __init__(self, done: Callable[[Task, bool, Any], None], limits: Limits) -> None:
+    def __init__(self, done: Callable[[Task[Any], bool, Any], None], limits: Limits) -> None:
         self._done = done
         self._idle: list[RawGreenlet] = []
         self._keep_idle = limits.total or UNLIMITED_IDLE_WORKERS
@@ -39,7 +39,7 @@ class GreenletTier:
     def start(self) -> None:
         self._hub = gevent.get_hub()
 
-    def execute(self, task: Task) -> None:
+    def execute(self, task: Task[Any]) -> None:
         worker = self._idle.pop() if self._idle else RawGreenlet(self._work, self._hub)
         self._hub.loop.run_callback(worker.switch, task)
 
@@ -54,7 +54,7 @@ class GreenletTier:
         while self._idle:
             self._hub.loop.run_callback(self._idle.pop().switch, None)
 
-    def _work(self, task: Task | None) -> None:
+    def _work(self, task: Task[Any] | None) -> None:
         done = self._done
         idle = self._idle
         hub = self._hub

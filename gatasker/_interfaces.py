@@ -38,6 +38,28 @@ class ITask(Interface):
     def cancel() -> bool:
         """Cancel a task that has not started. Any thread; never blocks."""
 
+    def done() -> bool:
+        """True once completed or canceled. Any thread; never blocks."""
+
+    def cancelled() -> bool:
+        """True if canceled. Any thread; never blocks."""
+
+    def running() -> bool:
+        """True while the target runs. Any thread; never blocks."""
+
+    def add_done_callback(fn: Any) -> None:
+        """Call ``fn(task)`` once done, in the supervisor's hub (at once if done).
+        Any thread; never blocks."""
+
+    def rawlink(callback: Any) -> None:
+        """gevent's wait protocol: ``callback(task)`` in the caller's hub once done."""
+
+    def unlink(callback: Any) -> None:
+        """Undo rawlink()."""
+
+    def future() -> Any:
+        """A concurrent.futures.Future that follows the task. Never blocks."""
+
 
 class ITier(Interface):
     """Where tasks of one type run. Called only from the supervisor's greenlet."""

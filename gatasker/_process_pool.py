@@ -113,7 +113,7 @@ class _Worker:
 
     def __init__(self, pool: ProcessPool, preparation: bytes) -> None:
         self._pool = pool
-        self.task: Task | None = None
+        self.task: Task[Any] | None = None
         self.ready = False
         self.done = 0  # tasks this process ran
         self.started = False  # the process took self.task
@@ -316,7 +316,7 @@ class _Worker:
 
     # -- used by the pool ---------------------------------------------------------
 
-    def run(self, task: Task) -> None:
+    def run(self, task: Task[Any]) -> None:
         """Send *task* to the process. Pickles it here, one task at a time as
         processes free up, so a burst of big arguments never holds the hub
         for long in one go."""
@@ -423,12 +423,12 @@ class ProcessPool:
         self._initializer = initializer
         self._initargs = tuple(initargs)
         _dump_initializer(initializer, self._initargs)  # TypeError now, not in each process
-        self._finish: Callable[[Task, bool, Any], None] | None = None
+        self._finish: Callable[[Task[Any], bool, Any], None] | None = None
         self._workers: list[_Worker] = []
         self._idle: list[_Worker] = []
-        self._waiting: list[tuple[int, int, Task]] = []
+        self._waiting: list[tuple[int, int, Task[Any]]] = []
         self._seq = itertools.count()
-        self._retried: weakref.WeakSet[Task] = weakref.WeakSet()
+        self._retried: weakref.WeakSet[Task[Any]] = weakref.WeakSet()
         self.closing = False
         self.closing_kill = False
         self._on_closed: Callable[[], None] | None = None
@@ -443,7 +443,7 @@ class ProcessPool:
 
     # -- in the supervisor's hub -------------------------------------------------------
 
-    def open(self, finish: Callable[[Task, bool, Any], None]) -> None:
+    def open(self, finish: Callable[[Task[Any], bool, Any], None]) -> None:
         """Start taking tasks; *finish(task, ok, value)* reports each end."""
         self._finish = finish
         self.closing = self.closing_kill = False
@@ -451,7 +451,7 @@ class ProcessPool:
             worker.kill()
         self._workers, self._idle, self._waiting = [], [], []
 
-    def submit(self, task: Task) -> None:
+    def submit(self, task: Task[Any]) -> None:
         heapq.heappush(self._waiting, (task.priority, next(self._seq), task))
         self._pump()
 
@@ -478,11 +478,11 @@ class ProcessPool:
         self._workers.append(worker)
         return worker
 
-    def _report(self, task: Task, ok: bool, value: Any) -> None:
+    def _report(self, task: Task[Any], ok: bool, value: Any) -> None:
         assert self._finish is not None
         self._finish(task, ok, value)
 
-    def _retry(self, task: Task) -> bool:
+    def _retry(self, task: Task[Any]) -> bool:
         """Queue *task* first once more, unless it was retried already."""
         if task in self._retried:
             return False
@@ -495,7 +495,7 @@ class ProcessPool:
         for _, _, task in waiting:
             self._report(task, False, WorkerProcessDied(f'{task!r} did not run: the pool closed'))
 
-    def _task_ended(self, worker: _Worker, task: Task, ok: bool, value: Any,
+    def _task_ended(self, worker: _Worker, task: Task[Any], ok: bool, value: Any,
                     alive: bool) -> None:
         self._report(task, ok, value)
         if not alive or worker not in self._workers:

@@ -7,7 +7,6 @@ built-in pool :mod:`gatasker._process_pool`.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -133,7 +132,7 @@ class ProcessSupport:
             return ProcessTier(done, self._mp_backend)
         return super()._make_extension_tier(tt, done)  # type: ignore[misc]
 
-    def _prepare_task(self, task: Task) -> None:
+    def _prepare_task(self, task: Task[Any]) -> None:
         super()._prepare_task(task)  # type: ignore[misc]
         if task.tt == TT_MP and (self._mp_backend is None
                                  or isinstance(self._mp_backend, ProcessPool)):
@@ -189,17 +188,4 @@ async def co_mp_apply(f: Callable[..., Any], args: Iterable[Any] = (),
         supervisor = task_supervisor
     task = supervisor.put_task(f, args, kwargs, tt=TT_MP, delay=delay,
                                priority=TASK_NORMAL if priority is None else priority)
-    loop = asyncio.get_running_loop()
-    waiter: asyncio.Future[None] = loop.create_future()
-
-    def settle(_: Any) -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    task._add_done_callback(lambda _: loop.call_soon_threadsafe(settle, None))
-    try:
-        await waiter
-    except asyncio.CancelledError:
-        task.cancel()
-        raise
-    return task.get(0)
+    return await task

@@ -30,7 +30,7 @@ from ._process_pool import ProcessPool
 from ._task import Task
 
 
-def task_name(task: Task) -> str:
+def task_name(task: Task[Any]) -> str:
     """A readable name for the task's call, for logs and remote keys."""
     return task.name or getattr(task.target, '__qualname__', None) or type(task.target).__name__
 
@@ -41,10 +41,10 @@ class ExecutorBackend:
     def __init__(self, executor: Any) -> None:
         self.executor = executor
 
-    def open(self, finish: Callable[[Task, bool, Any], None]) -> None:
+    def open(self, finish: Callable[[Task[Any], bool, Any], None]) -> None:
         self._finish = finish
 
-    def submit(self, task: Task) -> None:
+    def submit(self, task: Task[Any]) -> None:
         executor = self.executor
         try:
             if hasattr(executor, 'apply_async') and not hasattr(executor, 'submit'):
@@ -65,7 +65,7 @@ class ExecutorBackend:
         task._handle = future
         future.add_done_callback(lambda f: self._future_done(task, f))
 
-    def _future_done(self, task: Task, future: concurrent.futures.Future[Any]) -> None:
+    def _future_done(self, task: Task[Any], future: concurrent.futures.Future[Any]) -> None:
         # Any thread: the executor's. Only the thread-safe finish is touched.
         if future.cancelled():
             self._finish(task, False, TaskCancelled(f'{task!r}: the executor canceled it'))
@@ -88,14 +88,14 @@ class ProcessTier:
 
     name = 'mp'
 
-    def __init__(self, done: Callable[[Task, bool, Any], None], backend: Any) -> None:
+    def __init__(self, done: Callable[[Task[Any], bool, Any], None], backend: Any) -> None:
         self._done = done
         self.backend = backend
 
     def start(self) -> None:
         self.backend.open(self._done)
 
-    def execute(self, task: Task) -> None:
+    def execute(self, task: Task[Any]) -> None:
         self.backend.submit(task)
 
     def resize(self, limits: Any) -> None:

@@ -107,7 +107,7 @@ class _Run:
         self.inbox: Inbox | None = None
         self.hub: Any = None
         self.tiers: dict[int, Any] = {}
-        self.admissions: dict[int, Admission[Task]] = {}
+        self.admissions: dict[int, Admission[Task[Any]]] = {}
         self.ready = Latch()
         self.stopped = Latch()
         self.exited = Latch()  # the mailbox (and in threaded mode its thread) ended
@@ -149,9 +149,9 @@ class _SupervisorCore:
         self._greenlet_limits = Limits(pool_size=1000, reserve_normal=100, reserve_high=100)
         self.poll_delay = 0.1  # kept for atasker code; nothing depends on it
         self.timeout_warning: float | None = None
-        self.timeout_warning_func: Callable[[Task], Any] | None = None
+        self.timeout_warning_func: Callable[[Task[Any]], Any] | None = None
         self.timeout_critical: float | None = None
-        self.timeout_critical_func: Callable[[Task], Any] | None = None
+        self.timeout_critical_func: Callable[[Task[Any]], Any] | None = None
         self.default_aloop: Any = None
         self._state = STOPPED
         self._state_lock = allocate_lock()
@@ -160,7 +160,7 @@ class _SupervisorCore:
         self._starting.set()
         self._ever_started = False
         self._autostart = False
-        self._tasks: dict[Any, Task] = {}
+        self._tasks: dict[Any, Task[Any]] = {}
         self._recent_ids: deque[Any] = deque(maxlen=RECENT_IDS)
         self._schedulers: dict[Any, Any] = {}
         self._sync_schedulers: dict[Any, Any] = {}
@@ -220,14 +220,14 @@ class _SupervisorCore:
     def _extension_limits(self, tt: int) -> Limits:
         raise NotImplementedError(f'the {TIER_NAMES[tt]} tier is not available')
 
-    def _make_tier(self, tt: int, done: Callable[[Task, bool, Any], None]) -> Any:
+    def _make_tier(self, tt: int, done: Callable[[Task[Any], bool, Any], None]) -> Any:
         if tt == TT_THREAD:
             return ThreadTier(done, self._thread_sizes)
         if tt == TT_GREENLET:
             return GreenletTier(done, self._greenlet_limits)
         return self._make_extension_tier(tt, done)
 
-    def _make_extension_tier(self, tt: int, done: Callable[[Task, bool, Any], None]) -> Any:
+    def _make_extension_tier(self, tt: int, done: Callable[[Task[Any], bool, Any], None]) -> Any:
         return None
 
     # -- life cycle ----------------------------------------------------------
@@ -350,6 +350,18 @@ class _SupervisorCore:
     def _post(self, run: _Run, handler: Callable[..., Any], *args: Any) -> None:
         assert run.inbox is not None
         run.inbox.put((handler, args))
+
+    def _call_in_hub(self, run: _Run | None, func: Callable[..., Any], *args: Any) -> None:
+        """Run ``func(*args)`` in a new greenlet of the run's hub. Any thread; never blocks.
+
+        Once the run has ended (its hub may be gone), *func* runs in the caller.
+        """
+        if run is None or run.finished or run.inbox is None:
+            func(*args)
+        elif run.inbox.in_owner_thread():
+            gevent.spawn(func, *args)
+        else:
+            self._post(run, gevent.spawn, func, *args)
 
     def _post_if_running(self, handler: Callable[..., Any], *args: Any) -> None:
         with self._state_lock:
@@ -508,7 +520,7 @@ class _SupervisorCore:
         if not run.tiers:
             run.finished = True
 
-    def _on_put(self, run: _Run, task: Task) -> None:
+    def _on_put(self, run: _Run, task: Task[Any]) -> None:
         if task.status == TASK_STATUS_CANCELED:
             return
         if task.delay:
@@ -518,14 +530,14 @@ class _SupervisorCore:
         else:
             self._enqueue(run, task)
 
-    def _on_delay_over(self, run: _Run, task: Task) -> None:
+    def _on_delay_over(self, run: _Run, task: Task[Any]) -> None:
         timer, task._handle = task._handle, None
         if timer is not None:
             timer.close()
         if task._mark_queued():
             self._enqueue(run, task)
 
-    def _enqueue(self, run: _Run, task: Task) -> None:
+    def _enqueue(self, run: _Run, task: Task[Any]) -> None:
         if task.tt == TT_COROUTINE:
             self._run_coroutine_task(task)
             return
@@ -539,7 +551,7 @@ class _SupervisorCore:
         """Hook: raise RuntimeError at the call when no aloop can run a coroutine task."""
         raise RuntimeError('coroutine tasks need an aloop, and this release has no aloops yet')
 
-    def _run_coroutine_task(self, task: Task) -> None:
+    def _run_coroutine_task(self, task: Task[Any]) -> None:
         """Hook: hand a TT_COROUTINE task to its aloop."""
         self._task_done(task._run, task, False,
                         RuntimeError('no aloop is available for coroutine tasks'))
@@ -562,12 +574,12 @@ class _SupervisorCore:
                 _events.publish(_events.TaskStarted(task, self.id))
             tier.execute(task)
 
-    def _task_done(self, run: _Run, task: Task, ok: bool, value: Any) -> None:
+    def _task_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
         """Called by a tier, in the hub's thread, when a task's target ended."""
         assert run.inbox is not None
         run.inbox.put((self._on_done, (run, task, ok, value)))
 
-    def _on_done(self, run: _Run, task: Task, ok: bool, value: Any) -> None:
+    def _on_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
         self._forget(task)
         counters = self._counters[task.tt]
         counters.completed += 1
@@ -595,12 +607,12 @@ class _SupervisorCore:
         if run.closing:
             self._maybe_finish(run)
 
-    def _forget(self, task: Task) -> None:
+    def _forget(self, task: Task[Any]) -> None:
         if self._tasks.get(task.id) is task:
             del self._tasks[task.id]
         self._recent_ids.append(task.id)
 
-    def _task_canceled(self, task: Task) -> None:
+    def _task_canceled(self, task: Task[Any]) -> None:
         """Called by Task.cancel() (any thread) after it set CANCELED."""
         self._forget(task)
         task._finish_canceled()
@@ -610,7 +622,7 @@ class _SupervisorCore:
         if run is not None and not run.finished:
             run.inbox.put((self._on_canceled, (run, task)))
 
-    def _on_canceled(self, run: _Run, task: Task) -> None:
+    def _on_canceled(self, run: _Run, task: Task[Any]) -> None:
         self._counters[task.tt].cancelled += 1
         if _events.subscribed():
             _events.publish(_events.TaskCompleted(task, self.id))
@@ -631,7 +643,7 @@ class _SupervisorCore:
         run.tiers[tt].resize(self._thread_sizes if tt == TT_THREAD else limits)
         self._dispatch(run, tt)
 
-    def _arm_timeouts(self, run: _Run, task: Task) -> None:
+    def _arm_timeouts(self, run: _Run, task: Task[Any]) -> None:
         levels = ((self.timeout_warning, logging.WARNING, 'timeout_warning_func'),
                   (self.timeout_critical, logging.ERROR, 'timeout_critical_func'))
         for seconds, level, func_name in levels:
@@ -669,7 +681,7 @@ class _SupervisorCore:
         name: str | None = None,
         loop: Any = None,
         _pass_task_id: bool = True,
-    ) -> Task:
+    ) -> Task[Any]:
         """Queue ``target(*args, **kwargs, _task_id=<id>)`` and return its Task.
 
         The task ends by itself when the target returns or raises. With
@@ -700,8 +712,8 @@ class _SupervisorCore:
         task_kwargs = dict(kwargs) if kwargs else {}
         if _pass_task_id:
             task_kwargs['_task_id'] = task_id
-        task = Task(self, task_id, tt, target, args, task_kwargs, callback, priority, delay,
-                    worker, name, loop)
+        task: Task[Any] = Task(self, task_id, tt, target, args, task_kwargs, callback, priority,
+                               delay, worker, name, loop)
         task._run = run
         self._prepare_task(task)
         with self._state_lock:
@@ -715,10 +727,11 @@ class _SupervisorCore:
             _events.publish(_events.TaskQueued(task, self.id))
         return task
 
-    def _prepare_task(self, task: Task) -> None:
+    def _prepare_task(self, task: Task[Any]) -> None:
         """Hook: check or prepare a task in the caller, before it is queued (may raise)."""
 
-    def mark_task_completed(self, task: Task | None = None, task_id: Any = None, **_: Any) -> bool:
+    def mark_task_completed(self, task: Task[Any] | None = None, task_id: Any = None,
+                            **_: Any) -> bool:
         """Kept for atasker code: tasks complete by themselves. Returns True.
 
         Idempotent. With neither argument, refers to the task running in the
@@ -734,11 +747,11 @@ class _SupervisorCore:
             return True
         raise LookupError(f'no task with id {task_id!r}')
 
-    def get_task(self, task_id: Any) -> Task | None:
+    def get_task(self, task_id: Any) -> Task[Any] | None:
         """The queued, delayed or running task with that id, else None. Never blocks."""
         return self._tasks.get(task_id)
 
-    def get_tasks(self) -> list[Task]:
+    def get_tasks(self) -> list[Task[Any]]:
         """Every queued, delayed or running task. Never blocks."""
         return list(self._tasks.values())
 

@@ -1,15 +1,22 @@
-"""The Task object and :func:`wait_completed`."""
+"""The Task object and :func:`wait_completed`.
+
+A task also speaks the future protocols that do not clash with its atasker
+fields (``result`` and ``exception`` stay attributes): ``done()``,
+``cancelled()``, ``running()``, ``add_done_callback()``, gevent's
+``rawlink``/``unlink`` and ``await``. The ``concurrent.futures`` protocol
+proper is served by :meth:`Task.future` (see ``_futures.py``).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from contextvars import Context, ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from zope.interface import implementer
 
-from ._bridge import Latch, state_lock
+from ._bridge import HubCallback, Latch, real_thread_id, state_lock
 from ._constants import (
     TASK_STATUS_CANCELED,
     TASK_STATUS_COMPLETED,
@@ -21,7 +28,13 @@ from ._errors import TaskCancelled
 from ._interfaces import ITask
 
 if TYPE_CHECKING:
+    import concurrent.futures
+
     from ._supervisor import _SupervisorCore
+
+T = TypeVar('T')
+#: What a task's target returns.
+T_co = TypeVar('T_co', covariant=True)
 
 _STATUS_NAMES = {
     TASK_STATUS_QUEUED: 'queued',
@@ -33,20 +46,28 @@ _STATUS_NAMES = {
 
 
 @implementer(ITask)
-class Task:
+class Task(Generic[T_co]):
     """One unit of work queued on a supervisor.
 
     A task is created by :meth:`TaskSupervisor.put_task` or by calling a
     :func:`background_task`; it is never constructed directly. Its fields
     may be read from any thread. It ends COMPLETED (with ``result`` or
     ``exception``) or CANCELED, exactly once.
+
+    ``Task[T]`` is generic in what its target returns. Besides
+    :meth:`wait` and :meth:`get` it works with ``gevent.wait``/``joinall``/
+    ``iwait`` (from any greenlet of any hub), ``await task`` (on any asyncio
+    loop), and, through :meth:`future`, with ``concurrent.futures`` and
+    ``asyncio.wrap_future``.
     """
 
     __slots__ = (
         '__weakref__',
         '_callbacks',
         '_done',
+        '_future',
         '_handle',
+        '_links',
         '_run',
         '_supervisor',
         'args',
@@ -95,7 +116,7 @@ class Task:
         self.name = name
         self.loop = loop
         self.status = TASK_STATUS_DELAYED if delay else TASK_STATUS_QUEUED
-        self.result: Any = None
+        self.result: T_co | None = None
         self.exception: BaseException | None = None
         self.time_queued = time.time()
         self.time_started: float | None = None
@@ -105,7 +126,9 @@ class Task:
         self._done = Latch()
         #: The tier's handle while delayed or running (a timer, a future ...).
         self._handle: Any = None
-        self._callbacks: list[Callable[[Task], Any]] | None = None
+        self._callbacks: list[Callable[[Task[Any]], Any]] | None = None
+        self._links: list[HubCallback] | None = None  # gevent rawlinks
+        self._future: concurrent.futures.Future[Any] | None = None
 
     def __repr__(self) -> str:
         name = self.name or getattr(self.target, '__qualname__', repr(self.target))
@@ -127,8 +150,22 @@ class Task:
         return self.status == TASK_STATUS_CANCELED
 
     def done(self) -> bool:
-        """True once the task is COMPLETED or CANCELED."""
+        """True once the task is COMPLETED or CANCELED. Any thread; never blocks."""
         return self._done.is_set()
+
+    def cancelled(self) -> bool:
+        """True if the task was canceled (``concurrent.futures`` spelling of
+        :meth:`is_canceled`). Any thread; never blocks."""
+        return self.status == TASK_STATUS_CANCELED
+
+    def running(self) -> bool:
+        """True while the target runs. Any thread; never blocks."""
+        return self.status == TASK_STATUS_STARTED
+
+    def successful(self) -> bool:
+        """True once the target returned without raising (gevent's spelling).
+        Any thread; never blocks."""
+        return self.status == TASK_STATUS_COMPLETED and self.exception is None
 
     # -- waiting -----------------------------------------------------------
 
@@ -139,7 +176,7 @@ class Task:
         """
         return self._done.wait(timeout)
 
-    def get(self, timeout: float | None = None) -> Any:
+    def get(self, timeout: float | None = None) -> T_co:
         """Wait for the task and return its result, or raise its exception.
 
         Raises the builtin TimeoutError if it is not done within *timeout*
@@ -151,7 +188,7 @@ class Task:
             raise TaskCancelled(f'{self!r} was canceled')
         if self.exception is not None:
             raise self.exception
-        return self.result
+        return self.result  # type: ignore[return-value]  # None only before completion
 
     def cancel(self) -> bool:
         """Cancel the task if it has not started; return True if it is canceled.
@@ -167,6 +204,106 @@ class Task:
             self.status = TASK_STATUS_CANCELED
         self._supervisor._task_canceled(self)
         return True
+
+    # -- future protocols --------------------------------------------------
+
+    def add_done_callback(self, fn: Callable[[Task[T_co]], object]) -> None:
+        """Call ``fn(task)`` once the task is completed or canceled.
+
+        *fn* runs in a new greenlet of the supervisor's hub, so it may wait
+        cooperatively but should not block its OS thread; when the task is
+        already done, it runs at once in the caller. What *fn* raises is
+        logged, never propagated. Any thread or greenlet; never blocks.
+        """
+        if not callable(fn):
+            raise TypeError(f'add_done_callback() needs a callable, got {fn!r}')
+        if self._done.is_set():
+            _call_done_callback(fn, self)
+            return
+        self._add_done_callback(lambda task: self._supervisor._call_in_hub(
+            task._run, _call_done_callback, fn, task))
+
+    def rawlink(self, callback: Callable[[Task[T_co]], object]) -> None:
+        """gevent's wait protocol: call ``callback(task)`` in the caller's hub once done.
+
+        This is what lets ``gevent.wait``, ``gevent.joinall`` and
+        ``gevent.iwait`` wait for tasks, from any greenlet of any hub (a plain
+        thread gets a hub). *callback* runs in a callback of that hub and
+        must not block. Call it from the thread whose hub should run
+        *callback*; never blocks.
+        """
+        if not callable(callback):
+            raise TypeError(f'rawlink() needs a callable, got {callback!r}')
+        link = HubCallback(callback)
+        with state_lock:
+            if not self._done.is_set():
+                if self._links is None:
+                    self._links = []
+                self._links.append(link)
+                if self._callbacks is None:
+                    self._callbacks = []
+                self._callbacks.append(link.fire)
+                return
+        link.fire(self)  # done: still through the hub, as gevent's own objects do
+
+    def unlink(self, callback: Callable[[Task[T_co]], object]) -> None:
+        """Undo :meth:`rawlink` for *callback* (no-op if it is not linked).
+
+        Call it from the thread that linked it; never blocks.
+        """
+        me = real_thread_id()
+        with state_lock:
+            links = [link for link in self._links or ()
+                     if link.func == callback and link.owner_thread == me]
+            for link in links:
+                self._links.remove(link)  # type: ignore[union-attr]
+                if self._callbacks is not None and link.fire in self._callbacks:
+                    self._callbacks.remove(link.fire)
+        for link in links:
+            link.cancel()
+
+    def __await__(self) -> Generator[Any, None, T_co]:
+        """``await task`` in a coroutine on any asyncio loop: waits without
+        blocking the loop, then returns the result or raises the exception
+        (TaskCancelled if the task was canceled). Cancelling the awaiting
+        coroutine cancels the task if it has not started.
+        """
+        return self._wait_async().__await__()
+
+    async def _wait_async(self) -> T_co:
+        if not self._done.is_set():
+            import asyncio
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._add_done_callback(lambda _: loop.call_soon_threadsafe(_settle, waiter))
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                self.cancel()
+                raise
+        return self.get(0)
+
+    def future(self) -> concurrent.futures.Future[T_co]:
+        """A ``concurrent.futures.Future`` that follows this task.
+
+        It is done when the task is: with the task's result or exception,
+        or cancelled. Cancelling it cancels the task (and fails, returning
+        False, once the task has started). Use it for ``result(timeout)``,
+        ``exception(timeout)``, ``concurrent.futures.wait``/``as_completed``
+        and ``asyncio.wrap_future``. The same future is returned on every
+        call. Any thread or greenlet; never blocks.
+        """
+        future = self._future
+        if future is None:
+            from ._futures import TaskFuture
+            new = TaskFuture(self)
+            with state_lock:
+                if self._future is None:
+                    self._future = new
+                future = self._future
+            if future is new:
+                self._add_done_callback(new._follow)
+        return future
 
     # -- used by the supervisor ------------------------------------------
 
@@ -205,7 +342,7 @@ class Task:
         self._done.set()
         self._run_callbacks()
 
-    def _add_done_callback(self, func: Callable[[Task], Any]) -> None:
+    def _add_done_callback(self, func: Callable[[Task[Any]], Any]) -> None:
         """Call ``func(task)`` once the task is done (at once if it is).
 
         *func* runs in whichever thread ends the task (the supervisor's hub,
@@ -220,9 +357,16 @@ class Task:
                 return
         func(self)
 
+    def _remove_done_callback(self, func: Callable[[Task[Any]], Any]) -> None:
+        """Undo :meth:`_add_done_callback` (no-op if *func* already ran)."""
+        with state_lock:
+            if self._callbacks is not None and func in self._callbacks:
+                self._callbacks.remove(func)
+
     def _run_callbacks(self) -> None:
         with state_lock:
             callbacks, self._callbacks = self._callbacks, None
+            self._links = None
         for func in callbacks or ():
             try:
                 func(self)
@@ -231,7 +375,21 @@ class Task:
                 logger.exception('task done-callback %r failed', func)
 
 
-def _outcome(task: Task, return_exceptions: bool) -> Any:
+def _settle(waiter: Any) -> None:
+    # In the awaiting coroutine's loop.
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _call_done_callback(fn: Callable[[Any], object], task: Task[Any]) -> None:
+    try:
+        fn(task)
+    except BaseException:  # a user callback never ends the greenlet or thread running it
+        from ._logging import logger
+        logger.exception('done-callback %r of %r failed', fn, task)
+
+
+def _outcome(task: Task[Any], return_exceptions: bool) -> Any:
     if task.status == TASK_STATUS_CANCELED:
         exc: BaseException = TaskCancelled(f'{task!r} was canceled')
     elif task.exception is not None:
@@ -244,7 +402,7 @@ def _outcome(task: Task, return_exceptions: bool) -> Any:
 
 
 def wait_completed(
-    tasks: Task | Iterable[Task],
+    tasks: Task[Any] | Iterable[Task[Any]],
     timeout: float | None = None,
     return_exceptions: bool = False,
 ) -> Any:
@@ -263,7 +421,7 @@ def wait_completed(
             raise TypeError(f'timeout must be a number of seconds or None, got {timeout!r}')
         if timeout < 0:
             raise ValueError(f'timeout must not be negative, got {timeout!r}')
-    task_list: list[Task]
+    task_list: list[Task[Any]]
     single = isinstance(tasks, Task)
     if isinstance(tasks, Task):
         task_list = [tasks]
@@ -288,10 +446,10 @@ def wait_completed(
 
 
 #: The task the current greenlet or thread is running (set by the tiers).
-current_task: ContextVar[Task | None] = ContextVar('gatasker_current_task', default=None)
+current_task: ContextVar[Task[Any] | None] = ContextVar('gatasker_current_task', default=None)
 
 
-def run_target(task: Task) -> tuple[bool, Any]:
+def run_target(task: Task[Any]) -> tuple[bool, Any]:
     """Call the task's target here and now; return ``(ok, result_or_exception)``.
 
     The target runs in a fresh ``contextvars`` context, so a task never sees
@@ -303,7 +461,7 @@ def run_target(task: Task) -> tuple[bool, Any]:
     return Context().run(_run_in_context, task)
 
 
-def _run_in_context(task: Task) -> tuple[bool, Any]:
+def _run_in_context(task: Task[Any]) -> tuple[bool, Any]:
     current_task.set(task)
     try:
         return True, task.target(*task.args, **task.kwargs)

@@ -58,7 +58,7 @@ class ThreadTier:
 
     name = 'thread'
 
-    def __init__(self, done: Callable[[Task, bool, Any], None], sizes: ThreadSizes) -> None:
+    def __init__(self, done: Callable[[Task[Any], bool, Any], None], sizes: ThreadSizes) -> None:
         self._done = done
         self._sizes = sizes
         self._pool: ThreadPool | None = None
@@ -81,7 +81,7 @@ class ThreadTier:
             pool.spawn(self._loop, self._queue, self._done)
 
     @staticmethod
-    def _loop(queue: Any, done: Callable[[Task, bool, Any], None]) -> None:
+    def _loop(queue: Any, done: Callable[[Task[Any], bool, Any], None]) -> None:
         # Runs in a pool thread until it takes _STOP.
         get = queue.get
         while True:
@@ -92,7 +92,7 @@ class ThreadTier:
             done(task, ok, value)
             task = value = None
 
-    def execute(self, task: Task) -> None:
+    def execute(self, task: Task[Any]) -> None:
         self.active += 1
         if self.active > self.loops:
             if task.priority == TASK_CRITICAL:
@@ -101,7 +101,7 @@ class ThreadTier:
                 self._grow_to(min(self.active, self._sizes.max_size))
         self._queue.put(task)
 
-    def task_finished(self, task: Task) -> None:
+    def task_finished(self, task: Task[Any]) -> None:
         """The end of a task this tier ran was handled (supervisor greenlet)."""
         self.active -= 1
         self._trim()
