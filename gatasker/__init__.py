@@ -35,6 +35,7 @@ from ._events import TaskEvent as TaskEvent
 from ._events import TaskQueued as TaskQueued
 from ._events import TaskStarted as TaskStarted
 from ._events import TaskTimeout as TaskTimeout
+from ._executor import Executor as Executor
 from ._futures import as_completed as as_completed
 from ._interfaces import IActor as IActor
 from ._interfaces import IALoop as IALoop
@@ -86,6 +87,7 @@ __all__ = [
     'BackgroundIntervalWorker',
     'BackgroundQueueWorker',
     'BackgroundWorker',
+    'Executor',
     'FunctionCollection',
     'GataskerError',
     'IALoop',

@@ -60,7 +60,7 @@ class TaskFuture(concurrent.futures.Future[T]):
         Blocks up to *timeout* seconds: cooperatively in a greenlet, or the
         calling OS thread.
         """
-        wait_future(self, _timeout(timeout))
+        wait_future(self, check_timeout(timeout))
         return super().result(0)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
@@ -68,11 +68,12 @@ class TaskFuture(concurrent.futures.Future[T]):
 
         Blocks up to *timeout* seconds like :meth:`result`.
         """
-        wait_future(self, _timeout(timeout))
+        wait_future(self, check_timeout(timeout))
         return super().exception(0)
 
 
-def _timeout(timeout: float | None) -> float | None:
+def check_timeout(timeout: float | None) -> float | None:
+    """*timeout* checked (TypeError/ValueError), as a float; infinity is None."""
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
@@ -107,7 +108,7 @@ def as_completed(tasks: Iterable[Task[T]], timeout: float | None = None) -> Iter
     thread; any thread or greenlet may iterate.
     """
     checked = list(dict.fromkeys(task_list(tasks, 'as_completed')))
-    seconds = _timeout(timeout)
+    seconds = check_timeout(timeout)
     deadline = None if seconds is None else time.monotonic() + seconds
     return _as_completed(checked, deadline, timeout)
 

@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
+import gevent
 import gevent.monkey
 import pytest
 
@@ -44,7 +46,7 @@ def run_python(code: str, *, patched: bool = False, timeout: float = 60,
     )
 
 
-from gatasker._bridge import Latch, allocate_lock  # noqa: E402
+from gatasker._bridge import Latch, allocate_lock, start_real_thread  # noqa: E402
 
 
 def settle(sup: gatasker.TaskSupervisor, timeout: float = 10) -> None:
@@ -81,3 +83,29 @@ class Recorder:
                 return
             self._waiters.append((count, latch))
         assert latch.wait(timeout), f'only {len(self.started)} of {count} tasks started'
+
+
+R = TypeVar('R')
+
+
+def call_from(where: str, func: Callable[[], R]) -> R:
+    """Run *func* in a new greenlet of this hub, or in a new plain OS thread; return its result."""
+    if where == 'greenlet':
+        return gevent.spawn(func).get(timeout=30)
+    done = Latch()
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, func()))
+        except BaseException as exc:  # handed back to the test
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    start_real_thread(run, 'futures-test')
+    assert done.wait(30), 'the thread did not finish'
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]

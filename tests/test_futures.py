@@ -10,43 +10,20 @@ import asyncio
 import concurrent.futures
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import gevent
 import pytest
+from conftest import call_from
 from greenlet import GreenletExit
 
 import gatasker
 from gatasker import TT_GREENLET, TaskCancelled
 from gatasker._bridge import Latch, allocate_lock, real_thread_id, start_real_thread
 
-R = TypeVar('R')
 WHERE = ['greenlet', 'thread']
 BASE_EXCEPTIONS = [ValueError('plain'), SystemExit(3), KeyboardInterrupt(),
                    GreenletExit(), gevent.Timeout()]
-
-
-def call_from(where: str, func: Callable[[], R]) -> R:
-    """Run *func* in a new greenlet of this hub, or in a new plain OS thread; return its result."""
-    if where == 'greenlet':
-        return gevent.spawn(func).get(timeout=30)
-    done = Latch()
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, func()))
-        except BaseException as exc:  # handed back to the test
-            outcome.append((False, exc))
-        finally:
-            done.set()
-
-    start_real_thread(run, 'futures-test')
-    assert done.wait(30), 'the thread did not finish'
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value  # type: ignore[no-any-return]
 
 
 def echo(value: Any, gate: Latch | None = None) -> Any:

@@ -15,7 +15,7 @@ PUBLIC = {
     'TaskCollection', 'TaskCompleted', 'TaskEvent', 'TaskQueued', 'TaskStarted', 'TaskSupervisor',
     'TaskTimeout', 'TierStatistics', 'background_task', 'background_worker', 'g', 'logger',
     'set_debug', 'task_supervisor', 'wait_completed', 'ProcessPool', 'RemoteTraceback',
-    'WorkerProcessDied', 'co_mp_apply', 'as_completed',
+    'WorkerProcessDied', 'co_mp_apply', 'as_completed', 'Executor',
 }
 
 

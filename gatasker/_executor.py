@@ -1,0 +1,195 @@
+"""``gatasker.Executor``: a ``concurrent.futures.Executor`` over a supervisor."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import inspect
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from ._bridge import allocate_lock
+from ._constants import TASK_NORMAL, TT_COROUTINE, check_priority, check_tt
+from ._futures import check_timeout
+from ._task import Task
+
+if TYPE_CHECKING:
+    from ._supervisor import TaskSupervisor
+
+P = ParamSpec('P')
+T = TypeVar('T')
+
+
+class _Shared:
+    """What an executor and the views made by :meth:`Executor.options` share."""
+
+    __slots__ = ('cancel', 'lock', 'shut_down', 'tasks')
+
+    def __init__(self) -> None:
+        self.lock = allocate_lock()  # held for a few bytecodes only, never while waiting
+        self.shut_down = False
+        self.cancel = False
+        self.tasks: set[Task[Any]] = set()
+
+
+class Executor(concurrent.futures.Executor):
+    """A ``concurrent.futures.Executor`` whose calls run as tasks of a supervisor.
+
+    ``Executor(supervisor=None, *, priority=TASK_NORMAL, tt=None)``: calls
+    run on *supervisor* (the default ``task_supervisor`` if None) with
+    *priority*, in task type *tt* (None: a coroutine function on an aloop,
+    anything else on the supervisor's ``default_tt``). :meth:`options`
+    gives the same executor with another priority or task type for some
+    calls. Give it to anything that takes an Executor, such as
+    ``loop.run_in_executor``. :meth:`shutdown` does not stop the supervisor.
+
+    Every method may be called from any thread or greenlet; only
+    :meth:`shutdown` with ``wait=True`` and the iterator of :meth:`map`
+    block (cooperatively in a greenlet).
+    """
+
+    def __init__(self, supervisor: TaskSupervisor | None = None, *,
+                 priority: int = TASK_NORMAL, tt: int | None = None) -> None:
+        from ._supervisor import TaskSupervisor
+        if supervisor is not None and not isinstance(supervisor, TaskSupervisor):
+            raise TypeError(f'supervisor must be a TaskSupervisor or None, got {supervisor!r}')
+        self._supervisor = supervisor
+        self._priority = check_priority(priority)
+        self._tt = None if tt is None else check_tt(tt)
+        self._shared = _Shared()
+
+    def __repr__(self) -> str:
+        state = 'shut down' if self._shared.shut_down else f'{len(self._shared.tasks)} pending'
+        return f'<gatasker.Executor priority={self._priority} tt={self._tt} {state}>'
+
+    @property
+    def supervisor(self) -> TaskSupervisor:
+        """The supervisor the calls run on."""
+        if self._supervisor is not None:
+            return self._supervisor
+        from ._api import task_supervisor
+        return task_supervisor
+
+    def options(self, *, priority: int | None = None, tt: int | None = None) -> Executor:
+        """This executor with another *priority* and/or task type *tt* (None keeps it).
+
+        The result shares the supervisor, the pending calls and the shut-down
+        state: shutting either down shuts both. Never blocks.
+        """
+        view = Executor.__new__(Executor)
+        view._supervisor = self._supervisor
+        view._priority = self._priority if priority is None else check_priority(priority)
+        view._tt = self._tt if tt is None else check_tt(tt)
+        view._shared = self._shared
+        return view
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args,
+               **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
+        """Queue ``fn(*args, **kwargs)`` as a task; return its future (see :meth:`Task.future`).
+
+        Cancelling the future cancels the task if it has not started. Raises
+        RuntimeError after :meth:`shutdown`, SupervisorNotRunning when the
+        supervisor is not running. Never blocks.
+        """
+        return self._submit(fn, args, kwargs).future()
+
+    def _submit(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Task[Any]:
+        if not callable(fn):
+            raise TypeError(f'submit() needs a callable, got {fn!r}')
+        shared = self._shared
+        if shared.shut_down:
+            raise RuntimeError('cannot schedule new futures after shutdown')
+        supervisor = self.supervisor
+        tt = self._tt
+        if tt is None:
+            tt = TT_COROUTINE if inspect.iscoroutinefunction(fn) else supervisor.default_tt
+        task: Task[Any] = supervisor.put_task(fn, args, kwargs, priority=self._priority, tt=tt,
+                                              name=getattr(fn, '__name__', None),
+                                              _pass_task_id=False)
+        with shared.lock:
+            shared.tasks.add(task)
+            cancel = shared.cancel  # a shutdown(cancel_futures=True) raced with this call
+        task._add_done_callback(self._forget)
+        if cancel:
+            task.cancel()
+        return task
+
+    def _forget(self, task: Task[Any]) -> None:
+        with self._shared.lock:
+            self._shared.tasks.discard(task)
+
+    def map(self, fn: Callable[..., T], *iterables: Iterable[Any], timeout: float | None = None,
+            chunksize: int = 1, buffersize: int | None = None, priority: int | None = None,
+            tt: int | None = None) -> Iterator[T]:
+        """Like the builtin ``map`` with the calls run as tasks; results in input order.
+
+        *timeout* (seconds, from this call) bounds the whole iteration: the
+        builtin TimeoutError is raised when the next result is not ready by
+        then. With *buffersize*, at most that many calls are queued or
+        running at a time, and the inputs are read lazily (back-pressure for
+        long or endless inputs); without it every call is queued here at
+        once. *priority* and *tt* override the executor's for these calls;
+        *chunksize* is accepted and ignored. Leaving the iterator early
+        cancels the calls not started. The iterator blocks (cooperatively in
+        a greenlet) while it waits.
+        """
+        if buffersize is not None and (isinstance(buffersize, bool)
+                                       or not isinstance(buffersize, int) or buffersize < 1):
+            raise ValueError(f'buffersize must be a positive int or None, got {buffersize!r}')
+        if not callable(fn):
+            raise TypeError(f'map() needs a callable, got {fn!r}')
+        seconds = check_timeout(timeout)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        executor = self if priority is None and tt is None else self.options(priority=priority,
+                                                                               tt=tt)
+        inputs = zip(*iterables, strict=False)  # the shortest input ends it, as in map()
+        pending: deque[concurrent.futures.Future[T]] = deque()
+        for args in inputs:
+            pending.append(executor.submit(fn, *args))
+            if buffersize is not None and len(pending) >= buffersize:
+                break
+        return _results(executor, fn, inputs, pending, deadline, buffersize is not None)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Refuse new calls; with *cancel_futures* cancel the calls not started;
+        with *wait*, return once every call ended.
+
+        Never stops the supervisor. May be called more than once. Blocks
+        (cooperatively in a greenlet) only with *wait*.
+        """
+        shared = self._shared
+        with shared.lock:
+            shared.shut_down = True
+            if cancel_futures:
+                shared.cancel = True
+            tasks = list(shared.tasks)
+        if cancel_futures:
+            for task in tasks:
+                task.cancel()
+        if wait:
+            for task in tasks:
+                task.wait()
+
+
+def _results(executor: Executor, fn: Callable[..., T], inputs: Iterator[tuple[Any, ...]],
+             pending: deque[concurrent.futures.Future[T]], deadline: float | None,
+             refill: bool) -> Iterator[T]:
+    try:
+        while pending:
+            future = pending.popleft()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                result = future.result(timeout)
+            except BaseException:
+                future.cancel()  # as the stdlib does: a timed-out call is not left queued
+                raise
+            if refill:
+                args = next(inputs, None)
+                if args is not None:
+                    pending.append(executor.submit(fn, *args))
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
