@@ -19,7 +19,7 @@ from zope.interface import implementer
 
 from . import _logging
 from ._bridge import Latch, allocate_lock, real_thread_id
-from ._constants import TASK_NORMAL, check_priority
+from ._constants import TASK_NORMAL, check_priority, check_timeout
 from ._errors import ActorNotRunning, MailboxFull
 from ._interfaces import IActor
 from ._logging import logger
@@ -240,6 +240,7 @@ class Actor:
         With *wait* (True or seconds) blocks until the actor ended —
         cooperatively in a greenlet — except when called from its own handler.
         """
+        limit = None if wait is True or wait is False else check_timeout(wait, 'wait')
         core = self._actor
         with core.lock:
             if core.state != RUNNING or core.stopping:
@@ -263,7 +264,7 @@ class Actor:
         else:
             run.inbox.put((self._wake, ()))
         if wait is not False and getcurrent() is not core.greenlet:
-            core.stopped.wait(None if wait is True else float(wait))
+            core.stopped.wait(limit)
         return True
 
     def _on_actor_stop(self) -> None:
@@ -303,13 +304,14 @@ class Actor:
         or the calling OS thread.
         """
         check_priority(priority)
+        limit = check_timeout(timeout)  # before anything is sent
         core = self._actor
         if getcurrent() is core.greenlet and core.greenlet is not None:
             raise RuntimeError(f'{self!r}: ask() from its own handler would wait for itself; '
                                'use tell() or call the method directly')
         reply = _Reply()
         self._send((message, reply), priority, True)
-        if not reply.latch.wait(timeout):
+        if not reply.latch.wait(limit):
             raise TimeoutError(f'{self!r} did not answer within {timeout} s')
         if reply.ok:
             return reply.value

@@ -43,6 +43,8 @@ ThreadQueue: Any = monkey.get_original('_queue', 'SimpleQueue')
 # while waiting, so taking it from the hub is harmless.
 state_lock = allocate_lock()
 
+_INF = float('inf')
+
 
 def threading_is_patched() -> bool:
     """True when gevent has monkey-patched ``threading`` in this process."""
@@ -304,8 +306,11 @@ class Latch:
         """
         if self._is_set:
             return True
-        if timeout is not None and timeout <= 0:
-            return False
+        if timeout is not None:
+            if timeout <= 0:
+                return False
+            if timeout == _INF:
+                timeout = None  # lock.acquire(timeout=inf) raises OverflowError
         waiter = _make_waiter()
         try:
             with state_lock:

@@ -49,6 +49,22 @@ def check_tt(tt: object) -> int:
     return tt
 
 
+def check_timeout(timeout: object, name: str = 'timeout') -> float | None:
+    """Return a wait bound in seconds, None meaning no limit (``inf`` too).
+
+    Raises TypeError for a non-number and ValueError for a negative or NaN one.
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f'{name} must be a number of seconds or None, got {timeout!r}')
+    if not timeout >= 0:  # also rejects NaN
+        raise ValueError(f'{name} must be a non-negative number of seconds, got {timeout!r}')
+    if timeout == float('inf'):
+        return None  # an OS lock's acquire() would raise OverflowError
+    return float(timeout)
+
+
 def check_delay(delay: object, name: str = 'delay') -> float | None:
     """Return *delay* as a float (or None); raise TypeError/ValueError for bad values."""
     if delay is None:

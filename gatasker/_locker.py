@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from greenlet import getcurrent
 
 from ._bridge import Latch, allocate_lock
+from ._constants import check_timeout
 from ._logging import logger
 
 F = TypeVar('F', bound=Callable[..., Any])
@@ -32,8 +33,12 @@ class Locker:
     """
 
     def __init__(self, mod: str = 'main', timeout: float = 5, relative: bool = True) -> None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
-            raise ValueError(f'timeout must be a non-negative number, got {timeout!r}')
+        if timeout is None:  # None would mean "no limit"; say so with inf
+            raise ValueError('timeout must be a non-negative number of seconds (inf: no limit)')
+        try:
+            check_timeout(timeout)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None  # atasker raised ValueError here
         self.mod = mod
         self.timeout = timeout
         self.relative = relative
@@ -50,9 +55,9 @@ class Locker:
 
         Blocks: cooperatively in a greenlet, or the calling OS thread.
         """
+        limit = check_timeout(self.timeout if timeout is None else timeout)
         me = getcurrent()
-        limit = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
+        deadline = None if limit is None else time.monotonic() + limit
         while True:
             with self._guard:
                 if self._owner is None:
@@ -63,7 +68,7 @@ class Locker:
                     return True
                 turn = Latch()
                 self._waiters.append(turn)
-            if not turn.wait(max(0.0, deadline - time.monotonic())):
+            if not turn.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
                 with self._guard:
                     if turn in self._waiters:
                         self._waiters.remove(turn)

@@ -23,6 +23,8 @@ def check_timing(interval: float | None, delay: float | None, delay_before: floa
             raise TypeError(f'{name} must be a number of seconds, got {value!r}')
         if not value >= 0 or math.isinf(value):
             raise ValueError(f'{name} must be a finite, non-negative number, got {value!r}')
+    if interval == 0:  # would run back to back, tens of thousands of times a second
+        raise ValueError('interval must be positive, got 0 (omit it to run back to back)')
     if interval is not None and delay is not None:
         raise ValueError('interval and delay cannot be used together')
 

@@ -59,7 +59,7 @@ from ._constants import (
 from ._errors import SupervisorNotRunning
 from ._greenlet_tier import GreenletTier
 from ._ids import new_task_id
-from ._interfaces import ISupervisor
+from ._interfaces import ISupervisor, IWorker
 from ._logging import logger
 from ._process_support import ProcessSupport
 from ._statistics import SupervisorStatistics, TierCounters, TierStatistics
@@ -404,7 +404,7 @@ class _SupervisorCore:
         if isinstance(wait, bool):
             deadline = None if wait else 0.0
         elif isinstance(wait, (int, float)) and wait >= 0:
-            deadline = float(wait)
+            deadline = None if wait == float('inf') else float(wait)
         else:
             raise ValueError(f'wait must be True, False or a non-negative number, got {wait!r}')
         with self._state_lock:
@@ -694,9 +694,17 @@ class _SupervisorCore:
             raise TypeError(f'target must be callable, got {target!r}')
         if callback is not None and not callable(callback):
             raise TypeError(f'callback must be callable or None, got {callback!r}')
-        if kwargs is not None and not isinstance(kwargs, dict):
-            raise TypeError(f'kwargs must be a dict or None, got {kwargs!r}')
+        if kwargs is not None:
+            if not isinstance(kwargs, dict):
+                raise TypeError(f'kwargs must be a dict or None, got {kwargs!r}')
+            if not all(isinstance(key, str) for key in kwargs):
+                raise TypeError(f'kwargs keys must be str, got {list(kwargs)!r}')
+        if not isinstance(args, (tuple, list)):
+            # A str, dict or set would be spread into arguments one element at a time.
+            raise TypeError(f'args must be a tuple or a list, got {args!r}')
         args = tuple(args)
+        if worker is not None and not IWorker.providedBy(worker):
+            raise TypeError(f'worker must be a gatasker worker or None, got {worker!r}')
         check_priority(priority)
         check_tt(tt)
         delay = check_delay(delay)

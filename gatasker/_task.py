@@ -23,6 +23,7 @@ from ._constants import (
     TASK_STATUS_DELAYED,
     TASK_STATUS_QUEUED,
     TASK_STATUS_STARTED,
+    check_timeout,
 )
 from ._errors import TaskCancelled
 from ._interfaces import ITask
@@ -174,7 +175,7 @@ class Task(Generic[T_co]):
 
         Blocks: cooperatively in a greenlet, or the calling OS thread.
         """
-        return self._done.wait(timeout)
+        return self._done.wait(check_timeout(timeout))
 
     def get(self, timeout: float | None = None) -> T_co:
         """Wait for the task and return its result, or raise its exception.
@@ -182,7 +183,7 @@ class Task(Generic[T_co]):
         Raises the builtin TimeoutError if it is not done within *timeout*
         seconds, and TaskCancelled if it was canceled. Blocks like :meth:`wait`.
         """
-        if not self._done.wait(timeout):
+        if not self._done.wait(check_timeout(timeout)):
             raise TimeoutError(f'{self!r} did not complete within {timeout} s')
         if self.status == TASK_STATUS_CANCELED:
             raise TaskCancelled(f'{self!r} was canceled')
@@ -416,11 +417,7 @@ def wait_completed(
 
     Blocks: cooperatively in a greenlet, or the calling OS thread.
     """
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            raise TypeError(f'timeout must be a number of seconds or None, got {timeout!r}')
-        if timeout < 0:
-            raise ValueError(f'timeout must not be negative, got {timeout!r}')
+    limit = check_timeout(timeout)
     task_list: list[Task[Any]]
     single = isinstance(tasks, Task)
     if isinstance(tasks, Task):
@@ -434,7 +431,7 @@ def wait_completed(
         for task in task_list:
             if not isinstance(task, Task):
                 raise TypeError(f'wait_completed() got {task!r}, which is not a Task')
-    deadline = None if timeout is None else time.monotonic() + timeout
+    deadline = None if limit is None else time.monotonic() + limit
     for task in task_list:
         if task._done.is_set():
             continue

@@ -35,6 +35,8 @@ class ThreadSizes:
         if max_size is None:
             max_size = limits.total if not limits.unlimited else (os.cpu_count() or 1) * 5
         check_size('max_size', max_size)
+        if max_size < 1:  # no thread would ever run a task, and stop() would wait for them
+            raise ValueError(f'max_size must be at least 1, got {max_size}')
         if min_size == 'max':
             min_size = max_size
         check_size('min_size', min_size)

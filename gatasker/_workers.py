@@ -129,18 +129,20 @@ class BackgroundWorker(Actor):
         return started
 
     def _apply_controls(self, controls: dict[str, Any]) -> None:
-        if '_priority' in controls:
-            self._actor.priority = check_priority(controls['_priority'])
-        if '_name' in controls:
-            name = controls['_name']
-            if not isinstance(name, str):
-                raise TypeError(f'_name must be a str, got {name!r}')
-            self._actor.name = name
-        if '_loop' in controls:
-            self.loop = controls['_loop']
+        # Check every control before changing anything.
         for key in ('_interval', '_delay', '_delay_before'):
             if key in controls:
                 raise TypeError(f'{key} applies only to interval workers')
+        if '_priority' in controls:
+            check_priority(controls['_priority'])
+        if '_name' in controls and not isinstance(controls['_name'], str):
+            raise TypeError(f"_name must be a str, got {controls['_name']!r}")
+        if '_priority' in controls:
+            self._actor.priority = controls['_priority']
+        if '_name' in controls:
+            self._actor.name = controls['_name']
+        if '_loop' in controls:
+            self.loop = controls['_loop']
 
     def _check_async_support(self) -> None:
         if not hasattr(self.supervisor, '_run_coroutine_executor'):
@@ -380,8 +382,9 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
                 interval = None
             delay_before = timing.get('_delay_before', self.delay_before)
             check_timing(interval, delay, delay_before)
+        super()._apply_controls(controls)  # checks the rest before changing anything
+        if timing:
             self.interval, self.delay, self.delay_before = interval, delay, delay_before
-        super()._apply_controls(controls)
 
     def _on_actor_start(self) -> None:
         super()._on_actor_start()

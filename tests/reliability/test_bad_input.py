@@ -67,6 +67,19 @@ def make_cases() -> list[tuple[str, Callable[[TaskSupervisor], Any], type[BaseEx
          TypeError),
         ('locker timeout', lambda s: gatasker.Locker(timeout=-1), ValueError),
         ('async job interval', lambda s: _job(s, interval=0), ValueError),
+        ('thread max_size 0', lambda s: s.set_thread_pool(max_size=0), ValueError),
+        ('supervisor max_size 0', lambda s: TaskSupervisor(max_size=0), ValueError),
+        ('args str', lambda s: s.put_task(noop, args='abc'), TypeError),
+        ('args dict', lambda s: s.put_task(noop, args={'a': 1}), TypeError),
+        ('args None', lambda s: s.put_task(noop, args=None), TypeError),
+        ('kwargs int key', lambda s: s.put_task(noop, kwargs={1: 2}), TypeError),
+        ('worker str', lambda s: s.put_task(noop, worker='x'), TypeError),
+        ('interval 0', lambda s: BackgroundIntervalWorker(func=noop, interval=0), ValueError),
+        ('locker timeout nan', lambda s: gatasker.Locker(timeout=float('nan')), ValueError),
+        ('locker timeout str', lambda s: gatasker.Locker(timeout='5'), ValueError),
+        ('wait_completed nan', lambda s: gatasker.wait_completed([], timeout=float('nan')),
+         ValueError),
+        ('actor stop wait negative', lambda s: gatasker.Actor().stop(wait=-1), ValueError),
     ]
 
 
@@ -102,3 +115,50 @@ def test_bad_input(supervisor: TaskSupervisor, name: str, call: Callable[[TaskSu
     assert after == before
     assert supervisor.get_tasks() == []
     assert supervisor.put_task(lambda **_: 'still works').get(timeout=10) == 'still works'
+
+
+class Recording(gatasker.Actor):
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def on_receive(self, message: Any) -> Any:
+        self.seen.append(message)
+        return message
+
+
+@pytest.mark.parametrize('timeout, error', [(-1, ValueError), ('1', TypeError),
+                                            (float('nan'), ValueError), (True, TypeError)],
+                         ids=['negative', 'str', 'nan', 'bool'])
+def test_bad_ask_timeout_sends_nothing(supervisor: TaskSupervisor, timeout: Any,
+                                       error: type[BaseException]) -> None:
+    actor = Recording.spawn(supervisor=supervisor)
+    with pytest.raises(error):
+        actor.ask('bad', timeout=timeout)
+    assert actor.ask('good', timeout=10) == 'good'
+    assert actor.seen == ['good']
+    actor.stop()
+
+
+@pytest.mark.parametrize('timeout, error', [(-1, ValueError), ('1', TypeError),
+                                            (float('nan'), ValueError)],
+                         ids=['negative', 'str', 'nan'])
+def test_bad_task_wait_timeout(supervisor: TaskSupervisor, timeout: Any,
+                               error: type[BaseException]) -> None:
+    task = supervisor.put_task(noop)
+    assert task.wait(10)
+    with pytest.raises(error):
+        task.wait(timeout)
+    with pytest.raises(error):
+        task.get(timeout=timeout)
+
+
+def test_worker_start_with_a_bad_control_changes_nothing(supervisor: TaskSupervisor) -> None:
+    worker = BackgroundIntervalWorker(func=noop, interval=5, name='w', supervisor=supervisor)
+    with pytest.raises(TypeError):
+        worker.start(_priority=gatasker.TASK_HIGH, _name=5)
+    with pytest.raises(TypeError):
+        worker.start(_interval=1, _name=5)
+    with pytest.raises(ValueError):
+        worker.start(_name='renamed', _priority=3)
+    assert (worker.name, worker._actor.priority, worker.interval) == ('w', gatasker.TASK_NORMAL, 5)
+    assert not worker.is_active()
