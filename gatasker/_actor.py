@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
 from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
@@ -24,6 +24,9 @@ from ._errors import ActorNotRunning, MailboxFull
 from ._interfaces import IActor
 from ._logging import logger
 from ._mailbox import Mailbox
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # annotations only: no run-time dependency
 
 _names = itertools.count(1)
 STOPPED, RUNNING = 'stopped', 'running'
@@ -103,6 +106,16 @@ def _check_options(name: Any, priority: Any, mailbox_size: Any) -> None:
         raise ValueError(f'mailbox_size must be a positive int or None, got {mailbox_size!r}')
 
 
+_M_contra = TypeVar('_M_contra', contravariant=True)
+_R_co = TypeVar('_R_co', covariant=True)
+
+
+class _Receives(Protocol[_M_contra, _R_co]):
+    """An actor seen through its ``on_receive``: what ``ask()`` sends and answers."""
+
+    def on_receive(self, message: _M_contra) -> _R_co: ...
+
+
 @implementer(IActor)
 class Actor:
     """Subclass and override :meth:`on_receive`; create with :meth:`spawn`.
@@ -124,16 +137,16 @@ class Actor:
 
     @classmethod
     def spawn(cls, *args: Any, name: str | None = None, priority: int = TASK_NORMAL,
-              supervisor: Any = None, mailbox_size: int | None = None, **kwargs: Any) -> Any:
+              supervisor: Any = None, mailbox_size: int | None = None, **kwargs: Any) -> Self:
         """Construct the actor with ``cls(*args, **kwargs)``, start it and return it.
 
         *name*, *priority*, *supervisor* and *mailbox_size* configure the actor
         and are not passed to ``__init__``. Raises SupervisorNotRunning if
         the supervisor is not running (the default one starts lazily).
         """
-        actor = cls.__new__(cls)
+        actor: Self = cls.__new__(cls)
         actor._configure_actor(name, priority, supervisor, mailbox_size)
-        actor.__init__(*args, **kwargs)
+        cls.__init__(actor, *args, **kwargs)
         actor.start()
         return actor
 
@@ -294,15 +307,22 @@ class Actor:
             return
         self._send((message, None), priority, block)
 
-    def ask(self, message: Any = None, timeout: float | None = None,
-            priority: int = TASK_NORMAL) -> Any:
+    def ask(self: _Receives[_M_contra, _R_co], message: _M_contra | None = None,
+            timeout: float | None = None, priority: int = TASK_NORMAL) -> _R_co:
         """Send *message* and wait for ``on_receive``'s answer; re-raise its exception.
+
+        Typed from the subclass's ``on_receive``: the message must be what it
+        takes, and the answer is what it returns.
 
         Raises the builtin TimeoutError after *timeout* seconds, ActorNotRunning
         if the actor stops first, RuntimeError when called from the actor's own
         handler (it would wait for itself). Blocks: cooperatively in a greenlet,
         or the calling OS thread.
         """
+        answer: _R_co = cast(Actor, self)._ask(message, timeout, priority)
+        return answer
+
+    def _ask(self, message: Any, timeout: float | None, priority: int) -> Any:
         check_priority(priority)
         limit = check_timeout(timeout)  # before anything is sent
         core = self._actor

@@ -11,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from zope.interface import implementer
 
 from ._bridge import Latch, destroy_thread_hub, real_thread_id, start_real_thread, wait_future
 from ._interfaces import IALoop
 from ._logging import logger
+
+if TYPE_CHECKING:
+    from ._task import Task
+
+T = TypeVar('T')
 
 
 @implementer(IALoop)
@@ -123,7 +128,7 @@ class ALoop:
 
     # -- running coroutines ---------------------------------------------------------
 
-    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule *coro* on the loop; return a concurrent.futures.Future. Never blocks."""
         loop = self._loop
         if loop is None or self._stopped.is_set():
@@ -131,7 +136,7 @@ class ALoop:
             raise RuntimeError(f'{self!r} is not running')
         return asyncio.run_coroutine_threadsafe(coro, loop)
 
-    def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run *coro* on the loop and return its result, or raise its exception.
 
         Blocks: cooperatively in a greenlet (the hub keeps running), or the
@@ -148,7 +153,7 @@ class ALoop:
             raise TimeoutError(f'the coroutine did not finish within {timeout} s')
         return future.result()
 
-    def background_task(self, coro: Coroutine[Any, Any, Any]) -> Any:
+    def background_task(self, coro: Coroutine[Any, Any, T]) -> Task[T]:
         """Run *coro* on the loop as a registered :class:`Task`; return it at once.
 
         The task completes with the coroutine's result, or with its exception
@@ -156,4 +161,5 @@ class ALoop:
         """
         if not asyncio.iscoroutine(coro):
             raise TypeError(f'background_task() needs a coroutine object, got {coro!r}')
-        return self.supervisor._put_coroutine(coro, self)
+        task: Task[T] = self.supervisor._put_coroutine(coro, self)
+        return task

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from ._constants import TASK_NORMAL, TT_COROUTINE, TT_MP, check_delay, check_priority, check_tt
 from ._supervisor import TaskSupervisor
@@ -15,6 +15,46 @@ from ._task import Task
 #: or worker that needs it.
 task_supervisor = TaskSupervisor(supervisor_id='default')
 task_supervisor._autostart = True
+
+
+P = ParamSpec('P')
+T = TypeVar('T')
+
+
+class TaskDecorator(Protocol):
+    """What ``background_task(priority=...)`` returns: a decorator that keeps
+    the function's parameters and makes its calls return ``Task[result]``."""
+
+    @overload
+    def __call__(self, f: Callable[P, Coroutine[Any, Any, T]], /) -> Callable[P, Task[T]]: ...
+
+    @overload
+    def __call__(self, f: Callable[P, T], /) -> Callable[P, Task[T]]: ...
+
+
+# A coroutine function's task gives what the coroutine returns: its overload comes first.
+@overload
+def background_task(
+    f: Callable[P, Coroutine[Any, Any, T]], *, priority: int = ..., tt: int | None = ...,
+    delay: float | None = ..., callback: Callable[[Any], Any] | None = ..., loop: Any = ...,
+    supervisor: TaskSupervisor | None = ..., name: str | None = ...,
+) -> Callable[P, Task[T]]: ...
+
+
+@overload
+def background_task(
+    f: Callable[P, T], *, priority: int = ..., tt: int | None = ...,
+    delay: float | None = ..., callback: Callable[[Any], Any] | None = ..., loop: Any = ...,
+    supervisor: TaskSupervisor | None = ..., name: str | None = ...,
+) -> Callable[P, Task[T]]: ...
+
+
+@overload
+def background_task(
+    f: None = None, *, priority: int = ..., tt: int | None = ...,
+    delay: float | None = ..., callback: Callable[[Any], Any] | None = ..., loop: Any = ...,
+    supervisor: TaskSupervisor | None = ..., name: str | None = ...,
+) -> TaskDecorator: ...
 
 
 def background_task(
@@ -37,6 +77,10 @@ def background_task(
     atasker). ``tt=None`` runs a coroutine function on an aloop
     and anything else on the supervisor's ``default_tt``. Bad arguments raise
     at decoration time.
+
+    Typed: the decorated function keeps its parameters, and a call returns
+    ``Task[R]`` where ``R`` is what *f* returns (what it awaits to, for a
+    coroutine function).
     """
     check_priority(priority)
     if tt is not None:

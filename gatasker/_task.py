@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterable
 from contextvars import Context, ContextVar
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from zope.interface import implementer
 
@@ -400,6 +400,26 @@ def _outcome(task: Task[Any], return_exceptions: bool) -> Any:
     if return_exceptions:
         return exc
     raise exc
+
+
+@overload
+def wait_completed(tasks: Task[T], timeout: float | None = None,
+                   return_exceptions: Literal[False] = False) -> T: ...
+@overload
+def wait_completed(tasks: Task[T], timeout: float | None,
+                   return_exceptions: bool) -> T | BaseException: ...
+@overload
+def wait_completed(tasks: Task[T], timeout: float | None = None, *,
+                   return_exceptions: bool) -> T | BaseException: ...
+@overload
+def wait_completed(tasks: Iterable[Task[T]], timeout: float | None = None,
+                   return_exceptions: Literal[False] = False) -> list[T]: ...
+@overload
+def wait_completed(tasks: Iterable[Task[T]], timeout: float | None,
+                   return_exceptions: bool) -> list[T | BaseException]: ...
+@overload
+def wait_completed(tasks: Iterable[Task[T]], timeout: float | None = None, *,
+                   return_exceptions: bool) -> list[T | BaseException]: ...
 
 
 def wait_completed(

@@ -13,8 +13,8 @@ import asyncio
 import inspect
 import queue as std_queue
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal, overload
 
 import gevent.queue
 from zope.interface import implementer
@@ -427,6 +427,36 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
     def _finish(self) -> None:
         self._disarm()
         super()._finish()
+
+
+# Typed overloads, in the order _make_worker picks the class (q before e before timing).
+@overload
+def background_worker(f: Callable[..., Coroutine[Any, Any, Any]], /) -> BackgroundAsyncWorker: ...
+@overload
+def background_worker(f: Callable[..., Any], /) -> BackgroundWorker: ...
+@overload
+def background_worker(*, q: Literal[True] | type[Any], **kwargs: Any
+                      ) -> Callable[[Callable[..., Any]], BackgroundQueueWorker]: ...
+@overload
+def background_worker(*, queue: Literal[True] | type[Any], **kwargs: Any
+                      ) -> Callable[[Callable[..., Any]], BackgroundQueueWorker]: ...
+@overload
+def background_worker(*, e: Literal[True], **kwargs: Any
+                      ) -> Callable[[Callable[..., Any]], BackgroundEventWorker]: ...
+@overload
+def background_worker(*, event: Literal[True], **kwargs: Any
+                      ) -> Callable[[Callable[..., Any]], BackgroundEventWorker]: ...
+@overload
+def background_worker(*, interval: float, **kwargs: Any
+                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+@overload
+def background_worker(*, delay: float, **kwargs: Any
+                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+@overload
+def background_worker(*, delay_before: float, **kwargs: Any
+                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+@overload
+def background_worker(**kwargs: Any) -> Callable[[Callable[..., Any]], BackgroundWorker]: ...
 
 
 def background_worker(*args: Any, **kwargs: Any) -> Any:
