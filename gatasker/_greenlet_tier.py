@@ -40,8 +40,14 @@ class GreenletTier:
         self._hub = gevent.get_hub()
 
     def execute(self, task: Task[Any]) -> None:
-        worker = self._idle.pop() if self._idle else RawGreenlet(self._work, self._hub)
-        self._hub.loop.run_callback(worker.switch, task)
+        if self._idle:
+            self._hub.loop.run_callback(self._idle.pop().switch, task)
+        else:
+            # A new greenlet gets its first task in a list it empties: the
+            # arguments of a greenlet's first switch live as long as the
+            # greenlet, and a parked worker must not keep a finished task.
+            worker = RawGreenlet(self._work, self._hub)
+            self._hub.loop.run_callback(worker.switch, [task])
 
     def resize(self, limits: Limits) -> None:
         self._keep_idle = limits.total or UNLIMITED_IDLE_WORKERS
@@ -54,10 +60,11 @@ class GreenletTier:
         while self._idle:
             self._hub.loop.run_callback(self._idle.pop().switch, None)
 
-    def _work(self, task: Task[Any] | None) -> None:
+    def _work(self, first: list[Task[Any]]) -> None:
         done = self._done
         idle = self._idle
         hub = self._hub
+        task: Task[Any] | None = first.pop()
         while task is not None:
             ok, value = run_target(task)
             done(task, ok, value)

@@ -241,7 +241,9 @@ class _Worker:
                             self.done += 1
                             self.task = None
                             pool._task_ended(self, task, ok, value, alive=True)
-                            value = None
+                            # this greenlet waits for the next frame now: it
+                            # must not keep the finished task or its outcome
+                            task = value = None
                 else:
                     error = value
         except Exception:

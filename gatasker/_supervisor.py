@@ -343,6 +343,8 @@ class _SupervisorCore:
                     handler(*args)
                 except Exception:
                     logger.exception('supervisor %s: handling %r failed', self.id, handler)
+                # parked in take() next: keep no finished task (or its result) alive
+                del handler, args
         inbox.close()
         if run.mode == 'embedded':
             run.exited.set()
@@ -759,9 +761,10 @@ class _SupervisorCore:
         """The queued, delayed or running task with that id, else None. Never blocks."""
         return self._tasks.get(task_id)
 
-    def get_tasks(self) -> list[Task[Any]]:
-        """Every queued, delayed or running task. Never blocks."""
-        return list(self._tasks.values())
+    def get_tasks(self) -> dict[Any, Task[Any]]:
+        """Every queued, delayed or running task: a new dict ``id -> Task``, as
+        atasker's. Never blocks."""
+        return dict(self._tasks)
 
     # -- schedulers ------------------------------------------------------------
 
@@ -820,7 +823,8 @@ class _SupervisorCore:
             default_tt=self.default_tt,
             poll_delay=self.poll_delay,
             tasks_count=len(self._tasks),
-            schedulers=list(self._schedulers.values()),
+            # sync ones included, as in atasker
+            schedulers=list(self._schedulers.values()) + list(self._sync_schedulers.values()),
             sync_schedulers=list(self._sync_schedulers.values()),
         )
         for tt in (TT_THREAD, TT_GREENLET, TT_MP):
