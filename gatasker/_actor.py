@@ -186,6 +186,20 @@ class Actor:
         return core.name
 
     @property
+    def priority(self) -> int:
+        """The actor's priority (its tasks' priority, for a worker); assignable."""
+        return self._actor.priority
+
+    @priority.setter
+    def priority(self, value: int) -> None:
+        self._actor.priority = check_priority(value)
+
+    @property
+    def mailbox_size(self) -> int | None:
+        """The mailbox's bound (None: unbounded)."""
+        return self._actor.limit
+
+    @property
     def supervisor(self) -> Any:
         """The supervisor the actor runs under (the default one unless given)."""
         if self._actor.supervisor is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ._aloop import ALoop
 from ._async_jobs import AsyncJob, AsyncJobScheduler
+from ._bridge import Latch, allocate_lock
 from ._constants import TASK_NORMAL, TASK_STATUS_STARTED, TT_COROUTINE
 from ._logging import logger
 
@@ -31,6 +32,8 @@ class ALoopSupport:
 
     def _init_extensions(self) -> None:
         self._aloops = {}
+        self._internal_lock = allocate_lock()  # held briefly, never across a wait
+        self._internal_starting: Latch | None = None  # set once a start of it ended
         self._job_schedulers = {}
         self._default_job_scheduler = None
         super()._init_extensions()  # type: ignore[misc]
@@ -90,12 +93,38 @@ class ALoopSupport:
         elif self.default_aloop is not None:
             aloop = self.default_aloop
         elif internal:
-            aloop = self._aloops.get(INTERNAL_ALOOP) or self.create_aloop(INTERNAL_ALOOP)  # type: ignore[assignment]
+            aloop = self._internal_aloop()
         else:
             raise RuntimeError('no aloop: create one with create_aloop(name, default=True) '
                                'or pass loop=')
         if not aloop.is_active():
             raise RuntimeError(f'{aloop!r} is not running')
+        return aloop
+
+    def _internal_aloop(self) -> ALoop:
+        """The internal aloop, started by the first caller that needs it; the
+        callers that come while it starts wait for that start (cooperatively
+        in a greenlet) instead of finding it registered but not yet running."""
+        with self._internal_lock:
+            aloop = self._aloops.get(INTERNAL_ALOOP)
+            if aloop is not None and aloop.is_active():
+                return aloop
+            starting = self._internal_starting
+            starter = starting is None
+            if starting is None:
+                starting = self._internal_starting = Latch()
+                if aloop is None:
+                    aloop = self._aloops[INTERNAL_ALOOP] = ALoop(INTERNAL_ALOOP, self)
+        if not starter:
+            starting.wait()
+            return self._aloops[INTERNAL_ALOOP]
+        assert aloop is not None
+        try:
+            aloop.start()
+        finally:
+            with self._internal_lock:
+                self._internal_starting = None
+            starting.set()
         return aloop
 
     # -- coroutine tasks --------------------------------------------------------------

@@ -50,12 +50,24 @@ class Locker:
     def critical(self) -> None:
         """Called once per timeout; replace it (``lock.critical = f``) or override it."""
 
+    @property
+    def lock(self) -> _Lock:
+        """The underlying lock, with ``threading.Lock``'s ``acquire(blocking=True,
+        timeout=-1)`` and ``release()`` (atasker's ``Locker.lock``).
+
+        Taking it directly never logs and never calls :meth:`critical`.
+        """
+        return _Lock(self)
+
     def acquire(self, timeout: float | None = None) -> bool:
         """Take the lock; False after *timeout* seconds (default: the Locker's).
 
         Blocks: cooperatively in a greenlet, or the calling OS thread.
         """
-        limit = check_timeout(self.timeout if timeout is None else timeout)
+        return self._acquire(check_timeout(self.timeout if timeout is None else timeout))
+
+    def _acquire(self, limit: float | None) -> bool:
+        # limit None: wait as long as it takes
         me = getcurrent()
         deadline = None if limit is None else time.monotonic() + limit
         while True:
@@ -113,6 +125,35 @@ class Locker:
             self._timed_out('a with block')
             raise TimeoutError(f'{self.mod}: lock not acquired within {self.timeout} s')
         return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+class _Lock:
+    """``Locker.lock``: the same lock, taken the way ``threading.Lock`` is."""
+
+    __slots__ = ('_locker',)
+
+    def __init__(self, locker: Locker) -> None:
+        self._locker = locker
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock; *timeout* -1 waits as long as it takes. Blocks:
+        cooperatively in a greenlet, or the calling OS thread (unless not *blocking*)."""
+        if not blocking:
+            return self._locker._acquire(0.0)
+        if timeout is not None and not isinstance(timeout, bool) \
+                and isinstance(timeout, (int, float)) and timeout < 0:
+            return self._locker._acquire(None)  # threading's -1: as long as it takes
+        return self._locker._acquire(check_timeout(timeout))
+
+    def release(self) -> None:
+        """Release it (the owner only). Never blocks."""
+        self._locker.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()

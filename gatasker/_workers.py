@@ -13,7 +13,8 @@ import asyncio
 import inspect
 import queue as std_queue
 import time
-from collections.abc import Callable, Coroutine
+import warnings
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Literal, overload
 
 import gevent.queue
@@ -29,7 +30,40 @@ from ._mailbox import HeapMailbox, Mailbox
 from ._schedule import Schedule, check_timing
 
 #: start() keyword arguments that change the worker instead of reaching the executor.
-CONTROL_KWARGS = ('_priority', '_interval', '_delay', '_delay_before', '_loop', '_name')
+CONTROL_KWARGS = ('_priority', '_interval', '_delay', '_delay_after', '_delay_before', '_loop',
+                  '_name')
+
+#: Timing keywords only interval workers take (``_``-prefixed at start()).
+TIMING_KWARGS = ('_interval', '_delay', '_delay_after', '_delay_before')
+
+
+class Done:
+    """What ``put()`` and ``trigger()`` return: done already, and awaitable.
+
+    atasker's forms were coroutines (``await worker.put(x)`` inside an async
+    executor); here the call itself does the work, so both the plain call and
+    the awaited one queue exactly once.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+    def __repr__(self) -> str:
+        return '<done>'
+
+
+DONE = Done()
+
+
+def _one_of(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+    """The value of a keyword that has an atasker alias; TypeError if both are given."""
+    if alias_value is None:
+        return value
+    if value is not None:
+        raise TypeError(f'{name}= and {alias}= are the same setting: give one of them')
+    return alias_value
 
 
 @implementer(IWorker)
@@ -49,6 +83,10 @@ class BackgroundWorker(Actor):
                  on_error_kwargs: dict[str, Any] | None = None, supervisor: Any = None,
                  poll_delay: float | None = None, tt: int | None = None, loop: Any = None,
                  **kwargs: Any) -> None:
+        if 'daemon' in kwargs:
+            kwargs.pop('daemon')
+            warnings.warn('daemon= is ignored: workers are greenlets and never keep the '
+                          'process alive', DeprecationWarning, stacklevel=2)
         if kwargs:
             raise TypeError(f'{type(self).__name__}() got unexpected keyword arguments: '
                             f'{sorted(kwargs)}')
@@ -108,9 +146,10 @@ class BackgroundWorker(Actor):
         """Start the worker; False if it is already running.
 
         *args* and *kwargs* reach the executor on every run, except the
-        control keywords ``_priority``, ``_interval``, ``_delay``,
-        ``_delay_before``, ``_loop`` and ``_name``, which change the worker.
-        Any thread or greenlet; never blocks for long.
+        control keywords ``_priority``, ``_interval``, ``_delay`` (alias
+        ``_delay_after``), ``_delay_before``, ``_loop`` and ``_name``, which
+        change the worker. ``o=`` here replaces the constructor's ``o`` for
+        this start. Any thread or greenlet; never blocks for long.
         """
         if self.is_alive():
             return False
@@ -130,7 +169,7 @@ class BackgroundWorker(Actor):
 
     def _apply_controls(self, controls: dict[str, Any]) -> None:
         # Check every control before changing anything.
-        for key in ('_interval', '_delay', '_delay_before'):
+        for key in TIMING_KWARGS:
             if key in controls:
                 raise TypeError(f'{key} applies only to interval workers')
         if '_priority' in controls:
@@ -197,7 +236,8 @@ class BackgroundWorker(Actor):
         """Run the executor once as a task and wait for it (worker greenlet)."""
         sup = self.supervisor
         kwargs = dict(self._kwargs)
-        kwargs.update(_worker=self, _name=self.name, o=self.o)
+        kwargs.setdefault('o', self.o)  # start(o=...) wins, as in atasker
+        kwargs.update(_worker=self, _name=self.name)
         try:
             task = self._submit(sup, leading, kwargs)
         except SupervisorNotRunning:
@@ -231,7 +271,8 @@ class BackgroundWorker(Actor):
             target = type(self).run if tt == TT_MP and self._func is None else self.executor
             if tt == TT_MP:
                 kwargs.pop('_worker')  # a worker does not travel to another process
-                kwargs.pop('o')
+                if 'o' not in self._kwargs:
+                    kwargs.pop('o')  # nor its object, unless start() was given one
             task = sup.put_task(target, leading + self._args, kwargs,
                                 priority=self._actor.priority, tt=tt, worker=self)
         return task
@@ -283,9 +324,14 @@ class BackgroundQueueWorker(BackgroundWorker):
         self._took()
         self._execute((item,))
 
-    def put(self, item: Any) -> None:
-        """Queue *item*. Any thread or greenlet; never blocks."""
+    def put(self, item: Any) -> Done:
+        """Queue *item*. Any thread or greenlet; never blocks.
+
+        Returns an awaitable that is already done, so atasker's
+        ``await worker.put(item)`` works too.
+        """
         self.tell(item)
+        return DONE
 
     put_threadsafe = put
 
@@ -318,8 +364,12 @@ class BackgroundEventWorker(BackgroundWorker):
         self._triggered = False
         self._running = False
 
-    def trigger(self, force: bool = False) -> None:
-        """Ask for a run. Any thread or greenlet; never blocks."""
+    def trigger(self, force: bool = False) -> Done:
+        """Ask for a run. Any thread or greenlet; never blocks.
+
+        Returns an awaitable that is already done, so atasker's
+        ``await worker.trigger()`` works too.
+        """
         core = self._actor
         if core.state != 'running' or core.stopping or core.run.finished:
             raise ActorNotRunning(f'{self!r} is not running')
@@ -328,6 +378,7 @@ class BackgroundEventWorker(BackgroundWorker):
             self._on_trigger(force)
         else:
             run.inbox.put((self._on_trigger, (force,)))
+        return DONE
 
     trigger_threadsafe = trigger
 
@@ -355,13 +406,20 @@ class BackgroundEventWorker(BackgroundWorker):
 
 
 class BackgroundIntervalWorker(BackgroundEventWorker):
-    """Runs the executor on a schedule: ``interval=`` (start to start, on a
-    grid, no drift, no overlap), ``delay=`` (end to start) and
-    ``delay_before=`` (before each run). ``trigger()`` runs it now as well.
+    """Runs the executor on a schedule: ``interval=`` (alias ``i=``; start to
+    start, on a grid, no drift, no overlap), ``delay=`` (alias
+    ``delay_after=``; end to start) and ``delay_before=`` (before each run).
+    With neither ``interval`` nor ``delay`` it waits 1 s between runs
+    (atasker's default). ``trigger()`` runs it now as well.
     """
 
     def __init__(self, *args: Any, interval: float | None = None, delay: float | None = None,
-                 delay_before: float | None = None, **kwargs: Any) -> None:
+                 delay_before: float | None = None, i: float | None = None,
+                 delay_after: float | None = None, **kwargs: Any) -> None:
+        interval = _one_of('interval', interval, 'i', i)
+        delay = _one_of('delay', delay, 'delay_after', delay_after)
+        if interval is None and delay is None:
+            delay = DEFAULT_DELAY
         check_timing(interval, delay, delay_before)
         super().__init__(*args, **kwargs)
         self.interval = interval
@@ -371,8 +429,10 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
         self._timer: Any = None
 
     def _apply_controls(self, controls: dict[str, Any]) -> None:
-        timing = {k: controls.pop(k) for k in ('_interval', '_delay', '_delay_before')
-                  if k in controls}
+        timing = {k: controls.pop(k) for k in TIMING_KWARGS if k in controls}
+        if '_delay_after' in timing:
+            timing['_delay'] = _one_of('_delay', timing.get('_delay'), '_delay_after',
+                                       timing.pop('_delay_after'))
         if timing:
             interval = timing.get('_interval', self.interval)
             delay = timing.get('_delay', self.delay)
@@ -429,6 +489,10 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
         super()._finish()
 
 
+#: Seconds between runs of an interval worker given neither interval nor delay.
+DEFAULT_DELAY = 1
+
+
 # Typed overloads, in the order _make_worker picks the class (q before e before timing).
 @overload
 def background_worker(f: Callable[..., Coroutine[Any, Any, Any]], /) -> BackgroundAsyncWorker: ...
@@ -450,7 +514,13 @@ def background_worker(*, event: Literal[True], **kwargs: Any
 def background_worker(*, interval: float, **kwargs: Any
                       ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
 @overload
+def background_worker(*, i: float, **kwargs: Any
+                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+@overload
 def background_worker(*, delay: float, **kwargs: Any
+                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+@overload
+def background_worker(*, delay_after: float, **kwargs: Any
                       ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
 @overload
 def background_worker(*, delay_before: float, **kwargs: Any
@@ -464,11 +534,11 @@ def background_worker(*args: Any, **kwargs: Any) -> Any:
 
     ``@background_worker`` → :class:`BackgroundWorker` (or
     :class:`BackgroundAsyncWorker` for a coroutine function);
-    ``@background_worker(interval=1)`` / ``(delay=...)`` / ``(delay_before=...)``
-    → :class:`BackgroundIntervalWorker`; ``(q=True)`` / ``(queue=...)`` →
-    :class:`BackgroundQueueWorker`; ``(e=True)`` / ``(event=True)`` →
-    :class:`BackgroundEventWorker`. Other keywords go to the worker.
-    The worker is not started: call ``start()``.
+    ``@background_worker(interval=1)`` / ``(i=...)`` / ``(delay=...)`` /
+    ``(delay_after=...)`` / ``(delay_before=...)`` → :class:`BackgroundIntervalWorker`;
+    ``(q=True)`` / ``(queue=...)`` → :class:`BackgroundQueueWorker`;
+    ``(e=True)`` / ``(event=True)`` → :class:`BackgroundEventWorker`. Other
+    keywords go to the worker. The worker is not started: call ``start()``.
     """
     if len(args) == 1 and callable(args[0]) and not kwargs:
         return _make_worker(args[0], {})
@@ -481,6 +551,9 @@ def background_worker(*args: Any, **kwargs: Any) -> Any:
     return decorate
 
 
+_TIMING = ('interval', 'i', 'delay', 'delay_after', 'delay_before')
+
+
 def _make_worker(func: Callable[..., Any], kwargs: dict[str, Any]) -> BackgroundWorker:
     if not callable(func):
         raise TypeError(f'background_worker needs a callable, got {func!r}')
@@ -489,13 +562,13 @@ def _make_worker(func: Callable[..., Any], kwargs: dict[str, Any]) -> Background
         cls = BackgroundQueueWorker
     elif kwargs.pop('e', False) or kwargs.pop('event', False):
         cls = BackgroundEventWorker
-    elif any(kwargs.get(k) is not None for k in ('interval', 'delay', 'delay_before')):
+    elif any(kwargs.get(k) is not None for k in _TIMING):
         cls = BackgroundIntervalWorker
     elif inspect.iscoroutinefunction(func):
         cls = BackgroundAsyncWorker
     else:
         cls = BackgroundWorker
-    for key in ('e', 'event', 'q', 'queue', 'interval', 'delay', 'delay_before'):
+    for key in ('e', 'event', 'q', 'queue', *_TIMING):
         if key in kwargs and kwargs[key] in (None, False) and cls is not BackgroundQueueWorker:
             kwargs.pop(key)
     return cls(func=func, **kwargs)

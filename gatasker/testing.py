@@ -30,7 +30,7 @@ def gatasker_supervisor() -> Iterator[TaskSupervisor]:
     sup.start()
     try:
         yield sup
-        leftovers = sup.get_tasks()
+        leftovers = list(sup.get_tasks().values())
         actors = sup.get_info().actors
     finally:
         sup.stop(wait=10)

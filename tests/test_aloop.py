@@ -120,7 +120,7 @@ def test_no_aloop_is_an_error_at_the_call(supervisor: gatasker.TaskSupervisor) -
         gatasker.background_task(double, supervisor=supervisor)(1)
     with pytest.raises(LookupError):
         gatasker.background_task(double, loop='missing', supervisor=supervisor)(1)
-    assert supervisor.get_tasks() == []
+    assert supervisor.get_tasks() == {}
 
 
 def test_workers_run_coroutine_executors_on_aloops(supervisor: gatasker.TaskSupervisor) -> None:

@@ -266,7 +266,7 @@ def test_unpicklable_target_is_an_error_at_the_call(mp_supervisor: TaskSuperviso
     for target in (lambda **_: 1, local):
         with pytest.raises(TypeError, match='picklable'):
             mp_supervisor.put_task(target, tt=TT_MP)
-    assert mp_supervisor.get_tasks() == []
+    assert mp_supervisor.get_tasks() == {}
 
 
 def test_unpicklable_argument_is_the_tasks_exception(mp_supervisor: TaskSupervisor) -> None:

@@ -218,7 +218,7 @@ def test_bad_task_arguments_raise_at_the_call(supervisor: gatasker.TaskSuperviso
                                               kwargs: dict[str, Any], error: type) -> None:
     with pytest.raises(error):
         supervisor.put_task(lambda **kw: None, **kwargs)
-    assert supervisor.get_tasks() == []
+    assert supervisor.get_tasks() == {}
     with pytest.raises(TypeError):
         supervisor.put_task('not callable')  # type: ignore[arg-type]
     assert supervisor.put_task(lambda **kw: 1).get(timeout=10) == 1
@@ -427,11 +427,11 @@ def test_get_tasks_lists_queued_and_running(supervisor: gatasker.TaskSupervisor)
     rec = Recorder()
     tasks = [supervisor.put_task(rec.run, (i,), tt=TT_THREAD) for i in range(3)]
     rec.wait_started(1)
-    assert set(supervisor.get_tasks()) == set(tasks)
+    assert supervisor.get_tasks() == {task.id: task for task in tasks}
     rec.gate.set()
     gatasker.wait_completed(tasks, timeout=10)
     settle(supervisor)
-    assert supervisor.get_tasks() == []
+    assert supervisor.get_tasks() == {}
 
 
 # -- life cycle --------------------------------------------------------------
@@ -623,7 +623,7 @@ def test_many_tasks_complete_exactly_once(supervisor: gatasker.TaskSupervisor) -
     assert gatasker.wait_completed(tasks, timeout=60) == list(range(3000))
     assert set(counts.values()) == {1} and len(counts) == 3000
     settle(supervisor)
-    assert supervisor.get_tasks() == []
+    assert supervisor.get_tasks() == {}
 
 
 def test_concurrent_first_use_of_a_lazily_started_supervisor() -> None:
@@ -669,4 +669,4 @@ def test_tasks_that_cannot_run_fail_at_the_call(supervisor: gatasker.TaskSupervi
         gatasker.background_task(coro, supervisor=supervisor)()
     with pytest.raises(TypeError, match='picklable'):
         supervisor.put_task(lambda **_: None, tt=gatasker.TT_MP)
-    assert supervisor.get_tasks() == []
+    assert supervisor.get_tasks() == {}

@@ -113,7 +113,7 @@ def test_bad_input(supervisor: TaskSupervisor, name: str, call: Callable[[TaskSu
     for key in ('aloops', 'async_job_schedulers', 'default_aloop'):
         after.pop(key, None)
     assert after == before
-    assert supervisor.get_tasks() == []
+    assert supervisor.get_tasks() == {}
     assert supervisor.put_task(lambda **_: 'still works').get(timeout=10) == 'still works'
 
 

@@ -109,7 +109,7 @@ def test_eight_threads_queue_while_the_pool_resizes(tt: int) -> None:
     assert all(t.status == gatasker.TASK_STATUS_COMPLETED for t in everything)
     assert not meter.violations, meter.violations[:5]
     assert meter.max_running > 2  # the limits were really exercised
-    assert sup.get_tasks() == []
+    assert sup.get_tasks() == {}
 
 
 SECONDS = float(os.environ.get('GATASKER_STRESS_SECONDS', '20'))
