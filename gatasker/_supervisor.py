@@ -74,6 +74,9 @@ EXIT_GRACE = 2.0
 #: How many ids of finished tasks ``mark_task_completed`` still recognises.
 RECENT_IDS = 10_000
 
+#: How many task names the warning of a stop that abandoned work lists.
+STOP_LOG_NAMES = 5
+
 STOPPED, STARTING, RUNNING, STOPPING = 'stopped', 'starting', 'running', 'stopping'
 _THREAD_KEYS = frozenset({'pool_size', 'reserve_normal', 'reserve_high', 'min_size', 'max_size'})
 _POOL_KEYS = frozenset({'pool_size', 'reserve_normal', 'reserve_high'})
@@ -113,6 +116,7 @@ class _Run:
         self.exited = Latch()  # the mailbox (and in threaded mode its thread) ended
         self.quiet: Latch | None = None  # set when no task is left during stop
         self.ignored: set[Any] = set()  # ids of tasks stop() must not wait for
+        self.abandoned: dict[int, Task] = {}  # canceled by stop() before they started
         self.closing = False
         self.finished = False
         self.error: BaseException | None = None  # why the hub thread could not start
@@ -456,7 +460,8 @@ class _SupervisorCore:
                 if not run.quiet.wait(self._remaining(deadline)):
                     self._call_in_mailbox(run, self._cancel_waiting, run)
             self._stop_extensions(run, deadline)
-            self._call_in_mailbox(run, self._close_tiers, run)
+            self._call_in_mailbox(run, self._warn_abandoned, run)
+            self._call_in_mailbox(run, self._close_tiers, run)  # may end the mailbox
         except Exception:
             logger.exception('supervisor %s: stop failed', self.id)
         finally:
@@ -498,11 +503,22 @@ class _SupervisorCore:
                 task.cancel()
 
     def _cancel_waiting(self, run: _Run) -> None:
-        for admission in run.admissions.values():
-            for task in list(admission.drain()):
-                task.cancel()
-        for task in list(self._tasks.values()):
-            task.cancel()  # delayed ones, and those not yet taken from the inbox
+        waiting = [task for admission in run.admissions.values() for task in admission.drain()]
+        waiting += self._tasks.values()  # delayed ones, and those not yet taken from the inbox
+        for task in waiting:
+            if task.status != TASK_STATUS_CANCELED and task.cancel():
+                run.abandoned[id(task)] = task
+
+    def _warn_abandoned(self, run: _Run) -> None:
+        """Log what the stop canceled before it started and what it left running."""
+        running = [task for task in self._tasks.values()
+                   if task.is_started() and task.id not in run.ignored]
+        parts = [f'left running {_describe(running)}'] if running else []
+        if run.abandoned:
+            canceled = sorted(run.abandoned.values(), key=lambda task: task.time_queued)
+            parts.append(f'canceled before they started {_describe(canceled)}')
+        if parts:
+            logger.warning('supervisor %s: stop %s', self.id, '; '.join(parts))
 
     def _check_quiet(self, run: _Run) -> None:
         if run.quiet is not None and all(tid in run.ignored for tid in self._tasks):
@@ -900,6 +916,19 @@ class TaskSupervisor(ActorSupport, ALoopSupport, ProcessSupport, _SupervisorCore
     the supervisor in the calling thread's hub (*embedded* mode); otherwise
     in a daemon OS thread named ``supervisor_<id>_hub`` (*threaded* mode).
     """
+
+
+def _describe(tasks: list[Task]) -> str:
+    """``'3 tasks (thread: 2, greenlet: 1): name, name, name'`` for a log line."""
+    per_tier: dict[str, int] = {}
+    for task in tasks:
+        per_tier[TIER_NAMES[task.tt]] = per_tier.get(TIER_NAMES[task.tt], 0) + 1
+    tiers = ', '.join(f'{name}: {count}' for name, count in per_tier.items())
+    names = ', '.join(task.name or getattr(task.target, '__qualname__', repr(task.target))
+                      for task in tasks[:STOP_LOG_NAMES])
+    more = f', ... {len(tasks) - STOP_LOG_NAMES} more' if len(tasks) > STOP_LOG_NAMES else ''
+    noun = 'task' if len(tasks) == 1 else 'tasks'
+    return f'{len(tasks)} {noun} ({tiers}): {names}{more}'
 
 
 _running: weakref.WeakSet[_SupervisorCore] = weakref.WeakSet()

@@ -523,6 +523,41 @@ def test_stop_with_a_bound_cancels_what_did_not_start() -> None:
     assert tasks[0].get(timeout=10) == 0
 
 
+def test_a_bounded_stop_warns_what_it_left_running_and_canceled(
+        caplog: pytest.LogCaptureFixture) -> None:
+    sup = gatasker.TaskSupervisor(pool_size=1, reserve_normal=0, reserve_high=0)
+    sup.set_greenlet_pool(pool_size=1, reserve_normal=0, reserve_high=0)
+    sup.start()
+    rec = Recorder()
+    tasks = [sup.put_task(rec.run, ('t',), tt=TT_THREAD, name=f'thread{i}') for i in range(3)]
+    tasks += [sup.put_task(rec.run, ('g',), tt=TT_GREENLET, name=f'greenlet{i}')
+              for i in range(8)]
+    rec.wait_started(2)
+    with caplog.at_level(logging.WARNING, logger='gatasker'):
+        assert sup.stop(wait=0.1)
+    rec.gate.set()
+    gatasker.wait_completed([tasks[0], tasks[3]], timeout=10)
+    lines = [r.getMessage() for r in caplog.records
+             if r.levelno == logging.WARNING and 'stop left' in r.getMessage()]
+    assert len(lines) == 1, caplog.text
+    running, canceled = lines[0].split('; ')
+    assert 'left running 2 tasks (thread: 1, greenlet: 1): ' in running
+    assert 'thread0' in running and 'greenlet0' in running
+    assert 'canceled before they started 9 tasks (thread: 2, greenlet: 7): ' in canceled
+    # the first few names, then how many more
+    assert 'thread1, thread2, greenlet1, greenlet2, greenlet3, ... 4 more' in canceled
+
+
+def test_a_stop_that_finished_everything_warns_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    sup = gatasker.TaskSupervisor()
+    sup.start()
+    tasks = [sup.put_task(lambda **_: None) for _ in range(5)]
+    with caplog.at_level(logging.WARNING, logger='gatasker'):
+        assert sup.stop(wait=30)
+    assert all(task.is_completed() for task in tasks)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
 def test_stop_from_inside_a_task_does_not_deadlock() -> None:
     sup = gatasker.TaskSupervisor()
     sup.start()
