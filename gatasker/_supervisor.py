@@ -116,7 +116,7 @@ class _Run:
         self.exited = Latch()  # the mailbox (and in threaded mode its thread) ended
         self.quiet: Latch | None = None  # set when no task is left during stop
         self.ignored: set[Any] = set()  # ids of tasks stop() must not wait for
-        self.abandoned: dict[int, Task] = {}  # canceled by stop() before they started
+        self.abandoned: dict[int, Task[Any]] = {}  # canceled by stop() before they started
         self.closing = False
         self.finished = False
         self.error: BaseException | None = None  # why the hub thread could not start
@@ -918,13 +918,13 @@ class TaskSupervisor(ActorSupport, ALoopSupport, ProcessSupport, _SupervisorCore
     """
 
 
-def _describe(tasks: list[Task]) -> str:
+def _describe(tasks: list[Task[Any]]) -> str:
     """``'3 tasks (thread: 2, greenlet: 1): name, name, name'`` for a log line."""
     per_tier: dict[str, int] = {}
     for task in tasks:
         per_tier[TIER_NAMES[task.tt]] = per_tier.get(TIER_NAMES[task.tt], 0) + 1
     tiers = ', '.join(f'{name}: {count}' for name, count in per_tier.items())
-    names = ', '.join(task.name or getattr(task.target, '__qualname__', repr(task.target))
+    names = ', '.join(task.name or str(getattr(task.target, '__qualname__', task.target))
                       for task in tasks[:STOP_LOG_NAMES])
     more = f', ... {len(tasks) - STOP_LOG_NAMES} more' if len(tasks) > STOP_LOG_NAMES else ''
     noun = 'task' if len(tasks) == 1 else 'tasks'
