@@ -6,12 +6,11 @@ import concurrent.futures
 import inspect
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from ._bridge import allocate_lock
-from ._constants import TASK_NORMAL, TT_COROUTINE, check_priority, check_tt
-from ._futures import check_timeout
+from ._constants import TASK_NORMAL, TT_COROUTINE, check_priority, check_timeout, check_tt
 from ._task import Task
 
 if TYPE_CHECKING:
@@ -84,8 +83,16 @@ class Executor(concurrent.futures.Executor):
         view._shared = self._shared
         return view
 
+    @overload
+    def submit(self, fn: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args,
+               **kwargs: P.kwargs) -> concurrent.futures.Future[T]: ...
+
+    @overload
     def submit(self, fn: Callable[P, T], /, *args: P.args,
-               **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
+               **kwargs: P.kwargs) -> concurrent.futures.Future[T]: ...
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any,
+               **kwargs: Any) -> concurrent.futures.Future[Any]:
         """Queue ``fn(*args, **kwargs)`` as a task; return its future (see :meth:`Task.future`).
 
         Cancelling the future cancels the task if it has not started. Raises
@@ -120,9 +127,19 @@ class Executor(concurrent.futures.Executor):
         with self._shared.lock:
             self._shared.tasks.discard(task)
 
+    @overload
+    def map(self, fn: Callable[..., Coroutine[Any, Any, T]], *iterables: Iterable[Any],
+            timeout: float | None = None, chunksize: int = 1, buffersize: int | None = None,
+            priority: int | None = None, tt: int | None = None) -> Iterator[T]: ...
+
+    @overload
     def map(self, fn: Callable[..., T], *iterables: Iterable[Any], timeout: float | None = None,
             chunksize: int = 1, buffersize: int | None = None, priority: int | None = None,
-            tt: int | None = None) -> Iterator[T]:
+            tt: int | None = None) -> Iterator[T]: ...
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any],
+            timeout: float | None = None, chunksize: int = 1, buffersize: int | None = None,
+            priority: int | None = None, tt: int | None = None) -> Iterator[Any]:
         """Like the builtin ``map`` with the calls run as tasks; results in input order.
 
         *timeout* (seconds, from this call) bounds the whole iteration: the
@@ -145,7 +162,7 @@ class Executor(concurrent.futures.Executor):
         executor = self if priority is None and tt is None else self.options(priority=priority,
                                                                                tt=tt)
         inputs = zip(*iterables, strict=False)  # the shortest input ends it, as in map()
-        pending: deque[concurrent.futures.Future[T]] = deque()
+        pending: deque[concurrent.futures.Future[Any]] = deque()
         for args in inputs:
             pending.append(executor.submit(fn, *args))
             if buffersize is not None and len(pending) >= buffersize:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import concurrent.futures
-import math
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from ._bridge import Latch, allocate_lock, wait_future
-from ._constants import TASK_STATUS_CANCELED
+from ._constants import TASK_STATUS_CANCELED, check_timeout
 from ._task import Task
 
 T = TypeVar('T')
@@ -70,17 +69,6 @@ class TaskFuture(concurrent.futures.Future[T]):
         """
         wait_future(self, check_timeout(timeout))
         return super().exception(0)
-
-
-def check_timeout(timeout: float | None) -> float | None:
-    """*timeout* checked (TypeError/ValueError), as a float; infinity is None."""
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f'timeout must be a number of seconds or None, got {timeout!r}')
-    if timeout < 0 or math.isnan(timeout):
-        raise ValueError(f'timeout must not be negative, got {timeout!r}')
-    return None if math.isinf(timeout) else float(timeout)
 
 
 def task_list(tasks: Iterable[Task[T]], what: str) -> list[Task[T]]:

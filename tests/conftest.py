@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import gevent
 import gevent.monkey
 import pytest
+from greenlet import GreenletExit
 
 import gatasker
 
@@ -109,3 +110,19 @@ def call_from(where: str, func: Callable[[], R]) -> R:
     if not ok:
         raise value
     return value  # type: ignore[no-any-return]
+
+
+#: What every user boundary is tested with: an Exception and the BaseExceptions.
+BASE_EXCEPTIONS = [ValueError('plain'), SystemExit(3), KeyboardInterrupt(),
+                   GreenletExit(), gevent.Timeout()]
+
+
+def echo(value: Any, gate: Latch | None = None) -> Any:
+    """Return *value*, once *gate* (if any) is open."""
+    if gate is not None:
+        assert gate.wait(30), 'gate never opened'
+    return value
+
+
+def boom(exc: BaseException) -> None:
+    raise exc

@@ -10,30 +10,19 @@ from typing import Any
 
 import gevent
 import pytest
-from conftest import call_from
-from greenlet import GreenletExit
+from conftest import BASE_EXCEPTIONS, boom, call_from, echo
 
 import gatasker
 from gatasker import TASK_HIGH, TASK_LOW, TASK_NORMAL, TT_GREENLET, TT_THREAD
 from gatasker._bridge import Latch, allocate_lock
 
 WHERE = ['greenlet', 'thread']
-BASE_EXCEPTIONS = [ValueError('plain'), SystemExit(3), KeyboardInterrupt(),
-                   GreenletExit(), gevent.Timeout()]
 
-
-def echo(value: Any, gate: Latch | None = None) -> Any:
-    if gate is not None:
-        assert gate.wait(30), 'gate never opened'
-    return value
 
 
 def add(a: int, b: int) -> int:
     return a + b
 
-
-def boom(exc: BaseException) -> None:
-    raise exc
 
 
 @pytest.fixture

@@ -14,26 +14,15 @@ from typing import Any
 
 import gevent
 import pytest
-from conftest import call_from
-from greenlet import GreenletExit
+from conftest import BASE_EXCEPTIONS, boom, call_from, echo
 
 import gatasker
 from gatasker import TT_GREENLET, TaskCancelled
 from gatasker._bridge import Latch, allocate_lock, real_thread_id, start_real_thread
 
 WHERE = ['greenlet', 'thread']
-BASE_EXCEPTIONS = [ValueError('plain'), SystemExit(3), KeyboardInterrupt(),
-                   GreenletExit(), gevent.Timeout()]
 
 
-def echo(value: Any, gate: Latch | None = None) -> Any:
-    if gate is not None:
-        assert gate.wait(30), 'gate never opened'
-    return value
-
-
-def boom(exc: BaseException) -> None:
-    raise exc
 
 
 @pytest.fixture

@@ -155,7 +155,7 @@ def to_bytes(x: int, *, sep: str = '') -> bytes:
 
 executor = gatasker.Executor(priority=gatasker.TASK_HIGH)
 assert_type(executor.submit(to_bytes, 1, sep='-'), concurrent.futures.Future[bytes])
-executor.submit(to_bytes, 'one')  # type: ignore[arg-type]
+executor.submit(to_bytes, 'one')  # type: ignore[call-overload]
 assert_type(executor.map(to_bytes, [1, 2], buffersize=2), Iterator[bytes])
 assert_type(executor.options(tt=gatasker.TT_THREAD), gatasker.Executor)
 gatasker.Executor(priority='high')  # type: ignore[arg-type]
@@ -163,6 +163,11 @@ gatasker.Executor(priority='high')  # type: ignore[arg-type]
 
 async def double(x: int) -> float:
     return 2.0 * x
+
+
+assert_type(executor.submit(double, 1), concurrent.futures.Future[float])
+assert_type(executor.map(double, [1]), Iterator[float])
+executor.submit(double, 'x')  # type: ignore[call-overload]
 
 
 def use_aloop(aloop: gatasker.ALoop) -> None:
