@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
-from ._constants import TASK_NORMAL, TT_COROUTINE, TT_MP, check_delay, check_priority, check_tt
+from ._constants import TASK_NORMAL, TT_COROUTINE, check_delay, check_priority, check_tt
 from ._supervisor import TaskSupervisor
 from ._task import Task
 
@@ -73,8 +73,9 @@ def background_task(
     Use it as ``@background_task``, as ``@background_task(priority=TASK_HIGH)``
     or as ``background_task(f, priority=...)``. Calling the returned function
     with ``(*args, **kwargs)`` queues ``f(*args, **kwargs)`` and returns its
-    :class:`Task` at once (a TT_MP target also gets ``_task_id``, as in
-    atasker). ``tt=None`` runs a coroutine function on an aloop
+    :class:`Task` at once; *f* gets exactly those arguments, in every tier
+    (no ``_task_id``: only :meth:`~TaskSupervisor.put_task` targets get it).
+    ``tt=None`` runs a coroutine function on an aloop
     and anything else on the supervisor's ``default_tt``. Bad arguments raise
     at decoration time.
 
@@ -105,6 +106,6 @@ def background_task(
             task_tt = TT_COROUTINE if is_coroutine else sup.default_tt
         return sup.put_task(f, args, kwargs, callback=callback, priority=priority, delay=delay,
                             tt=task_tt, name=name or getattr(f, '__name__', None), loop=loop,
-                            _pass_task_id=task_tt == TT_MP)  # as in atasker
+                            _pass_task_id=False)  # f gets exactly its arguments, as in atasker
 
     return queue

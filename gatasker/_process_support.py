@@ -179,13 +179,14 @@ async def co_mp_apply(f: Callable[..., Any], args: Iterable[Any] = (),
 
     A coroutine, for code on an aloop (or any asyncio loop): it awaits the
     task without blocking the loop, and raises the task's exception. Uses
-    the default ``task_supervisor`` unless *supervisor* is given. The target
-    gets ``_task_id`` like every TT_MP target. Cancelling the coroutine
+    the default ``task_supervisor`` unless *supervisor* is given. *f* gets
+    exactly *args* and *kwargs* (no ``_task_id``). Cancelling the coroutine
     cancels the task if it has not started.
     """
     if supervisor is None:
         from ._api import task_supervisor
         supervisor = task_supervisor
     task = supervisor.put_task(f, args, kwargs, tt=TT_MP, delay=delay,
-                               priority=TASK_NORMAL if priority is None else priority)
+                               priority=TASK_NORMAL if priority is None else priority,
+                               _pass_task_id=False)
     return await task

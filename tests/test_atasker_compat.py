@@ -179,14 +179,14 @@ def main():
     assert got.wait(60) and results == [(0, True)], results
 
     task = background_task(tests.mp.test, priority=TASK_HIGH, tt=TT_MP)(1, 2, 3, x=2)
-    assert task.get(timeout=60) == (8, True)
+    assert task.get(timeout=60) == (8, False)  # exactly its arguments
 
     async def f1():
         result = await co_mp_apply(tests.mp.test, args=(1, 2, 3), kwargs={'x': 2},
                                    priority=TASK_HIGH)
         return result
     aloop = task_supervisor.create_aloop('mp', default=True)
-    assert aloop.run(f1()) == (8, True)
+    assert aloop.run(f1()) == (8, False)
 
     worker = MyWorker()
     worker.results, worker.done = [], Latch()
