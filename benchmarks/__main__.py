@@ -40,6 +40,9 @@ CASES = [
          10_000, 3_000, ['thread_gatasker'],
          ['thread_atasker', 'thread_gevent_threadpool', 'thread_executor'],
          target='>= 10x atasker, >= 0.7x ThreadPool'),
+    Case('executor', '10,000 no-op submits to a concurrent.futures Executor, 25 threads, '
+         'concurrent.futures.wait', 10_000, 3_000, ['executor_gatasker'],
+         ['executor_threadpool'], target='>= 0.5x ThreadPoolExecutor', needs='Executor'),
     Case('greenlet', '50,000 no-op cooperative tasks, 1,000 slots, monkey-patched',
          50_000, 10_000, ['greenlet_gatasker_patched'], ['greenlet_gevent_pool_patched'],
          target='>= 1.0x gevent Pool'),

@@ -78,6 +78,32 @@ def thread_executor(n: int) -> Result:
     return _rate(n, elapsed)
 
 
+# -- 10,000 no-op calls through a concurrent.futures Executor, 25 threads ---------------
+
+def _submit_and_wait(executor: Any, n: int) -> Result:
+    from concurrent.futures import wait
+    wait([executor.submit(_noop) for _ in range(100)])  # warm up
+    started = time.perf_counter()
+    wait([executor.submit(_noop) for _ in range(n)])
+    return _rate(n, time.perf_counter() - started)
+
+
+def executor_gatasker(n: int) -> Result:
+    import gatasker
+    sup = gatasker.TaskSupervisor(pool_size=25, reserve_normal=0, reserve_high=0)
+    sup.start()
+    with gatasker.Executor(sup) as executor:
+        result = _submit_and_wait(executor, n)
+    sup.stop()
+    return result
+
+
+def executor_threadpool(n: int) -> Result:
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(25) as executor:
+        return _submit_and_wait(executor, n)
+
+
 # -- 50,000 no-op cooperative tasks, 1,000 slots, monkey-patched ----------------------
 
 def greenlet_gatasker_patched(n: int) -> Result:

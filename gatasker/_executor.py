@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import inspect
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
@@ -29,7 +30,9 @@ class _Shared:
         self.lock = allocate_lock()  # held for a few bytecodes only, never while waiting
         self.shut_down = False
         self.cancel = False
-        self.tasks: set[Task[Any]] = set()
+        # Unfinished tasks stay referenced by their supervisor: a weak set forgets the others
+        # without a done-callback per call.
+        self.tasks: weakref.WeakSet[Task[Any]] = weakref.WeakSet()
 
 
 class Executor(concurrent.futures.Executor):
@@ -59,7 +62,7 @@ class Executor(concurrent.futures.Executor):
         self._shared = _Shared()
 
     def __repr__(self) -> str:
-        state = 'shut down' if self._shared.shut_down else f'{len(self._shared.tasks)} pending'
+        state = 'shut down' if self._shared.shut_down else 'running'
         return f'<gatasker.Executor priority={self._priority} tt={self._tt} {state}>'
 
     @property
@@ -118,14 +121,9 @@ class Executor(concurrent.futures.Executor):
         with shared.lock:
             shared.tasks.add(task)
             cancel = shared.cancel  # a shutdown(cancel_futures=True) raced with this call
-        task._add_done_callback(self._forget)
         if cancel:
             task.cancel()
         return task
-
-    def _forget(self, task: Task[Any]) -> None:
-        with self._shared.lock:
-            self._shared.tasks.discard(task)
 
     @overload
     def map(self, fn: Callable[..., Coroutine[Any, Any, T]], *iterables: Iterable[Any],
@@ -181,7 +179,7 @@ class Executor(concurrent.futures.Executor):
             shared.shut_down = True
             if cancel_futures:
                 shared.cancel = True
-            tasks = list(shared.tasks)
+            tasks = [task for task in shared.tasks if not task.done()]
         if cancel_futures:
             for task in tasks:
                 task.cancel()

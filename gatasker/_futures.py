@@ -34,13 +34,17 @@ class TaskFuture(concurrent.futures.Future[T]):
         return self._task
 
     def _follow(self, task: Task[Any]) -> None:
-        # In whichever thread ended the task; never blocks.
-        if task.status == TASK_STATUS_CANCELED:
-            super().cancel()
-        elif task.exception is not None:
-            self.set_exception(task.exception)
-        else:
-            self.set_result(self._task.get(0))
+        # In whichever thread ended the task, or in future()'s caller when the task had
+        # already ended; both may run for a task that ended while future() was called.
+        try:
+            if task.status == TASK_STATUS_CANCELED:
+                super().cancel()
+            elif task.exception is not None:
+                self.set_exception(task.exception)
+            else:
+                self.set_result(self._task.get(0))
+        except concurrent.futures.InvalidStateError:
+            pass  # the other one settled it
 
     def cancel(self) -> bool:
         """Cancel the task (and so this future) if it has not started.

@@ -302,8 +302,9 @@ class Task(Generic[T_co]):
                 if self._future is None:
                     self._future = new
                 future = self._future
-            if future is new:
-                self._add_done_callback(new._follow)
+                done = self._done.is_set()
+            if done and future is new:  # else _run_callbacks settles it
+                new._follow(self)
         return future
 
     # -- used by the supervisor ------------------------------------------
@@ -365,6 +366,12 @@ class Task(Generic[T_co]):
                 self._callbacks.remove(func)
 
     def _run_callbacks(self) -> None:
+        # The task is done, so nothing is added any more: no lock needed to see there is nothing.
+        future = self._future
+        if future is not None:
+            future._follow(self)  # type: ignore[attr-defined]
+        if self._callbacks is None:
+            return
         with state_lock:
             callbacks, self._callbacks = self._callbacks, None
             self._links = None

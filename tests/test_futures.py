@@ -424,3 +424,11 @@ def _tasks_of(n: int, put: Callable[..., gatasker.Task[Any]]) -> Iterator[gatask
 def test_as_completed_takes_a_generator(put: Callable[..., gatasker.Task[Any]]) -> None:
     assert sorted(t.result for t in gatasker.as_completed(_tasks_of(4, put), timeout=30)) == [
         0, 1, 2, 3]
+
+
+def test_futures_made_while_tasks_end_all_settle(put: Callable[..., gatasker.Task[Any]]) -> None:
+    # future() racing the task's end: whichever side settles the future, it settles once.
+    tasks = [put(echo, i) for i in range(300)]
+    futures = call_from('thread', lambda: [t.future() for t in tasks])
+    assert [f.result(30) for f in futures] == list(range(300))
+    assert all(t.future() is f for t, f in zip(tasks, futures, strict=True))
