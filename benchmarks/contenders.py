@@ -106,10 +106,11 @@ def executor_threadpool(n: int) -> Result:
 
 # -- 50,000 no-op cooperative tasks, 1,000 slots, monkey-patched ----------------------
 
-def greenlet_gatasker_patched(n: int) -> Result:
+def greenlet_gatasker_patched(n: int, watch_hub: float | None = None) -> Result:
     import gatasker
     sup = gatasker.TaskSupervisor()
     sup.set_greenlet_pool(pool_size=1000, reserve_normal=0, reserve_high=0)
+    sup.watch_hub(watch_hub)
     sup.start()
     gatasker.wait_completed([sup.put_task(_noop, tt=gatasker.TT_GREENLET) for _ in range(100)])
     started = time.perf_counter()
@@ -118,6 +119,11 @@ def greenlet_gatasker_patched(n: int) -> Result:
     elapsed = time.perf_counter() - started
     sup.stop()
     return _rate(n, elapsed)
+
+
+def greenlet_gatasker_watchdog_patched(n: int) -> Result:
+    """The greenlet case with the hub watchdog on (threshold 10 ms: a ping every 5 ms)."""
+    return greenlet_gatasker_patched(n, watch_hub=0.01)
 
 
 def greenlet_gevent_pool_patched(n: int) -> Result:

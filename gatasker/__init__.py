@@ -51,6 +51,11 @@ from ._logging import set_debug as set_debug
 from ._process_pool import ProcessPool as ProcessPool
 from ._process_pool import RemoteTraceback as RemoteTraceback
 from ._process_support import co_mp_apply as co_mp_apply
+from ._statistics import ActorStatistics as ActorStatistics
+from ._statistics import HistogramSnapshot as HistogramSnapshot
+from ._statistics import HubStatistics as HubStatistics
+from ._statistics import PriorityStatistics as PriorityStatistics
+from ._statistics import ProcessPoolStatistics as ProcessPoolStatistics
 from ._statistics import SupervisorStatistics as SupervisorStatistics
 from ._statistics import TierStatistics as TierStatistics
 from ._supervisor import TaskSupervisor as TaskSupervisor
@@ -82,6 +87,7 @@ __all__ = [
     'ALoop',
     'Actor',
     'ActorNotRunning',
+    'ActorStatistics',
     'BackgroundAsyncWorker',
     'BackgroundEventWorker',
     'BackgroundIntervalWorker',
@@ -90,6 +96,8 @@ __all__ = [
     'Executor',
     'FunctionCollection',
     'GataskerError',
+    'HistogramSnapshot',
+    'HubStatistics',
     'IALoop',
     'IActor',
     'ISupervisor',
@@ -99,7 +107,9 @@ __all__ = [
     'LocalProxy',
     'Locker',
     'MailboxFull',
+    'PriorityStatistics',
     'ProcessPool',
+    'ProcessPoolStatistics',
     'RemoteTraceback',
     'SupervisorNotRunning',
     'SupervisorStatistics',

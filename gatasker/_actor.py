@@ -53,7 +53,9 @@ class _ActorCore:
     __slots__ = (
         'drain',
         'dropped',
+        'failed',
         'greenlet',
+        'handled',
         'hub_thread',
         'limit',
         'lock',
@@ -91,6 +93,8 @@ class _ActorCore:
         self.pending = 0  # messages told and not yet taken (bounded mailboxes only)
         self.space_waiters: list[Latch] = []
         self.dropped = 0
+        self.handled = 0  # messages (worker: executor runs) handled, failed ones included
+        self.failed = 0
         self.hub_thread = -1  # the OS thread of the supervisor's hub
         # Messages from other threads, in the order they were told; drained
         # before any same-thread delivery so that causal order holds.
@@ -440,11 +444,13 @@ class Actor:
 
     def _handle(self, item: tuple[Any, _Reply | None]) -> None:
         message, reply = item
+        self._actor.handled += 1
         try:
             result = self.on_receive(message)
         except GreenletExit:
             raise
         except BaseException as exc:
+            self._actor.failed += 1
             if reply is not None:
                 reply.answer(False, exc)
             else:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from ._statistics import ActorStatistics
+
 
 class ActorSupport:
     """Mixin: keeps the running actors (and so the workers) of a supervisor."""
@@ -36,3 +38,14 @@ class ActorSupport:
         info.actors = [actor.name for actor in actors]
         info.workers = [actor.name for actor in actors if hasattr(actor, 'is_active')]
         super()._extend_info(info, run)  # type: ignore[misc]
+
+    def _actor_statistics(self) -> tuple[ActorStatistics, ...]:
+        snapshots = []
+        for actor in list(self._actors.values()):
+            core = actor._actor
+            mailbox = core.mailbox
+            snapshots.append(ActorStatistics(
+                name=actor.name, kind='worker' if hasattr(actor, 'is_active') else 'actor',
+                mailbox=(len(mailbox) if mailbox is not None else 0) + len(core.remote),
+                handled=core.handled, failed=core.failed))
+        return tuple(snapshots)

@@ -438,6 +438,14 @@ def destroy_thread_hub() -> None:
         hub.destroy(destroy_loop=True)
 
 
+def call_in_hub(hub: Any, func: Callable[..., Any], *args: Any) -> None:
+    """Run ``func(*args)`` soon in *hub*'s thread, as a loop callback.
+
+    Any thread; never blocks. Raises when the hub's loop is destroyed.
+    """
+    hub.loop.run_callback_threadsafe(func, *args)
+
+
 def start_real_thread(target: Callable[[], None], name: str) -> None:
     """Run *target* in a new daemon OS thread named *name*, also when patched.
 

@@ -433,6 +433,8 @@ class ProcessPool:
         self._retried: weakref.WeakSet[Task[Any]] = weakref.WeakSet()
         self.closing = False
         self.closing_kill = False
+        #: Worker processes started in place of one that ended (any thread may read).
+        self.replaced = 0
         self._on_closed: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
@@ -526,6 +528,7 @@ class ProcessPool:
                 # is replaced only when work waits, so a broken setup cannot loop.
                 try:
                     self._idle.append(self._start_worker())
+                    self.replaced += 1
                 except Exception:
                     logger.exception('could not start a worker process')
             self._pump()

@@ -18,6 +18,7 @@ from ._bridge import Latch
 from ._constants import TASK_NORMAL, TT_MP
 from ._process_pool import EXIT_TIMEOUT, ProcessPool, dump_call
 from ._process_tier import ExecutorBackend, ProcessTier
+from ._statistics import ProcessPoolStatistics
 from ._task import Task
 
 _POOL_KEYS = frozenset({'pool_size', 'reserve_normal', 'reserve_high'})
@@ -170,6 +171,13 @@ class ProcessSupport:
         backend = self._mp_backend
         info.mp_pool = self.mp_pool
         info.mp_processes = backend.processes if isinstance(backend, ProcessPool) else None
+
+    def _process_pool_statistics(self) -> ProcessPoolStatistics | None:
+        backend = self._mp_backend
+        if not isinstance(backend, ProcessPool):
+            return None
+        return ProcessPoolStatistics(processes=backend.processes, alive=len(backend.pids),
+                                     replaced=backend.replaced)
 
 
 async def co_mp_apply(f: Callable[..., Any], args: Iterable[Any] = (),

@@ -39,6 +39,7 @@ from ._bridge import (
     Latch,
     allocate_lock,
     in_main_thread,
+    real_thread_id,
     start_real_thread,
     threading_is_patched,
 )
@@ -62,9 +63,19 @@ from ._ids import new_task_id
 from ._interfaces import ISupervisor, IWorker
 from ._logging import logger
 from ._process_support import ProcessSupport
-from ._statistics import SupervisorStatistics, TierCounters, TierStatistics
+from ._statistics import (
+    ActorStatistics,
+    HubStatistics,
+    PriorityCounters,
+    PriorityStatistics,
+    ProcessPoolStatistics,
+    SupervisorStatistics,
+    TierStatistics,
+    tier_counters,
+)
 from ._task import Task, current_task
 from ._thread_tier import ThreadSizes, ThreadTier
+from ._watchdog import HubWatchdog, check_threshold
 
 _supervisor_ids = itertools.count(1)
 
@@ -102,6 +113,15 @@ def call_logged(what: str, func: Callable[..., Any], *args: Any) -> None:
         logger.exception(what + ' failed', func)
 
 
+def _observe(counters: PriorityCounters, task: Task[Any]) -> None:
+    """Count a finished task's queue wait (after any delay) and run time."""
+    started = task.time_started
+    if started is None or task.time_completed is None:
+        return
+    counters.queue_wait.observe(max(0.0, started - task.time_queued - (task.delay or 0.0)))
+    counters.run_time.observe(max(0.0, task.time_completed - started))
+
+
 class _Run:
     """What lives from one ``start()`` to the end of the matching stop, in the hub."""
 
@@ -109,6 +129,8 @@ class _Run:
         self.mode = mode
         self.inbox: Inbox | None = None
         self.hub: Any = None
+        self.thread_id = 0  # the real id of the hub's OS thread
+        self.watchdog: HubWatchdog | None = None
         self.tiers: dict[int, Any] = {}
         self.admissions: dict[int, Admission[Task[Any]]] = {}
         self.ready = Latch()
@@ -168,7 +190,8 @@ class _SupervisorCore:
         self._recent_ids: deque[Any] = deque(maxlen=RECENT_IDS)
         self._schedulers: dict[Any, Any] = {}
         self._sync_schedulers: dict[Any, Any] = {}
-        self._counters = {tt: TierCounters() for tt in TIER_NAMES}
+        self._counters = {tt: tier_counters() for tt in TIER_NAMES}
+        self._watch_threshold: float | None = None
         self._init_extensions()
 
     def _init_extensions(self) -> None:
@@ -299,6 +322,7 @@ class _SupervisorCore:
             self._run = run
             self._state = RUNNING
         _running.add(self)
+        self._restart_watchdog(run)
         self._on_started()
         logger.debug('supervisor %s started (%s)', self.id, mode)
 
@@ -307,6 +331,7 @@ class _SupervisorCore:
 
     def _open_run(self, run: _Run) -> None:
         run.hub = gevent.get_hub()
+        run.thread_id = real_thread_id()
         run.inbox = Inbox()
         for tt in (TT_GREENLET, TT_THREAD, TT_MP):
             self._open_tier(run, tt)
@@ -389,6 +414,34 @@ class _SupervisorCore:
         assert run is not None
         return run
 
+    def watch_hub(self, threshold: float | None = 0.1) -> None:
+        """Watch the supervisor's hub for greenlets that block it.
+
+        When a callback posted to the hub has not run within *threshold*
+        seconds, the stack the hub's thread runs is logged once per incident
+        as a warning on the ``gatasker`` logger; ``statistics().hub`` has the
+        hub's lag (p99, max) and the incident count. ``None`` stops
+        watching. Kept across restarts. Any thread; never blocks.
+        """
+        threshold = check_threshold(threshold)
+        with self._state_lock:
+            self._watch_threshold = threshold
+            run = self._run if self._state == RUNNING else None
+        if run is not None:
+            self._restart_watchdog(run)
+
+    def _restart_watchdog(self, run: _Run, stopping: bool = False) -> None:
+        with self._state_lock:
+            old, run.watchdog = run.watchdog, None
+            threshold = None if stopping else self._watch_threshold
+            if threshold is not None:
+                run.watchdog = HubWatchdog(run.hub, run.thread_id, threshold, str(self.id))
+                run.watchdog.start()
+        if old is not None:
+            old.close()
+            if stopping:
+                run.watchdog = old  # its figures stay readable after the stop
+
     def block(self) -> None:
         """Return when the supervisor stops. Blocks (cooperatively in a greenlet)."""
         run = self._run
@@ -428,6 +481,7 @@ class _SupervisorCore:
         self._post(run, self._on_stop, run, deadline, stop_schedulers,
                    cancel_tasks or wait is False, done)
         done.wait()
+        self._restart_watchdog(run, stopping=True)
         if run.finished and not run.ignored:
             # Nothing runs any more: let the hub thread end before returning,
             # also when the wait ran out, because an interpreter that exits
@@ -586,6 +640,7 @@ class _SupervisorCore:
             if not task._mark_started():  # canceled meanwhile
                 admission.finish()
                 continue
+            self._counters[tt][task.priority].running += 1
             if debug:
                 logger.debug('task %r started', task)
             if _events.subscribed():
@@ -599,7 +654,7 @@ class _SupervisorCore:
 
     def _on_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
         self._forget(task)
-        counters = self._counters[task.tt]
+        counters = self._counters[task.tt][task.priority]
         counters.completed += 1
         if not ok:
             counters.failed += 1
@@ -608,11 +663,13 @@ class _SupervisorCore:
         elif _logging._debug:
             logger.debug('task %r completed', task)
         task._complete(ok, value)
+        _observe(counters, task)
         if _events.subscribed():
             _events.publish(_events.TaskCompleted(task, self.id))
         if ok and task.callback is not None:
             gevent.spawn(call_logged, 'task callback %r', task.callback, value)
         if task.tt != TT_COROUTINE:
+            counters.running -= 1
             run.admissions[task.tt].finish()
             tier = run.tiers.get(task.tt)
             if tier is not None:
@@ -641,7 +698,7 @@ class _SupervisorCore:
             run.inbox.put((self._on_canceled, (run, task)))
 
     def _on_canceled(self, run: _Run, task: Task[Any]) -> None:
-        self._counters[task.tt].cancelled += 1
+        self._counters[task.tt][task.priority].cancelled += 1
         if _events.subscribed():
             _events.publish(_events.TaskCompleted(task, self.id))
         timer, task._handle = task._handle, None
@@ -674,6 +731,7 @@ class _SupervisorCore:
         task = task_ref()
         if task is None or task.status != TASK_STATUS_QUEUED:
             return
+        self._counters[task.tt][task.priority].timed_out += 1
         logger.log(level, 'task %r has waited %.3f s and has not started', task,
                    time.time() - task.time_queued)
         if _events.subscribed():
@@ -866,27 +924,33 @@ class _SupervisorCore:
         """Hook: add the fields of the other modules."""
 
     def statistics(self) -> SupervisorStatistics:
-        """A snapshot: per tier running and queued tasks per priority, counters
-        of completed, failed and cancelled tasks, and actor, worker and aloop
-        counts. Any thread; never blocks (counts are read without locking, so
-        a snapshot taken while tasks move may be off by the tasks in flight).
+        """A snapshot: per tier and priority the running and queued tasks,
+        counters of completed, failed, cancelled and timed-out tasks and
+        histograms of queue wait and run time; per actor and worker the
+        mailbox depth and handled/failed counts; the process pool; the hub
+        watchdog's lag and incidents. Any thread; never blocks (counts are
+        read without locking, so a snapshot taken while tasks move may be off
+        by the tasks in flight).
         """
         info = self.get_info()
         tiers = {}
         for tt, name in TIER_NAMES.items():
             if not hasattr(info, f'{name}_pool_size'):
                 continue
-            counters = self._counters[tt]
+            queued = dict(getattr(info, f'{name}_queued'))
+            priorities = {priority: PriorityStatistics.of(counters, queued.get(priority, 0))
+                          for priority, counters in self._counters[tt].items()}
             tiers[name] = TierStatistics(
                 name=name,
                 pool_size=getattr(info, f'{name}_pool_size'),
                 reserve_normal=getattr(info, f'{name}_reserve_normal'),
                 reserve_high=getattr(info, f'{name}_reserve_high'),
                 running=getattr(info, f'{name}_tasks_count'),
-                queued=dict(getattr(info, f'{name}_queued')),
-                completed=counters.completed,
-                failed=counters.failed,
-                cancelled=counters.cancelled,
+                queued=queued,
+                completed=sum(p.completed for p in priorities.values()),
+                failed=sum(p.failed for p in priorities.values()),
+                cancelled=sum(p.cancelled for p in priorities.values()),
+                priorities=priorities,
             )
         actors = list(getattr(info, 'actors', ()) or ())
         workers = getattr(info, 'workers', None)
@@ -900,7 +964,23 @@ class _SupervisorCore:
             workers=len(workers) if workers is not None else sum(
                 1 for a in actors if hasattr(a, 'is_active')),
             aloops=len(getattr(info, 'aloops', ()) or ()),
+            actor_statistics=self._actor_statistics(),
+            process_pool=self._process_pool_statistics(),
+            hub=self._hub_statistics(),
         )
+
+    def _actor_statistics(self) -> tuple[ActorStatistics, ...]:
+        """Hook: a snapshot of every running actor and worker."""
+        return ()
+
+    def _process_pool_statistics(self) -> ProcessPoolStatistics | None:
+        """Hook: a snapshot of the built-in process pool, if one is in use."""
+        return None
+
+    def _hub_statistics(self) -> HubStatistics | None:
+        run = self._run
+        watchdog = run.watchdog if run is not None else None
+        return watchdog.statistics() if watchdog is not None else None
 
 
 @implementer(ISupervisor)

@@ -253,7 +253,9 @@ class BackgroundWorker(Actor):
             self._task = None
         if task.is_canceled():
             return
+        self._actor.handled += 1
         if task.exception is not None:
+            self._actor.failed += 1
             self._executor_failed(task.exception)
             return
         result = task.result

@@ -237,6 +237,9 @@ def test_killed_worker_fails_its_task_and_is_replaced(gate: Gate, make: Make) ->
     assert len(pool.pids) == 2 and victim_pid not in pool.pids
     more = [sup.put_task(mp_targets.pid, tt=TT_MP) for _ in range(10)]
     assert victim_pid not in gatasker.wait_completed(more, timeout=60)
+    stats = sup.statistics().process_pool
+    assert stats is not None
+    assert (stats.processes, stats.alive, stats.replaced) == (2, 2, 1)
 
 
 def test_a_target_that_exits_the_process(mp_supervisor: TaskSupervisor) -> None:

@@ -16,6 +16,8 @@ PUBLIC = {
     'TaskTimeout', 'TierStatistics', 'background_task', 'background_worker', 'g', 'logger',
     'set_debug', 'task_supervisor', 'wait_completed', 'ProcessPool', 'RemoteTraceback',
     'WorkerProcessDied', 'co_mp_apply', 'as_completed', 'Executor',
+    'ActorStatistics', 'HistogramSnapshot', 'HubStatistics', 'PriorityStatistics',
+    'ProcessPoolStatistics',
 }
 
 
