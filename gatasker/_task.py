@@ -276,12 +276,19 @@ class Task(Generic[T_co]):
             import asyncio
             loop = asyncio.get_running_loop()
             waiter: asyncio.Future[None] = loop.create_future()
-            self._add_done_callback(lambda _: loop.call_soon_threadsafe(_settle, waiter))
+
+            def wake(_: Task[Any]) -> None:
+                loop.call_soon_threadsafe(_settle, waiter)
+
+            self._add_done_callback(wake)
             try:
                 await waiter
             except asyncio.CancelledError:
                 self.cancel()
                 raise
+            finally:
+                # A waiter that gave up must not be woken later, maybe on a closed loop.
+                self._remove_done_callback(wake)
         return self.get(0)
 
     def future(self) -> concurrent.futures.Future[T_co]:

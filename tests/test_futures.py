@@ -432,3 +432,22 @@ def test_futures_made_while_tasks_end_all_settle(put: Callable[..., gatasker.Tas
     futures = call_from('thread', lambda: [t.future() for t in tasks])
     assert [f.result(30) for f in futures] == list(range(300))
     assert all(t.future() is f for t, f in zip(tasks, futures, strict=True))
+
+
+def test_an_await_that_gave_up_leaves_no_callback(put: Callable[..., gatasker.Task[Any]],
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    gate = Latch()
+    started = Latch()
+    task = put(lambda: (started.set(), echo('late', gate))[1])
+    assert started.wait(30)
+
+    async def main() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(task, 0.01)  # started: cannot be cancelled, keeps running
+
+    with caplog.at_level(logging.ERROR, logger='gatasker'):
+        call_from('thread', lambda: asyncio.run(main()))  # the loop is closed afterwards
+        assert not task._callbacks
+        gate.set()
+        assert task.get(30) == 'late'
+    assert not [r for r in caplog.records if r.exc_info], 'woke a closed loop'
