@@ -447,9 +447,7 @@ class Actor:
         self._actor.handled += 1
         try:
             result = self.on_receive(message)
-        except GreenletExit:
-            raise
-        except BaseException as exc:
+        except BaseException as exc:  # GreenletExit too: the ask is answered, the actor goes on
             self._actor.failed += 1
             if reply is not None:
                 reply.answer(False, exc)
@@ -463,7 +461,7 @@ class Actor:
     def _failed(self, exc: BaseException) -> None:
         try:
             keep = self.on_failure(exc)
-        except Exception:
+        except BaseException:  # a failing on_failure decides nothing
             logger.exception('%s.on_failure failed', self.name)
             keep = None
         if keep is False:
@@ -484,9 +482,7 @@ class Actor:
         try:
             try:
                 self.on_start()
-            except GreenletExit:
-                raise
-            except BaseException as exc:
+            except BaseException as exc:  # GreenletExit too: the actor does not start
                 logger.error('actor %s failed to start', self.name, exc_info=exc)
                 return
             while True:
@@ -520,14 +516,15 @@ class Actor:
                            self.name, core.dropped)
         try:
             self.on_stop()
-        except Exception:
+        except BaseException:  # a gevent.Timeout firing in on_stop too: the actor still ends
             logger.exception('%s.on_stop failed', self.name)
-        core.state = STOPPED
-        core.greenlet = None
-        self.supervisor._unregister_actor(self)
-        if _logging._debug:
-            logger.debug('actor %s stopped', self.name)
-        core.stopped.set()
+        finally:
+            core.state = STOPPED
+            core.greenlet = None
+            self.supervisor._unregister_actor(self)
+            if _logging._debug:
+                logger.debug('actor %s stopped', self.name)
+            core.stopped.set()
 
     def _drop_leftovers(self) -> None:
         """Hook: subclasses with work outside the mailbox account for it here."""

@@ -79,7 +79,14 @@ class ALoop:
         self._thread_id = real_thread_id()
         self._ready.set()
         try:
-            loop.run_forever()
+            while True:
+                try:
+                    loop.run_forever()
+                    break  # stopped by stop()
+                except BaseException as exc:  # asyncio re-raises SystemExit
+                    # and KeyboardInterrupt out of run_forever: end that callback, not the loop.
+                    logger.error('aloop %s: a coroutine or callback raised %r; the loop goes on',
+                                 self.name, exc, exc_info=exc)
             loop.run_until_complete(loop.shutdown_asyncgens())
         except Exception:
             logger.exception('aloop %s failed', self.name)

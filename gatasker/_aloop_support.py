@@ -152,7 +152,7 @@ class ALoopSupport:
             target = task.target
             coro = target.coro if isinstance(target, _CoroutineObject) else \
                 target(*task.args, **task.kwargs)
-            future = aloop.submit(coro)
+            future = aloop.submit(_contained(coro))
         except BaseException as exc:
             if task.status != TASK_STATUS_STARTED:  # start it, so that it can complete
                 task._mark_started()
@@ -167,7 +167,7 @@ class ALoopSupport:
             elif fut.exception() is not None:
                 self._task_done(run, task, False, fut.exception())  # type: ignore[attr-defined]
             else:
-                self._task_done(run, task, True, fut.result())  # type: ignore[attr-defined]
+                self._task_done(run, task, *fut.result())  # type: ignore[attr-defined]
 
         future.add_done_callback(finished)
 
@@ -249,6 +249,21 @@ class ALoopSupport:
         info.default_aloop = self.default_aloop.name if self.default_aloop else None
         info.async_job_schedulers = list(self._job_schedulers)
         super()._extend_info(info, run)  # type: ignore[misc]
+
+
+async def _contained(coro: Any) -> tuple[bool, Any]:
+    """Await *coro*; return ``(ok, result_or_exception)``.
+
+    asyncio lets SystemExit and KeyboardInterrupt out of ``run_forever``, which
+    would leave the task STARTED; here they end only the task, like any other
+    BaseException (a cancellation stays a cancellation).
+    """
+    try:
+        return True, await coro
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # the task's outcome
+        return False, exc
 
 
 class _CoroutineObject:

@@ -45,7 +45,9 @@ class AsyncJob:
                 result = self.target(*self.args, **self.kwargs)
                 if inspect.isawaitable(result):
                     await result
-            except Exception:
+            except asyncio.CancelledError:
+                raise
+            except BaseException:  # SystemExit would end the aloop's run_forever
                 logger.exception('async job %r failed', self)
             self.runs += 1
             if self.number and self.runs >= self.number:

@@ -106,10 +106,15 @@ def _merge_limits(old: Limits, kwargs: dict[str, Any], allowed: frozenset[str],
 
 
 def call_logged(what: str, func: Callable[..., Any], *args: Any) -> None:
-    """Call ``func(*args)``; log an exception as ``<what> failed`` with its traceback."""
+    """Call ``func(*args)``; log an exception as ``<what> failed`` with its traceback.
+
+    BaseExceptions too (``sys.exit()``, KeyboardInterrupt, GreenletExit,
+    gevent.Timeout): escaping a greenlet of the hub, gevent would throw the
+    first two into the hub thread's main greenlet, the supervisor's mailbox.
+    """
     try:
         func(*args)
-    except Exception:
+    except BaseException:  # a user hook's failure ends only that call
         logger.exception(what + ' failed', func)
 
 

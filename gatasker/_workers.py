@@ -260,7 +260,11 @@ class BackgroundWorker(Actor):
             return
         result = task.result
         if task.tt == TT_MP:
-            result = self.process_result(result)
+            try:
+                result = self.process_result(result)
+            except BaseException as exc:  # handled like the executor's own failure
+                self._executor_failed(exc)
+                return
         if result is False:
             self.stop(wait=False)
 
@@ -284,7 +288,7 @@ class BackgroundWorker(Actor):
         if self.on_error is not None:
             try:
                 self.on_error(**self.on_error_kwargs)
-            except Exception:
+            except BaseException:  # the worker goes on
                 logger.exception('worker %s: on_error failed', self.name)
 
 

@@ -98,3 +98,15 @@ def hang_up_and_stay(**_: Any) -> None:
         except OSError:
             pass
     time.sleep(600)
+
+
+def raise_kind(kind: str, **_: Any) -> None:
+    """Raise the exception *kind* names (see tests/reliability/test_base_exceptions.py)."""
+    import gevent
+    from greenlet import GreenletExit
+    kinds: dict[str, Any] = {
+        'Exception': lambda: ValueError('boom'), 'SystemExit': lambda: SystemExit(3),
+        'KeyboardInterrupt': KeyboardInterrupt, 'GreenletExit': GreenletExit,
+        'Timeout': gevent.Timeout,
+    }
+    raise kinds[kind]()
