@@ -61,6 +61,7 @@ from ._statistics import TierStatistics as TierStatistics
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
 from ._task import wait_completed as wait_completed
+from ._watch import Terminated as Terminated
 from ._workers import BackgroundAsyncWorker as BackgroundAsyncWorker
 from ._workers import BackgroundEventWorker as BackgroundEventWorker
 from ._workers import BackgroundIntervalWorker as BackgroundIntervalWorker
@@ -122,6 +123,7 @@ __all__ = [
     'TaskStarted',
     'TaskSupervisor',
     'TaskTimeout',
+    'Terminated',
     'TierStatistics',
     'WorkerProcessDied',
     'as_completed',

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
 from greenlet import GreenletExit, getcurrent
@@ -47,14 +48,36 @@ class _Reply:
         self.latch.set()
 
 
+#: What an actor calls when it ends for good: ``hook(actor, reason)`` in its hub.
+ExitHook = Callable[['Actor', 'BaseException | None'], None]
+
+
+class Guardian(Protocol):
+    """What a supervised actor calls in its own greenlet (see ``_supervision``)."""
+
+    def starting(self, child: Actor) -> None:
+        """Before ``on_start``; may raise, which fails the start."""
+
+    def started(self, child: Actor) -> None:
+        """After ``on_start`` returned."""
+
+    def restart(self, child: Actor, failure: BaseException) -> bool:
+        """After a failure (``on_stop`` already ran): True once the actor may start
+        again in place, keeping its mailbox; False to end for good. Blocks the
+        child's greenlet cooperatively."""
+
+
 class _ActorCore:
     """An actor's private state, kept apart from the user's attributes."""
 
     __slots__ = (
         'drain',
         'dropped',
+        'exit_hooks',
         'failed',
+        'failure',
         'greenlet',
+        'guardian',
         'handled',
         'hub_thread',
         'limit',
@@ -68,6 +91,7 @@ class _ActorCore:
         'sleeping',
         'space_waiters',
         'state',
+        'stop_hook_ran',
         'stopped',
         'stopping',
         'supervisor',
@@ -99,6 +123,12 @@ class _ActorCore:
         # Messages from other threads, in the order they were told; drained
         # before any same-thread delivery so that causal order holds.
         self.remote: deque[tuple[Any, int]] = deque()
+        # Supervision: why the actor failed (None: it did not), who restarts
+        # it, and who hears of its end (death-watch), keyed by the listener.
+        self.failure: BaseException | None = None
+        self.guardian: Guardian | None = None
+        self.exit_hooks: dict[object, ExitHook] = {}
+        self.stop_hook_ran = False
 
 
 def _check_options(name: Any, priority: Any, mailbox_size: Any) -> None:
@@ -176,8 +206,25 @@ class Actor:
         """Called in the actor's greenlet after the last message."""
 
     def on_failure(self, exc: BaseException) -> bool | None:
-        """Called after a handler raised *exc*; return False to stop the actor."""
+        """Called after a handler raised *exc*; return False (or re-raise *exc*)
+        to fail the actor: it stops, or its supervisor restarts it."""
         return None
+
+    def on_restart(self, exc: BaseException | None) -> None:
+        """Called in the actor's greenlet before ``on_start`` when a supervisor
+        restarts it; *exc* is the failure that caused the restart (None after a
+        normal end). The state was already rebuilt from the original arguments."""
+
+    def watch(self, other: Actor) -> None:
+        """Receive ``Terminated(other, reason)`` when *other* ends (at once if it
+        is not running). The watch ends with either actor. Any thread; never blocks."""
+        from ._watch import watch
+        watch(self, other)
+
+    def unwatch(self, other: Actor) -> None:
+        """Stop watching *other*. Any thread; never blocks."""
+        from ._watch import unwatch
+        unwatch(self, other)
 
     # -- properties ---------------------------------------------------------------
 
@@ -236,6 +283,8 @@ class Actor:
             core.drain = False
             core.dropped = 0
             core.pending = 0
+            core.failure = None
+            core.stop_hook_ran = False
             core.stopped = Latch()
             core.mailbox = self.mailbox_class()
         sup = self.supervisor
@@ -461,11 +510,14 @@ class Actor:
     def _failed(self, exc: BaseException) -> None:
         try:
             keep = self.on_failure(exc)
-        except BaseException:  # a failing on_failure decides nothing
-            logger.exception('%s.on_failure failed', self.name)
-            keep = None
+        except BaseException as error:  # a failing on_failure decides nothing, a re-raise fails
+            if error is not exc:
+                logger.exception('%s.on_failure failed', self.name)
+                keep = None
+            else:
+                keep = False  # re-raised: not absorbed
         if keep is False:
-            self.stop(wait=False)
+            self._actor.failure = exc  # the loop ends after this message
 
     def _park(self) -> None:
         core = self._actor
@@ -480,24 +532,54 @@ class Actor:
         if _logging._debug:
             logger.debug('actor %s started', self.name)
         try:
-            try:
-                self.on_start()
-            except BaseException as exc:  # GreenletExit too: the actor does not start
-                logger.error('actor %s failed to start', self.name, exc_info=exc)
-                return
             while True:
-                if core.stopping and not (core.drain and self._has_work()):
+                failure = self._serve()
+                guardian = core.guardian
+                if failure is None or guardian is None or core.stopping:
                     break
-                if self._has_work():
-                    self._do_work()
-                else:
-                    self._park()
+                self._call_on_stop()
+                if not guardian.restart(self, failure):
+                    break
+                core.failure = None  # restarted in place: a new incarnation
+                core.stop_hook_ran = False
         except GreenletExit:
             pass
         except BaseException as exc:  # a bug: never let it reach the hub's printer
+            core.failure = exc
             logger.error('actor %s stopped by an unexpected error', self.name, exc_info=exc)
         finally:
             self._finish()
+
+    def _serve(self) -> BaseException | None:
+        """``on_start``, then messages until stopped; the failure that ended it."""
+        core = self._actor
+        guardian = core.guardian
+        try:
+            if guardian is not None:
+                guardian.starting(self)
+            self.on_start()
+        except BaseException as exc:  # GreenletExit too: the actor does not start
+            logger.error('actor %s failed to start', self.name, exc_info=exc)
+            core.failure = exc
+            return exc
+        if guardian is not None:
+            guardian.started(self)
+        while True:
+            if core.failure is not None:
+                return core.failure
+            if core.stopping and not (core.drain and self._has_work()):
+                return None
+            if self._has_work():
+                self._do_work()
+            else:
+                self._park()
+
+    def _call_on_stop(self) -> None:
+        self._actor.stop_hook_ran = True
+        try:
+            self.on_stop()
+        except BaseException:  # a gevent.Timeout firing in on_stop too: the actor still ends
+            logger.exception('%s.on_stop failed', self.name)
 
     def _finish(self) -> None:
         core = self._actor
@@ -515,9 +597,8 @@ class Actor:
             logger.warning('actor %s stopped with %d unhandled message(s) dropped',
                            self.name, core.dropped)
         try:
-            self.on_stop()
-        except BaseException:  # a gevent.Timeout firing in on_stop too: the actor still ends
-            logger.exception('%s.on_stop failed', self.name)
+            if not core.stop_hook_ran:
+                self._call_on_stop()
         finally:
             core.state = STOPPED
             core.greenlet = None
@@ -525,6 +606,13 @@ class Actor:
             if _logging._debug:
                 logger.debug('actor %s stopped', self.name)
             core.stopped.set()
+        with core.lock:
+            hooks, core.exit_hooks = core.exit_hooks, {}
+        for hook in hooks.values():
+            try:
+                hook(self, core.failure)
+            except Exception:
+                logger.exception('actor %s: exit hook %r failed', self.name, hook)
 
     def _drop_leftovers(self) -> None:
         """Hook: subclasses with work outside the mailbox account for it here."""

@@ -18,6 +18,7 @@ PUBLIC = {
     'WorkerProcessDied', 'co_mp_apply', 'as_completed', 'Executor',
     'ActorStatistics', 'HistogramSnapshot', 'HubStatistics', 'PriorityStatistics',
     'ProcessPoolStatistics',
+    'Terminated',
 }
 
 
