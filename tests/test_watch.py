@@ -16,8 +16,6 @@ from gatasker._bridge import Latch, allocate_lock
 
 BASE_EXCEPTIONS = [ValueError('boom'), SystemExit(3), KeyboardInterrupt(), GreenletExit(),
                    gevent.Timeout()]
-# A GreenletExit raised by on_receive is the greenlet being killed (see test_actor).
-HANDLER_EXCEPTIONS = [e for e in BASE_EXCEPTIONS if not isinstance(e, GreenletExit)]
 
 
 class Watcher(Actor):
@@ -78,7 +76,7 @@ def test_normal_end_is_terminated_with_no_reason(supervisor: gatasker.TaskSuperv
     watcher.stop()
 
 
-@pytest.mark.parametrize('exc', HANDLER_EXCEPTIONS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize('exc', BASE_EXCEPTIONS, ids=lambda e: type(e).__name__)
 def test_failing_handler_is_terminated_with_its_exception(
         supervisor: gatasker.TaskSupervisor, exc: BaseException) -> None:
     watcher = Watcher.spawn(supervisor=supervisor)
