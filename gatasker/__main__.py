@@ -1,160 +1,97 @@
-"""``python -m gatasker``: a short tour that prints what ran where.
+"""``python -m gatasker``: the demo tour (the default), ``inspect``, ``--help``, ``--version``.
 
-``python -m gatasker --patched`` runs the same tour monkey-patched
-(embedded mode).
+``python -m gatasker [demo] [--patched]`` runs the tour, monkey-patched
+(embedded mode) with ``--patched``. ``python -m gatasker inspect ADDRESS``
+shows a live view of a process that called ``supervisor.serve_inspect``.
 """
 
 from __future__ import annotations
 
 import sys
 
-if '--patched' in sys.argv:
+if __name__ == '__main__' and '--patched' in sys.argv:
+    # Before anything else imports the modules patch_all() replaces.
     from gevent import monkey
 
     monkey.patch_all()
 
+import argparse
 import time
-from collections import Counter
-from typing import Any
+from collections.abc import Sequence
+from typing import TextIO
 
 import gatasker
-from gatasker import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, TT_GREENLET, TT_THREAD
-from gatasker._bridge import Latch, allocate_lock, real_thread_name
+from gatasker import _inspect
 
-NAMES = {TASK_CRITICAL: 'CRITICAL', TASK_HIGH: 'HIGH', TASK_NORMAL: 'NORMAL', TASK_LOW: 'LOW'}
-
-
-class Journal:
-    """Where and in which order the demo's tasks started."""
-
-    def __init__(self) -> None:
-        self.lock = allocate_lock()
-        self.rows: list[tuple[str, str]] = []
-
-    def note(self, label: str) -> None:
-        with self.lock:
-            self.rows.append((label, real_thread_name()))
+CLEAR = '\x1b[H\x1b[2J'
 
 
-def priorities(sup: gatasker.TaskSupervisor) -> None:
-    print('1. Priorities under saturation (thread tier: pool_size=2, reserve_normal=1, '
-          'reserve_high=1)')
-    journal = Journal()
-    gate = Latch()
-
-    def job(label: str, **_: Any) -> None:
-        journal.note(label)
-        gate.wait(10)
-
-    sup.set_thread_pool(pool_size=2, reserve_normal=1, reserve_high=1)
-    tasks = []
-    for priority, count in ((TASK_LOW, 5), (TASK_NORMAL, 3), (TASK_HIGH, 3), (TASK_CRITICAL, 1)):
-        for i in range(count):
-            tasks.append(sup.put_task(job, (f'{NAMES[priority]}-{i}',), priority=priority,
-                                      tt=TT_THREAD))
-    while len(journal.rows) < 5:  # 2 LOW, +1 NORMAL, +1 HIGH, +1 CRITICAL start at once
-        time.sleep(0.01)
-    info = sup.get_info()
-    print(f'   running at saturation: {info.thread_tasks_count} '
-          f'(LOW fills 2 slots, NORMAL and HIGH take their reserves, CRITICAL bypasses)')
-    queued = ', '.join(f'{NAMES[p]}={n}' for p, n in info.thread_queued.items() if n)
-    print(f'   waiting: {queued}')
-    gate.set()
-    gatasker.wait_completed(tasks)
-    print('   start order: ' + ' '.join(label for label, _ in journal.rows))
-    print('   every waiting HIGH started before any waiting NORMAL, every NORMAL before LOW.')
-    threads = Counter(thread for _, thread in journal.rows)
-    print(f'   OS threads used: {len(threads)}')
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='python -m gatasker',
+        description='gatasker: actor-style tasks and workers on gevent greenlets. '
+                    'Without a command, runs the demo.')
+    parser.add_argument('--version', action='version', version=f'gatasker {gatasker.__version__}')
+    parser.add_argument('--patched', action='store_true',
+                        help='run the demo monkey-patched (embedded mode)')
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND')
+    demo = commands.add_parser('demo', help='a short tour that prints what ran where (default)')
+    demo.add_argument('--patched', action='store_true',
+                      help='run monkey-patched (embedded mode)')
+    inspect = commands.add_parser(
+        'inspect', help="a live view of a running process's supervisors",
+        description="A live view, refreshed like top, of a process that called "
+                    "supervisor.serve_inspect(ADDRESS): supervisors, tiers per priority, "
+                    "actors, workers and hub lag. Ctrl-C ends it.")
+    inspect.add_argument('address', help="'127.0.0.1:PORT' or the path of a unix socket")
+    inspect.add_argument('-n', '--interval', type=float, default=1.0,
+                         help='seconds between refreshes (default 1)')
+    inspect.add_argument('--count', type=int, default=None,
+                         help='stop after this many views (default: until Ctrl-C)')
+    inspect.add_argument('--once', action='store_true', help='print one view and exit')
+    return parser
 
 
-def tiers(sup: gatasker.TaskSupervisor) -> None:
-    print('\n2. Tiers')
-    journal = Journal()
+def inspect_loop(address: str, interval: float, count: int | None, out: TextIO) -> int:
+    """Print views of the endpoint at *address* until *count* views or Ctrl-C.
 
-    @gatasker.background_task(tt=TT_GREENLET, supervisor=sup)
-    def cooperative(i: int) -> int:
-        journal.note('greenlet')
-        return i
-
-    @gatasker.background_task(tt=TT_THREAD, supervisor=sup)
-    def blocking(i: int) -> int:
-        journal.note('thread')
-        return i
-
-    started = time.perf_counter()
-    tasks = [cooperative(i) for i in range(2000)] + [blocking(i) for i in range(200)]
-    results = gatasker.wait_completed(tasks)
-    elapsed = time.perf_counter() - started
-    assert results == list(range(2000)) + list(range(200))
-    for tier in ('greenlet', 'thread'):
-        threads = Counter(thread for label, thread in journal.rows if label == tier)
-        names = ', '.join(sorted(t for t in threads if not t.startswith('thread-')))
-        named = f' ({names})' if names else ' (ThreadPool threads)'
-        print(f'   {sum(threads.values()):5d} {tier:8s} tasks ran on {len(threads)} OS '
-              f'thread(s){named}')
-    print(f'   {len(tasks)} tasks in {elapsed * 1000:.0f} ms')
+    Returns the exit status: 1 when the first connection fails. Blocks.
+    """
+    clear = out.isatty()
+    shown = 0
+    while count is None or shown < count:
+        try:
+            view = _inspect.render(_inspect.fetch(address))
+        except (OSError, ValueError) as exc:
+            if not shown:
+                print(f'gatasker inspect: cannot read {address}: {exc}', file=sys.stderr)
+                return 1
+            view = f'gatasker inspect: {address}: {exc} (retrying)'
+        shown += 1
+        out.write((CLEAR if clear else ('\n' if shown > 1 else '')) + view + '\n')
+        out.flush()
+        if count is None or shown < count:
+            time.sleep(interval)
+    return 0
 
 
-def workers_and_actors(sup: gatasker.TaskSupervisor) -> None:
-    if not hasattr(gatasker, 'Actor'):
-        return
-    print('\n3. Workers and an actor')
-    ticks = Journal()
-    items = Journal()
-    done = Latch()
-    five_ticks = Latch()
-
-    @gatasker.background_worker(interval=0.02, supervisor=sup)
-    def heartbeat(**_: Any) -> None:
-        ticks.note('tick')
-        if len(ticks.rows) >= 5:
-            five_ticks.set()
-
-    @gatasker.background_worker(q=True, supervisor=sup)
-    def consumer(item: Any, **_: Any) -> None:
-        items.note(str(item))
-        if item == 9:
-            done.set()
-
-    class Counter_(gatasker.Actor):
-        def on_start(self) -> None:
-            self.total = 0
-
-        def on_receive(self, message: Any) -> Any:
-            self.total += message
-            return self.total
-
-    heartbeat.start()
-    consumer.start()
-    for i in range(10):
-        consumer.put(i)
-    done.wait(10)
-    counter = Counter_.spawn(supervisor=sup)
-    for i in range(1, 101):
-        counter.tell(i)
-    total = counter.ask(0, timeout=10)
-    five_ticks.wait(10)
-    heartbeat.stop()
-    consumer.stop()
-    counter.stop()
-    print(f'   interval worker (every 20 ms) ticked {len(ticks.rows)} times; queue worker took '
-          f'{len(items.rows)} items in order: {[int(i) for i, _ in items.rows] == list(range(10))}')
-    print(f'   actor summed 100 told messages; ask() answered {total}')
-
-
-def main() -> None:
-    sup = gatasker.TaskSupervisor(supervisor_id='demo')
-    sup.start()
-    print(f'gatasker {gatasker.__version__}: supervisor {sup.id!r} in {sup.mode} mode '
-          f'(monkey-patched: {sup.mode == "embedded"})\n')
-    try:
-        priorities(sup)
-        tiers(sup)
-        workers_and_actors(sup)
-    finally:
-        sup.stop()
-    print('\nsupervisor stopped; nothing left running.')
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == 'inspect':
+        if args.interval <= 0:
+            _parser().error('--interval must be positive')
+        if args.count is not None and args.count < 1:
+            _parser().error('--count must be at least 1')
+        try:
+            return inspect_loop(args.address, args.interval, 1 if args.once else args.count,
+                                sys.stdout)
+        except KeyboardInterrupt:
+            return 0
+    from gatasker import _demo
+    _demo.main()
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -20,6 +20,7 @@ import atexit
 import functools
 import itertools
 import logging
+import os
 import time
 import weakref
 from collections import deque
@@ -60,8 +61,10 @@ from ._constants import (
 from ._errors import SupervisorNotRunning
 from ._greenlet_tier import GreenletTier
 from ._ids import new_task_id
+from ._inspect import InspectServer, parse_address, to_jsonable
 from ._interfaces import ISupervisor, IWorker
 from ._logging import logger
+from ._process_child import PREPARING_ENV
 from ._process_support import ProcessSupport
 from ._statistics import (
     ActorStatistics,
@@ -136,6 +139,7 @@ class _Run:
         self.hub: Any = None
         self.thread_id = 0  # the real id of the hub's OS thread
         self.watchdog: HubWatchdog | None = None
+        self.inspect: InspectServer | None = None
         self.tiers: dict[int, Any] = {}
         self.admissions: dict[int, Admission[Task[Any]]] = {}
         self.ready = Latch()
@@ -447,6 +451,45 @@ class _SupervisorCore:
             if stopping:
                 run.watchdog = old  # its figures stay readable after the stop
 
+    def serve_inspect(self, address: str | tuple[str, int] | os.PathLike[str]) -> Any:
+        """Open the endpoint that ``python -m gatasker inspect ADDRESS`` reads.
+
+        *address* is ``('127.0.0.1', port)`` or ``'127.0.0.1:port'`` (loopback
+        only; port 0 picks a free port) or the path of a unix socket. A
+        daemon OS thread answers each connection with one JSON line of
+        :meth:`statistics` of every running supervisor of the process, also
+        while the hub is blocked. Returns the bound address (``(host, port)``
+        or the path); closed when the supervisor stops; a second call
+        replaces the endpoint. In a process-pool worker that imports an
+        unguarded main module it does nothing and returns None.
+
+        Raises SupervisorNotRunning when not running, TypeError/ValueError
+        for a bad address and OSError when it cannot bind (nothing changes
+        then). Any thread; blocks only to bind.
+        """
+        parse_address(address)
+        if os.environ.get(PREPARING_ENV):
+            return None
+        run = self._running_run()
+        server = InspectServer(address, self._inspect_snapshot, str(self.id))
+        with self._state_lock:
+            old, run.inspect = run.inspect, server
+        if old is not None:
+            old.close()
+        return server.address
+
+    def _inspect_snapshot(self) -> dict[str, Any]:
+        from . import __version__
+        supervisors = [self] + [sup for sup in list(_running) if sup is not self]
+        return {'version': __version__, 'pid': os.getpid(), 'time': time.time(),
+                'supervisors': [to_jsonable(sup.statistics()) for sup in supervisors]}
+
+    def _close_inspect(self, run: _Run) -> None:
+        with self._state_lock:
+            server, run.inspect = run.inspect, None
+        if server is not None:
+            server.close()
+
     def block(self) -> None:
         """Return when the supervisor stops. Blocks (cooperatively in a greenlet)."""
         run = self._run
@@ -487,6 +530,7 @@ class _SupervisorCore:
                    cancel_tasks or wait is False, done)
         done.wait()
         self._restart_watchdog(run, stopping=True)
+        self._close_inspect(run)
         if run.finished and not run.ignored:
             # Nothing runs any more: let the hub thread end before returning,
             # also when the wait ran out, because an interpreter that exits
