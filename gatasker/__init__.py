@@ -36,7 +36,6 @@ from ._events import TaskQueued as TaskQueued
 from ._events import TaskStarted as TaskStarted
 from ._events import TaskTimeout as TaskTimeout
 from ._executor import Executor as Executor
-from ._futures import as_completed as as_completed
 from ._interfaces import IActor as IActor
 from ._interfaces import IALoop as IALoop
 from ._interfaces import ISupervisor as ISupervisor
@@ -60,7 +59,8 @@ from ._statistics import SupervisorStatistics as SupervisorStatistics
 from ._statistics import TierStatistics as TierStatistics
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
-from ._task import wait_completed as wait_completed
+from ._waiting import as_completed as as_completed
+from ._waiting import wait_completed as wait_completed
 from ._watch import Terminated as Terminated
 from ._workers import BackgroundAsyncWorker as BackgroundAsyncWorker
 from ._workers import BackgroundEventWorker as BackgroundEventWorker

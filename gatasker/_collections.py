@@ -124,7 +124,7 @@ class TaskCollection(FunctionCollection):
 
     def execute(self) -> tuple[dict[str, Any], bool]:
         from ._api import task_supervisor
-        from ._task import wait_completed
+        from ._waiting import wait_completed
 
         sup = self.supervisor if self.supervisor is not None else task_supervisor
         tt = self.tt if self.tt is not None else sup.default_tt

@@ -1,4 +1,4 @@
-"""The Task object and :func:`wait_completed`.
+"""The Task object.
 
 A task also speaks the future protocols that do not clash with its atasker
 fields (``result`` and ``exception`` stay attributes): ``done()``,
@@ -10,9 +10,9 @@ proper is served by :meth:`Task.future` (see ``_futures.py``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
 from contextvars import Context, ContextVar
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from zope.interface import implementer
 
@@ -402,78 +402,6 @@ def _call_done_callback(fn: Callable[[Any], object], task: Task[Any]) -> None:
     except BaseException:  # a user callback never ends the greenlet or thread running it
         from ._logging import logger
         logger.exception('done-callback %r of %r failed', fn, task)
-
-
-def _outcome(task: Task[Any], return_exceptions: bool) -> Any:
-    if task.status == TASK_STATUS_CANCELED:
-        exc: BaseException = TaskCancelled(f'{task!r} was canceled')
-    elif task.exception is not None:
-        exc = task.exception
-    else:
-        return task.result
-    if return_exceptions:
-        return exc
-    raise exc
-
-
-@overload
-def wait_completed(tasks: Task[T], timeout: float | None = None,
-                   return_exceptions: Literal[False] = False) -> T: ...
-@overload
-def wait_completed(tasks: Task[T], timeout: float | None,
-                   return_exceptions: bool) -> T | BaseException: ...
-@overload
-def wait_completed(tasks: Task[T], timeout: float | None = None, *,
-                   return_exceptions: bool) -> T | BaseException: ...
-@overload
-def wait_completed(tasks: Iterable[Task[T]], timeout: float | None = None,
-                   return_exceptions: Literal[False] = False) -> list[T]: ...
-@overload
-def wait_completed(tasks: Iterable[Task[T]], timeout: float | None,
-                   return_exceptions: bool) -> list[T | BaseException]: ...
-@overload
-def wait_completed(tasks: Iterable[Task[T]], timeout: float | None = None, *,
-                   return_exceptions: bool) -> list[T | BaseException]: ...
-
-
-def wait_completed(
-    tasks: Task[Any] | Iterable[Task[Any]],
-    timeout: float | None = None,
-    return_exceptions: bool = False,
-) -> Any:
-    """Wait for tasks and return their results.
-
-    A single :class:`Task` gives its result; any iterable of tasks (a
-    generator too) gives the list of results in input order. A failed task
-    re-raises its exception, unless *return_exceptions* puts the exception
-    object in its place. *timeout* bounds the whole wait; when it runs out
-    the builtin TimeoutError is raised.
-
-    Blocks: cooperatively in a greenlet, or the calling OS thread.
-    """
-    limit = check_timeout(timeout)
-    task_list: list[Task[Any]]
-    single = isinstance(tasks, Task)
-    if isinstance(tasks, Task):
-        task_list = [tasks]
-    else:
-        try:
-            task_list = list(tasks)
-        except TypeError:
-            raise TypeError(f'wait_completed() takes a Task or an iterable of Tasks, '
-                            f'got {tasks!r}') from None
-        for task in task_list:
-            if not isinstance(task, Task):
-                raise TypeError(f'wait_completed() got {task!r}, which is not a Task')
-    deadline = None if limit is None else time.monotonic() + limit
-    for task in task_list:
-        if task._done.is_set():
-            continue
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not task._done.wait(remaining):
-            raise TimeoutError(f'{task!r} did not complete within {timeout} s')
-    results = [_outcome(task, return_exceptions) for task in task_list]
-    return results[0] if single else results
 
 
 #: The task the current greenlet or thread is running (set by the tiers).

@@ -1,0 +1,144 @@
+"""Waiting for many tasks: :func:`wait_completed` and :func:`as_completed`."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal, TypeVar, overload
+
+from ._bridge import Latch, allocate_lock
+from ._constants import TASK_STATUS_CANCELED, check_timeout
+from ._errors import TaskCancelled
+from ._task import Task
+
+T = TypeVar('T')
+
+
+def task_list(tasks: Iterable[Task[T]], what: str) -> list[Task[T]]:
+    """*tasks* as a list, checked: TypeError at the call if anything is not a Task."""
+    if isinstance(tasks, Task):
+        raise TypeError(f'{what}() takes an iterable of Tasks, got the single task {tasks!r}')
+    try:
+        result = list(tasks)
+    except TypeError:
+        raise TypeError(f'{what}() takes an iterable of Tasks, got {tasks!r}') from None
+    for task in result:
+        if not isinstance(task, Task):
+            raise TypeError(f'{what}() got {task!r}, which is not a Task')
+    return result
+
+
+def as_completed(tasks: Iterable[Task[T]], timeout: float | None = None) -> Iterator[Task[T]]:
+    """Yield the tasks as they complete or are canceled (those already done first).
+
+    Like ``concurrent.futures.as_completed`` for tasks: a task given twice
+    is yielded once. *timeout* counts from this call; when it runs out
+    before every task is done, the next ``next()`` raises the builtin
+    TimeoutError. Bad arguments raise TypeError/ValueError here, before
+    iteration. Waiting blocks cooperatively in a greenlet, or the calling OS
+    thread; any thread or greenlet may iterate.
+    """
+    checked = list(dict.fromkeys(task_list(tasks, 'as_completed')))
+    seconds = check_timeout(timeout)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    return _as_completed(checked, deadline, timeout)
+
+
+def _as_completed(tasks: list[Task[T]], deadline: float | None,
+                  timeout: float | None) -> Iterator[Task[T]]:
+    finished: deque[Task[T]] = deque()
+    lock = allocate_lock()
+    wake = [Latch()]
+
+    def on_done(task: Task[Any]) -> None:
+        # In whichever thread ended the task.
+        with lock:
+            finished.append(task)
+            latch = wake[0]
+        latch.set()
+
+    for task in tasks:
+        task._add_done_callback(on_done)
+    pending = len(tasks)
+    try:
+        while pending:
+            with lock:
+                latch = None
+                if not finished:
+                    latch = wake[0] = Latch()
+            if latch is not None:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not latch.wait(remaining):
+                    raise TimeoutError(f'{pending} (of {len(tasks)}) tasks did not complete '
+                                       f'within {timeout} s')
+                continue
+            with lock:
+                task = finished.popleft()
+            pending -= 1
+            yield task
+    finally:
+        for task in tasks:
+            task._remove_done_callback(on_done)
+
+
+def _outcome(task: Task[Any], return_exceptions: bool) -> Any:
+    if task.status == TASK_STATUS_CANCELED:
+        exc: BaseException = TaskCancelled(f'{task!r} was canceled')
+    elif task.exception is not None:
+        exc = task.exception
+    else:
+        return task.result
+    if return_exceptions:
+        return exc
+    raise exc
+
+
+@overload
+def wait_completed(tasks: Task[T], timeout: float | None = None,
+                   return_exceptions: Literal[False] = False) -> T: ...
+@overload
+def wait_completed(tasks: Task[T], timeout: float | None,
+                   return_exceptions: bool) -> T | BaseException: ...
+@overload
+def wait_completed(tasks: Task[T], timeout: float | None = None, *,
+                   return_exceptions: bool) -> T | BaseException: ...
+@overload
+def wait_completed(tasks: Iterable[Task[T]], timeout: float | None = None,
+                   return_exceptions: Literal[False] = False) -> list[T]: ...
+@overload
+def wait_completed(tasks: Iterable[Task[T]], timeout: float | None,
+                   return_exceptions: bool) -> list[T | BaseException]: ...
+@overload
+def wait_completed(tasks: Iterable[Task[T]], timeout: float | None = None, *,
+                   return_exceptions: bool) -> list[T | BaseException]: ...
+
+
+def wait_completed(
+    tasks: Task[Any] | Iterable[Task[Any]],
+    timeout: float | None = None,
+    return_exceptions: bool = False,
+) -> Any:
+    """Wait for tasks and return their results.
+
+    A single :class:`Task` gives its result; any iterable of tasks (a
+    generator too) gives the list of results in input order. A failed task
+    re-raises its exception, unless *return_exceptions* puts the exception
+    object in its place. *timeout* bounds the whole wait; when it runs out
+    the builtin TimeoutError is raised. Typed: a ``Task[T]`` gives ``T``, an
+    iterable of them ``list[T]``.
+
+    Blocks: cooperatively in a greenlet, or the calling OS thread.
+    """
+    limit = check_timeout(timeout)
+    single = isinstance(tasks, Task)
+    checked = [tasks] if isinstance(tasks, Task) else task_list(tasks, 'wait_completed')
+    deadline = None if limit is None else time.monotonic() + limit
+    for task in checked:
+        if task._done.is_set():
+            continue
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not task._done.wait(remaining):
+            raise TimeoutError(f'{task!r} did not complete within {timeout} s')
+    results = [_outcome(task, return_exceptions) for task in checked]
+    return results[0] if single else results
