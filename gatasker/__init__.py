@@ -30,6 +30,8 @@ from ._errors import MailboxFull as MailboxFull
 from ._errors import SupervisorNotRunning as SupervisorNotRunning
 from ._errors import TaskCancelled as TaskCancelled
 from ._errors import WorkerProcessDied as WorkerProcessDied
+from ._events import ActorRestarted as ActorRestarted
+from ._events import ActorTerminated as ActorTerminated
 from ._events import TaskCompleted as TaskCompleted
 from ._events import TaskEvent as TaskEvent
 from ._events import TaskQueued as TaskQueued
@@ -57,6 +59,11 @@ from ._statistics import PriorityStatistics as PriorityStatistics
 from ._statistics import ProcessPoolStatistics as ProcessPoolStatistics
 from ._statistics import SupervisorStatistics as SupervisorStatistics
 from ._statistics import TierStatistics as TierStatistics
+from ._supervision import ActorSupervisor as ActorSupervisor
+from ._supervision import ActorSupervisorStatistics as ActorSupervisorStatistics
+from ._supervision import ChildSpec as ChildSpec
+from ._supervision import ChildStatistics as ChildStatistics
+from ._supervision import SupervisionFailed as SupervisionFailed
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
 from ._waiting import as_completed as as_completed
@@ -88,12 +95,18 @@ __all__ = [
     'ALoop',
     'Actor',
     'ActorNotRunning',
+    'ActorRestarted',
     'ActorStatistics',
+    'ActorSupervisor',
+    'ActorSupervisorStatistics',
+    'ActorTerminated',
     'BackgroundAsyncWorker',
     'BackgroundEventWorker',
     'BackgroundIntervalWorker',
     'BackgroundQueueWorker',
     'BackgroundWorker',
+    'ChildSpec',
+    'ChildStatistics',
     'Executor',
     'FunctionCollection',
     'GataskerError',
@@ -112,6 +125,7 @@ __all__ = [
     'ProcessPool',
     'ProcessPoolStatistics',
     'RemoteTraceback',
+    'SupervisionFailed',
     'SupervisorNotRunning',
     'SupervisorStatistics',
     'Task',

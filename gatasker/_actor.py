@@ -605,13 +605,17 @@ class Actor:
             self.supervisor._unregister_actor(self)
             if _logging._debug:
                 logger.debug('actor %s stopped', self.name)
+            self._run_exit_hooks()  # before stopped is set: stop(wait) returns after them
             core.stopped.set()
+
+    def _run_exit_hooks(self) -> None:
+        core = self._actor
         with core.lock:
             hooks, core.exit_hooks = core.exit_hooks, {}
         for hook in hooks.values():
             try:
                 hook(self, core.failure)
-            except Exception:
+            except BaseException:  # every hook runs, and the actor still ends
                 logger.exception('actor %s: exit hook %r failed', self.name, hook)
 
     def _drop_leftovers(self) -> None:

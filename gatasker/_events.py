@@ -11,11 +11,15 @@ subscriber is logged and otherwise ignored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zope.event
 
 from ._logging import logger
+
+if TYPE_CHECKING:
+    from ._actor import Actor
+    from ._supervision import ActorSupervisor
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,32 @@ class TaskTimeout(TaskEvent):
     level: str = 'warning'
 
 
+@dataclass(frozen=True)
+class ActorRestarted:
+    """An :class:`ActorSupervisor` restarts ``actor`` (the same object) after
+    ``reason`` (None: it ended normally). Published in the supervisor's greenlet."""
+
+    actor: Actor
+    supervisor: ActorSupervisor
+    reason: BaseException | None
+
+
+@dataclass(frozen=True)
+class ActorTerminated:
+    """A supervised ``actor`` ended for good (``reason``: None or its failure);
+    its supervisor may still start it anew. Published in the actor's greenlet."""
+
+    actor: Actor
+    supervisor: ActorSupervisor
+    reason: BaseException | None
+
+
 def subscribed() -> bool:
     """True when anybody listens: the emitters skip building events otherwise."""
     return bool(zope.event.subscribers)
 
 
-def publish(event: TaskEvent) -> None:
+def publish(event: object) -> None:
     """Call every subscriber with *event*, as ``zope.event.notify`` does, except
     that a failing subscriber is logged and the others still run. Never raises.
     """

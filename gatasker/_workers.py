@@ -74,8 +74,13 @@ class BackgroundWorker(Actor):
     ``func=`` (alias ``executor_func=``). It gets the ``start()`` arguments
     plus ``_worker``, ``_name``, ``o`` and ``_task_id``. Returning False stops
     the worker; an exception is logged and passed to
-    ``on_error(**on_error_kwargs)``, and the worker keeps running.
+    ``on_error(**on_error_kwargs)``, and the worker keeps running — unless
+    ``fail_on_error`` is true (set it on the class or the worker): then the
+    worker fails, and stops, or its ActorSupervisor restarts it.
     """
+
+    #: Whether an executor exception fails the worker (see the class docstring).
+    fail_on_error = False
 
     def __init__(self, name: str | None = None, func: Callable[..., Any] | None = None,
                  executor_func: Callable[..., Any] | None = None, priority: int = TASK_NORMAL,
@@ -290,6 +295,8 @@ class BackgroundWorker(Actor):
                 self.on_error(**self.on_error_kwargs)
             except BaseException:  # the worker goes on
                 logger.exception('worker %s: on_error failed', self.name)
+        if self.fail_on_error:
+            self._actor.failure = exc  # the loop ends after this run
 
 
 class BackgroundAsyncWorker(BackgroundWorker):

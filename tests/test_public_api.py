@@ -18,7 +18,8 @@ PUBLIC = {
     'WorkerProcessDied', 'co_mp_apply', 'as_completed', 'Executor',
     'ActorStatistics', 'HistogramSnapshot', 'HubStatistics', 'PriorityStatistics',
     'ProcessPoolStatistics',
-    'Terminated',
+    'Terminated', 'ActorSupervisor', 'ActorSupervisorStatistics', 'ChildSpec', 'ChildStatistics',
+    'SupervisionFailed', 'ActorRestarted', 'ActorTerminated',
 }
 
 

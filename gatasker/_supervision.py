@@ -1,0 +1,462 @@
+"""Supervisors for actors and workers: restart strategies, restart types, intensity.
+
+An :class:`ActorSupervisor` is itself an actor. It starts its children from
+:class:`ChildSpec` s in order and stops them in reverse order. A child that
+fails parks its greenlet (its mailbox kept) and tells the supervisor, whose
+greenlet then applies the strategy: stop the siblings concerned (they park
+too), wait the backoff, rebuild each child's state and release it, in start
+order. The object handed out is never replaced, so every reference to a
+child stays valid across restarts. Everything here runs in the hub of the
+supervisor's ``TaskSupervisor`` (children must share it), so the
+bookkeeping needs no locks; only ``statistics()`` reads it from elsewhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from ._actor import Actor
+from ._bridge import Latch
+from ._errors import ActorNotRunning, GataskerError
+from ._events import ActorRestarted, ActorTerminated, publish, subscribed
+from ._intensity import Backoff, RestartIntensity
+from ._logging import logger
+from ._watch import add_exit_hook
+from ._workers import BackgroundWorker
+
+PERMANENT, TRANSIENT, TEMPORARY = 'permanent', 'transient', 'temporary'
+RESTART_TYPES = (PERMANENT, TRANSIENT, TEMPORARY)
+ONE_FOR_ONE, ONE_FOR_ALL, REST_FOR_ONE = 'one_for_one', 'one_for_all', 'rest_for_one'
+STRATEGIES = (ONE_FOR_ONE, ONE_FOR_ALL, REST_FOR_ONE)
+
+# A child's state, as statistics() shows it.
+STARTING, RUNNING, RESTARTING, STOPPING, STOPPED = (
+    'starting', 'running', 'restarting', 'stopping', 'stopped')
+
+
+class SupervisionFailed(GataskerError, RuntimeError):
+    """Why an :class:`ActorSupervisor` failed: a child failed more than
+    ``max_restarts`` times within ``within`` seconds, or could not start.
+    ``__cause__`` is the child's last exception. The supervisor's own
+    supervisor handles it like any child failure (escalation)."""
+
+
+class ChildSpec:
+    """How an :class:`ActorSupervisor` builds one child: ``factory(*args, **kwargs)``
+    must return a new, not started actor or worker (an Actor subclass is a
+    factory). The same call rebuilds the child's state at each restart.
+
+    *restart*: ``'permanent'`` (always restarted), ``'transient'`` (only after
+    a failure) or ``'temporary'`` (never). *name* names the child.
+    """
+
+    __slots__ = ('args', 'factory', 'kwargs', 'name', 'restart')
+
+    def __init__(self, factory: Callable[..., Actor], *args: object, restart: str = PERMANENT,
+                 name: str | None = None, **kwargs: object) -> None:
+        if not callable(factory):
+            raise TypeError(f'factory must be callable, got {factory!r}')
+        if restart not in RESTART_TYPES:
+            raise ValueError(f'restart must be one of {RESTART_TYPES}, got {restart!r}')
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f'name must be a str or None, got {name!r}')
+        self.factory = factory
+        self.args = args
+        self.kwargs: Mapping[str, object] = kwargs
+        self.restart = restart
+        self.name = name
+
+    def build(self) -> Actor:
+        """A new actor from the spec; TypeError if the factory made something else."""
+        actor = self.factory(*self.args, **self.kwargs)
+        if not isinstance(actor, Actor):
+            raise TypeError(f'{self.factory!r} returned {actor!r}, not an actor')
+        if actor.is_alive():
+            raise ValueError(f'{self.factory!r} returned a running actor: {actor!r}')
+        return actor
+
+    def __repr__(self) -> str:
+        return f'ChildSpec({self.factory!r}, restart={self.restart!r}, name={self.name!r})'
+
+
+class _Child:
+    """The supervisor's record of one child."""
+
+    __slots__ = ('actor', 'cause', 'generation', 'go', 'parked', 'requested', 'restarting',
+                 'restarts', 'spec', 'started', 'state')
+
+    def __init__(self, spec: ChildSpec, actor: Actor) -> None:
+        self.spec = spec
+        self.actor = actor
+        self.state = STOPPED
+        self.generation = 0  # bumped at each restart: older incidents are stale
+        self.go: bool | None = None  # the verdict for a parked child
+        self.requested = False  # parked because a sibling failed
+        self.restarting = False  # on_restart is due before on_start
+        self.cause: BaseException | None = None
+        self.restarts = 0
+        self.started = Latch()  # set once on_start returned, or the child failed or ended
+        self.parked = Latch()  # set once the child parked or ended
+
+
+@dataclass(frozen=True)
+class _Incident:
+    child: _Child
+    reason: BaseException | None
+    generation: int
+
+
+@dataclass(frozen=True)
+class ChildStatistics:
+    """One child of a supervisor at the moment of the snapshot."""
+
+    name: str
+    restart: str
+    #: 'starting', 'running', 'restarting', 'stopping' or 'stopped'.
+    state: str
+    #: How often the supervisor restarted it.
+    restarts: int
+
+
+@dataclass(frozen=True)
+class ActorSupervisorStatistics:
+    """An :class:`ActorSupervisor` at the moment of the snapshot."""
+
+    name: str
+    strategy: str
+    #: 'starting', 'running', 'stopping' or 'stopped'.
+    state: str
+    children: tuple[ChildStatistics, ...]
+    #: Restarts counted in the current ``within`` window.
+    restarts_in_window: int
+    max_restarts: int | None
+    within: float
+
+
+class ActorSupervisor(Actor):
+    """An actor that starts, watches and restarts its children.
+
+    ``ActorSupervisor.spawn(children, strategy='one_for_one', max_restarts=3,
+    within=5.0, backoff=None)``: *children* are :class:`ChildSpec` s, started
+    in order when the supervisor starts and stopped in reverse order when it
+    stops. When a child fails, *strategy* restarts it (``'one_for_one'``),
+    every child (``'one_for_all'``) or it and the children started after it
+    (``'rest_for_one'``). More than *max_restarts* restarts (None: no limit)
+    within *within* seconds, and the supervisor stops its children and fails
+    with :class:`SupervisionFailed`, which its own supervisor handles.
+    *backoff* ``(initial, maximum)`` waits ``initial * 2**(n-1)`` seconds
+    (capped, with jitter) before the n-th restart in the window.
+
+    A child runs under the same ``TaskSupervisor`` as its supervisor.
+    Methods may be called from any thread and never block.
+    """
+
+    def __init__(self, children: Iterable[ChildSpec], strategy: str = ONE_FOR_ONE,
+                 max_restarts: int | None = 3, within: float = 5.0,
+                 backoff: tuple[float, float] | None = None) -> None:
+        specs = list(children)
+        for spec in specs:
+            if not isinstance(spec, ChildSpec):
+                raise TypeError(f'children must be ChildSpec objects, got {spec!r}')
+        if strategy not in STRATEGIES:
+            raise ValueError(f'strategy must be one of {STRATEGIES}, got {strategy!r}')
+        if backoff is not None and (not isinstance(backoff, tuple) or len(backoff) != 2):
+            raise TypeError(f'backoff must be (initial, maximum) or None, got {backoff!r}')
+        self.strategy = strategy
+        self._intensity = RestartIntensity(max_restarts, within)
+        self._backoff = Backoff(*backoff) if backoff is not None else None
+        # Built here so that a bad factory fails the call; a restart keeps these.
+        self._children = [_Child(spec, spec.build()) for spec in specs]
+        self._phase = STOPPED
+        self._ready = Latch()  # set when on_start is over
+
+    def start(self) -> bool:
+        """Start the supervisor; return once every child started (or one failed
+        to start), False if already running. Blocks: cooperatively in a greenlet."""
+        self._ready = Latch()
+        if not super().start():
+            return False
+        self._ready.wait()
+        return True
+
+    # -- public -------------------------------------------------------------------
+
+    def children(self) -> list[Actor]:
+        """The children, in start order; each stays the same object across restarts."""
+        return [child.actor for child in self._children]
+
+    def statistics(self) -> ActorSupervisorStatistics:
+        """A snapshot of the supervisor and its children. Any thread; never blocks."""
+        return ActorSupervisorStatistics(
+            name=self.name, strategy=self.strategy, state=self._phase,
+            children=tuple(ChildStatistics(c.actor.name, c.spec.restart, c.state, c.restarts)
+                           for c in list(self._children)),
+            restarts_in_window=self._intensity.in_window(time.monotonic()),
+            max_restarts=self._intensity.max_restarts, within=self._intensity.within)
+
+    # -- the supervisor's own life cycle (its greenlet) ------------------------------
+
+    def on_start(self) -> None:
+        """Start every child in order; fail if one does not start."""
+        self._phase = STARTING
+        try:
+            for child in self._children:
+                self._adopt(child)
+            for child in self._children:
+                self._start_child(child)
+                if child.state != RUNNING:
+                    failure = child.actor._actor.failure
+                    self._stop_children()
+                    raise SupervisionFailed(f'{self.name}: child {child.actor.name} did not '
+                                            'start') from failure
+            self._phase = RUNNING
+        finally:
+            self._ready.set()
+
+    def on_stop(self) -> None:
+        """Stop every child in reverse order."""
+        self._stop_children()
+
+    def on_receive(self, message: _Incident | None) -> ActorSupervisorStatistics | None:
+        """``ask(None)`` answers :meth:`statistics` once every failure reported
+        before it was handled (restarts included); other messages are refused."""
+        if isinstance(message, _Incident):
+            self._handle_incident(message)
+            return None
+        if message is not None:
+            raise TypeError(f'{self.name} takes only None, got {message!r}')
+        return self.statistics()
+
+    def _adopt(self, child: _Child) -> None:
+        actor = child.actor
+        if actor._actor.supervisor is None:
+            actor._actor.supervisor = self._actor.supervisor
+        if actor.supervisor is not self.supervisor:
+            raise ValueError(f'{actor!r} runs under another TaskSupervisor than {self!r}')
+        if child.spec.name is not None:
+            actor._actor.name = child.spec.name
+
+    def _accepting(self) -> bool:
+        return (self._phase == RUNNING and not self._actor.stopping
+                and bool(self.supervisor.is_started()))
+
+    def _start_child(self, child: _Child) -> None:
+        """Start an ended child and wait until its ``on_start`` returned (or failed)."""
+        actor = child.actor
+        actor._actor.guardian = self
+        child.started = Latch()
+        child.state = STARTING
+        try:
+            if isinstance(actor, BackgroundWorker):
+                actor.start(*actor._args, **actor._kwargs)
+            else:
+                actor.start()
+        except Exception as exc:
+            logger.error('supervisor %s: starting %s failed', self.name, actor.name, exc_info=exc)
+            actor._actor.failure = exc
+            child.state = STOPPED
+            return
+        add_exit_hook(actor, ('guardian', id(self)), self._child_exited)
+        child.started.wait()
+
+    def _stop_children(self) -> None:
+        self._phase = STOPPING
+        for child in reversed(self._children):
+            if child.state != STOPPED:
+                child.state = STOPPING
+                child.actor.stop()
+            child.state = STOPPED
+        self._phase = STOPPED
+
+    # -- what a child calls (its greenlet): the Guardian protocol ----------------------
+
+    def _record(self, actor: Actor) -> _Child | None:
+        for child in self._children:
+            if child.actor is actor:
+                return child
+        return None
+
+    def starting(self, actor: Actor) -> None:
+        """Before the child's ``on_start``: ``on_restart`` when it is a restart."""
+        child = self._record(actor)
+        if child is None:
+            return
+        child.state = STARTING
+        if child.restarting:
+            child.restarting = False
+            actor.on_restart(child.cause)
+
+    def started(self, actor: Actor) -> None:
+        """The child's ``on_start`` returned."""
+        child = self._record(actor)
+        if child is not None:
+            child.state = RUNNING
+            child.started.set()
+
+    def restart(self, actor: Actor, failure: BaseException) -> bool:
+        """The child failed: park it until the supervisor decides. True to restart."""
+        child = self._record(actor)
+        if child is None:
+            return False
+        child.started.set()
+        requested = child.state == RESTARTING and child.requested
+        if not requested:
+            if not self._accepting() or child.spec.restart == TEMPORARY:
+                return False
+            child.state = RESTARTING
+            child.go = None
+            try:
+                self.tell(_Incident(child, failure, child.generation))
+            except ActorNotRunning:
+                return False
+        child.parked.set()
+        core = actor._actor
+        while child.go is None and not core.stopping:
+            actor._park()
+        go, child.go, child.requested = child.go is True and not core.stopping, None, False
+        if not go:
+            child.state = STOPPING
+            if requested:
+                core.failure = None  # stopped by its supervisor, not failed
+        return go
+
+    def _child_exited(self, actor: Actor, reason: BaseException | None) -> None:
+        # Exit hook, in the child's greenlet: it ended for good.
+        child = self._record(actor)
+        if child is None:
+            return
+        was, child.state = child.state, STOPPED
+        child.started.set()
+        child.parked.set()
+        if subscribed():
+            publish(ActorTerminated(actor, self, reason))
+        if was == STOPPING or not self._accepting():
+            return
+        wanted = child.spec.restart == PERMANENT or (
+            child.spec.restart == TRANSIENT and reason is not None)
+        if wanted:
+            try:
+                self.tell(_Incident(child, reason, child.generation))
+            except ActorNotRunning:
+                pass
+
+    # -- applying the strategy (the supervisor's greenlet) ----------------------------
+
+    def _handle_incident(self, incident: _Incident) -> None:
+        child = incident.child
+        if child.generation != incident.generation or not self._accepting():
+            return  # restarted meanwhile, or everything stops anyway
+        now = time.monotonic()
+        if not self._intensity.record(now):
+            self._give_up(incident)
+            return
+        group = self._group(child)
+        logger.warning('supervisor %s: %s %s (%r); restarting %s', self.name, child.actor.name,
+                       'failed' if incident.reason is not None else 'ended', incident.reason,
+                       ', '.join(c.actor.name for c in group))
+        for sibling in reversed(group):
+            if sibling is not child and sibling.state in (STARTING, RUNNING):
+                self._park_sibling(sibling, incident.reason)
+        if self._backoff is not None:
+            self._pause(self._backoff.delay(self._intensity.in_window(now)))
+        for member in group:
+            if not self._accepting():
+                return  # on_stop stops the parked ones
+            self._restart_child(member, incident.reason)
+
+    def _group(self, child: _Child) -> list[_Child]:
+        if self.strategy == ONE_FOR_ONE:
+            return [child]
+        members = self._children
+        if self.strategy == REST_FOR_ONE:
+            members = members[members.index(child):]
+        return [c for c in members if c is child or not (
+            c.state == STOPPED and c.spec.restart == TEMPORARY)]
+
+    def _park_sibling(self, sibling: _Child, cause: BaseException | None) -> None:
+        sibling.state = RESTARTING
+        sibling.requested = True
+        sibling.go = None
+        sibling.parked = Latch()
+        core = sibling.actor._actor
+        core.failure = cause if cause is not None else SupervisionFailed('sibling ended')
+        sibling.actor._wake()
+        sibling.parked.wait()
+
+    def _pause(self, delay: float) -> None:
+        """Wait *delay* seconds in this greenlet, woken early by stop()."""
+        if delay <= 0:
+            return
+        fired = []
+
+        def fire() -> None:
+            fired.append(True)
+            self._wake()
+
+        timer = self._actor.run.hub.loop.timer(delay)
+        timer.start(fire)
+        try:
+            while not fired and not self._actor.stopping:
+                self._park()
+        finally:
+            timer.close()
+
+    def _restart_child(self, child: _Child, cause: BaseException | None) -> None:
+        if child.state not in (RESTARTING, STOPPED):
+            return
+        actor = child.actor
+        child.generation += 1
+        child.cause = cause
+        child.restarting = True
+        child.restarts += 1
+        try:
+            _rebuild(child)
+        except BaseException as exc:  # the user's factory: whatever it raises ends the child
+            logger.error('supervisor %s: rebuilding %s failed', self.name, actor.name,
+                         exc_info=exc)
+            child.go = False
+            actor._wake()
+            return
+        if subscribed():
+            publish(ActorRestarted(actor, self, cause))
+        if child.state == RESTARTING:
+            child.started = Latch()
+            child.go = True
+            actor._wake()
+            child.started.wait()
+        else:
+            self._start_child(child)
+
+    def _give_up(self, incident: _Incident) -> None:
+        limit = self._intensity
+        failure = SupervisionFailed(
+            f'{self.name}: more than {limit.max_restarts} restart(s) within {limit.within} s')
+        failure.__cause__ = incident.reason
+        logger.error('supervisor %s: %s failed (%r) once too often; giving up', self.name,
+                     incident.child.actor.name, incident.reason)
+        self._stop_children()
+        self._actor.failure = failure  # fails this supervisor after this message
+
+
+def _rebuild(child: _Child) -> None:
+    """Give the child the state of a fresh ``factory(*args, **kwargs)``, in place.
+
+    A worker keeps its state (its configuration and start arguments); a
+    supervisor keeps its children, so that they too stay the same objects.
+    """
+    actor = child.actor
+    if isinstance(actor, BackgroundWorker):
+        return
+    fresh = child.spec.build()
+    if type(fresh) is not type(actor):
+        raise TypeError(f'{child.spec!r} now makes {type(fresh).__name__}, '
+                        f'not {type(actor).__name__}')
+    if isinstance(actor, ActorSupervisor) and isinstance(fresh, ActorSupervisor):
+        fresh._children = actor._children
+    core = actor._actor
+    state = vars(actor)
+    state.clear()
+    state.update(vars(fresh))
+    actor._actor = core
