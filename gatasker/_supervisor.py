@@ -24,9 +24,9 @@ import os
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import gevent
 from zope.interface import implementer
@@ -80,6 +80,7 @@ from ._task import Task, current_task
 from ._thread_tier import ThreadSizes, ThreadTier
 from ._watchdog import HubWatchdog, check_threshold
 
+T = TypeVar('T')
 _supervisor_ids = itertools.count(1)
 
 #: Seconds stop() gives the hub thread to end once the stop sequence is over.
@@ -791,6 +792,25 @@ class _SupervisorCore:
             gevent.spawn(call_logged, 'timeout function %r', func, task)
 
     # -- tasks ---------------------------------------------------------------
+
+    # A coroutine function's task gives what its coroutine returns: that overload comes first.
+    @overload
+    def put_task(
+        self, target: Callable[..., Coroutine[Any, Any, T]], args: Iterable[Any] = (),
+        kwargs: dict[str, Any] | None = None, callback: Callable[[Any], Any] | None = None,
+        priority: int = TASK_NORMAL, delay: float | None = None, tt: int = TT_THREAD,
+        task_id: Any = None, worker: Any = None, name: str | None = None, loop: Any = None,
+        _pass_task_id: bool = True,
+    ) -> Task[T]: ...
+
+    @overload
+    def put_task(
+        self, target: Callable[..., T], args: Iterable[Any] = (),
+        kwargs: dict[str, Any] | None = None, callback: Callable[[Any], Any] | None = None,
+        priority: int = TASK_NORMAL, delay: float | None = None, tt: int = TT_THREAD,
+        task_id: Any = None, worker: Any = None, name: str | None = None, loop: Any = None,
+        _pass_task_id: bool = True,
+    ) -> Task[T]: ...
 
     def put_task(
         self,

@@ -49,6 +49,15 @@ with_args()  # type: ignore[call-arg]
 plain(1, nope=2)  # type: ignore[call-arg]
 background_task(priority='high')  # type: ignore[call-overload]
 
+async def raw_coro(x: int) -> bytes:
+    return b''
+
+
+supervisor = gatasker.TaskSupervisor()
+assert_type(supervisor.put_task(direct, (1.0,)), Task[float])
+assert_type(supervisor.put_task(raw_coro, (1,), tt=gatasker.TT_COROUTINE), Task[bytes])
+supervisor.put_task(direct, priority='high')  # type: ignore[call-overload]
+
 task = plain(1)
 assert_type(task.get(), int)
 assert_type(task.get(timeout=1), int)
