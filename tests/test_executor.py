@@ -230,3 +230,12 @@ def test_coroutine_functions_run_on_an_aloop(supervisor: gatasker.TaskSupervisor
 
     with gatasker.Executor(supervisor) as executor:
         assert executor.submit(double, 4).result(30) == 8
+
+
+def test_process_calls_through_the_executor(supervisor: gatasker.TaskSupervisor) -> None:
+    # A library that takes an Executor gets gatasker's process tier with tt=TT_MP.
+    supervisor.create_mp_pool(processes=1)
+    with gatasker.Executor(supervisor, tt=gatasker.TT_MP) as executor:
+        assert list(executor.map(pow, [2, 3], [5, 2], timeout=60)) == [32, 9]
+        assert executor.submit(divmod, 7, 2).result(60) == (3, 1)  # no _task_id passed
+

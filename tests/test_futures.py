@@ -17,7 +17,7 @@ import pytest
 from conftest import BASE_EXCEPTIONS, boom, call_from, echo
 
 import gatasker
-from gatasker import TT_GREENLET, TaskCancelled
+from gatasker import TT_GREENLET, TT_THREAD, TaskCancelled
 from gatasker._bridge import Latch, allocate_lock, real_thread_id, start_real_thread
 
 WHERE = ['greenlet', 'thread']
@@ -451,3 +451,15 @@ def test_an_await_that_gave_up_leaves_no_callback(put: Callable[..., gatasker.Ta
         gate.set()
         assert task.get(30) == 'late'
     assert not [r for r in caplog.records if r.exc_info], 'woke a closed loop'
+
+
+def test_a_greenlet_task_waits_for_other_tasks_with_gevent(
+        supervisor: gatasker.TaskSupervisor) -> None:
+    # The waiter runs in the supervisor's own hub, the tasks it waits for in the thread tier.
+    def waiter() -> list[int]:
+        tasks = [supervisor.put_task(echo, (i,), tt=TT_THREAD, _pass_task_id=False)
+                 for i in range(3)]
+        return sorted(t.result for t in gevent.wait(tasks, timeout=30))
+
+    task = supervisor.put_task(waiter, tt=TT_GREENLET, _pass_task_id=False)
+    assert task.get(30) == [0, 1, 2]
