@@ -9,6 +9,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from greenlet import getcurrent
+
 from ._statistics import ActorStatistics
 
 
@@ -27,6 +29,14 @@ class ActorSupport:
     def _unregister_actor(self, actor: Any) -> None:
         if self._actors.get(id(actor)) is actor:
             del self._actors[id(actor)]
+
+    def _note_callers(self, run: Any) -> None:
+        # stop() from an actor's own greenlet (a handler, on_start, a worker's on_error).
+        me = getcurrent()
+        for actor in list(self._actors.values()):
+            if actor._actor.greenlet is me:
+                run.callers.add(id(actor))
+        super()._note_callers(run)  # type: ignore[misc]
 
     def _extension_schedulers(self) -> list[Any]:
         # supervisor.stop() stops every running actor and worker first.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zope.interface import implementer
 
 from ._bridge import Latch, destroy_thread_hub, real_thread_id, start_real_thread, wait_future
+from ._constants import check_timeout
 from ._interfaces import IALoop
 from ._logging import logger
 
@@ -111,12 +112,21 @@ class ALoop:
             return False
         if real_thread_id() == self._thread_id:
             raise RuntimeError(f'{self!r} cannot be stopped from its own thread')
-        timeout = None if wait is True else (0.0 if wait is False else float(wait))
-        try:
-            asyncio.run_coroutine_threadsafe(self._wind_down(timeout, cancel_tasks), loop)
-        except RuntimeError:  # the loop closed meanwhile
+        timeout = None if wait is True else (0.0 if wait is False else check_timeout(wait, 'wait'))
+        if not self._request_stop(timeout, cancel_tasks):
             return False
         self._stopped.wait(None if timeout is None else timeout + 5.0)
+        return True
+
+    def _request_stop(self, timeout: float | None, cancel: bool) -> bool:
+        """Ask the loop to wind down within *timeout*; do not wait. Any thread."""
+        loop = self._loop
+        if loop is None or self._stopped.is_set():
+            return False
+        try:
+            asyncio.run_coroutine_threadsafe(self._wind_down(timeout, cancel), loop)
+        except RuntimeError:  # the loop closed meanwhile
+            return False
         return True
 
     async def _wind_down(self, timeout: float | None, cancel: bool) -> None:

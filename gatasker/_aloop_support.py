@@ -14,7 +14,7 @@ from typing import Any
 
 from ._aloop import ALoop
 from ._async_jobs import AsyncJob, AsyncJobScheduler
-from ._bridge import Latch, allocate_lock
+from ._bridge import Latch, allocate_lock, real_thread_id
 from ._constants import TASK_NORMAL, TASK_STATUS_STARTED, TT_COROUTINE
 from ._logging import logger
 
@@ -238,11 +238,36 @@ class ALoopSupport:
             scheduler.stop()
         for aloop in list(self._aloops.values()):
             remaining = True if deadline is None else max(0.0, deadline - time.monotonic())
+            if id(aloop) in run.callers:  # its thread is in stop(): it winds down afterwards
+                aloop._request_stop(None if remaining is True else remaining, False)
+                continue
             try:
                 aloop.stop(wait=remaining)
             except Exception:
                 logger.exception('stopping %r failed', aloop)
         super()._stop_extensions(run, deadline)  # type: ignore[misc]
+
+    def _note_callers(self, run: Any) -> None:
+        # stop() from an aloop's thread: a coroutine (or callback) blocks that loop, so
+        # neither the loop nor its coroutine tasks (nor workers waiting on them) can end first.
+        thread = real_thread_id()
+        for aloop in list(self._aloops.values()):
+            if aloop._thread_id == thread and aloop.is_active():
+                run.callers.add(id(aloop))
+                run.ignored_loops.add(aloop)
+        if run.ignored_loops:
+            for task in list(self._tasks.values()):  # type: ignore[attr-defined]
+                if task.worker is not None and self._loop_of(task) in run.ignored_loops:
+                    run.callers.add(id(task.worker))
+        super()._note_callers(run)  # type: ignore[misc]
+
+    def _loop_of(self, task: Any) -> Any:
+        if task.tt != TT_COROUTINE:
+            return None
+        try:
+            return self._resolve_aloop(task.loop) if task.loop is not None else self.default_aloop
+        except LookupError:
+            return None
 
     def _extend_info(self, info: SimpleNamespace, run: Any) -> None:
         info.aloops = [name for name, aloop in self._aloops.items() if aloop.is_active()]

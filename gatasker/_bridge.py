@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
@@ -395,6 +395,20 @@ class Inbox:
             finally:
                 self._sleeper = None
         return items
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called. Any thread; never blocks."""
+        return self._closed
+
+    def leftovers(self) -> Iterator[Any]:
+        """Take the items appended and never taken. Any thread, once closed; never blocks."""
+        items = self._items
+        while True:
+            try:
+                yield items.popleft()
+            except IndexError:
+                return
 
     def close(self) -> None:
         """Stop the wake-up watcher (owning thread only); the loop may then exit."""

@@ -148,6 +148,10 @@ class _Run:
         self.exited = Latch()  # the mailbox (and in threaded mode its thread) ended
         self.quiet: Latch | None = None  # set when no task is left during stop
         self.ignored: set[Any] = set()  # ids of tasks stop() must not wait for
+        # Whose code called stop() from inside: ids of actors and aloops the stop
+        # sequence must not wait for, and aloops whose coroutine tasks it must not wait for.
+        self.callers: set[int] = set()
+        self.ignored_loops: set[Any] = set()
         self.abandoned: dict[int, Task[Any]] = {}  # canceled by stop() before they started
         self.closing = False
         self.finished = False
@@ -385,6 +389,7 @@ class _SupervisorCore:
                 # parked in take() next: keep no finished task (or its result) alive
                 del handler, args
         inbox.close()
+        self._complete_late(run)
         if run.mode == 'embedded':
             run.exited.set()
 
@@ -523,25 +528,34 @@ class _SupervisorCore:
         assert run is not None
         if deadline is not None:
             deadline += time.monotonic()
+        # stop() from inside: the stop sequence must not wait for the caller.
         me = current_task.get()
         if me is not None and me._supervisor is self:
             run.ignored.add(me.id)
+            if me.worker is not None:
+                run.callers.add(id(me.worker))
+        self._note_callers(run)
         done = Latch()
         self._post(run, self._on_stop, run, deadline, stop_schedulers,
                    cancel_tasks or wait is False, done)
         done.wait()
         self._restart_watchdog(run, stopping=True)
         self._close_inspect(run)
-        if run.finished and not run.ignored:
+        if run.finished and not run.ignored and not (
+                run.mode == 'threaded' and run.inbox is not None and run.inbox.in_owner_thread()):
             # Nothing runs any more: let the hub thread end before returning,
             # also when the wait ran out, because an interpreter that exits
             # while another thread tears down its hub can crash. (When tasks
-            # still run, the thread ends after them and stop() does not wait.)
+            # still run, the thread ends after them and stop() does not wait;
+            # a greenlet of the hub thread itself cannot wait for it to end.)
             remaining = self._remaining(deadline)
             run.exited.wait(EXIT_GRACE if remaining is None else max(remaining, EXIT_GRACE))
         _running.discard(self)
         logger.debug('supervisor %s stopped', self.id)
         return True
+
+    def _note_callers(self, run: _Run) -> None:
+        """Hook: add to ``run.callers`` the actors and aloops whose code calls stop()."""
 
     def _on_stop(self, run: _Run, deadline: float | None, stop_schedulers: bool,
                  cancel: bool, done: Latch) -> None:
@@ -554,7 +568,7 @@ class _SupervisorCore:
                        cancel: bool, done: Latch) -> None:
         try:
             if stop_schedulers:
-                self._stop_schedulers(deadline)
+                self._stop_schedulers(run, deadline)
             self._call_in_mailbox(run, self._cancel_delayed, run)
             if cancel:
                 self._call_in_mailbox(run, self._cancel_waiting, run)
@@ -590,10 +604,14 @@ class _SupervisorCore:
         self._post(run, call)
         latch.wait()
 
-    def _stop_schedulers(self, deadline: float | None) -> None:
+    def _stop_schedulers(self, run: _Run, deadline: float | None) -> None:
         objects = list(self._schedulers.values()) + list(self._sync_schedulers.values())
         objects += self._extension_schedulers()
-        greenlets = [gevent.spawn(call_logged, 'stopping %r', obj.stop) for obj in objects]
+        greenlets = [gevent.spawn(call_logged, 'stopping %r',
+                                  # an actor whose code is in stop() ends once it returns
+                                  functools.partial(obj.stop, wait=False)
+                                  if id(obj) in run.callers else obj.stop)
+                     for obj in objects]
         gevent.joinall(greenlets, timeout=self._remaining(deadline))
 
     def _extension_schedulers(self) -> list[Any]:
@@ -625,8 +643,19 @@ class _SupervisorCore:
             logger.warning('supervisor %s: stop %s', self.id, '; '.join(parts))
 
     def _check_quiet(self, run: _Run) -> None:
-        if run.quiet is not None and all(tid in run.ignored for tid in self._tasks):
+        if run.quiet is not None and all(self._ignored(run, task) for task in self._tasks.values()):
             run.quiet.set()
+
+    def _ignored(self, run: _Run, task: Task[Any]) -> bool:
+        """True for a task stop() does not wait for: its code (or its aloop's) is in stop()."""
+        if task.id in run.ignored:
+            return True
+        return (task.tt == TT_COROUTINE and bool(run.ignored_loops)
+                and self._loop_of(task) in run.ignored_loops)
+
+    def _loop_of(self, task: Task[Any]) -> Any:
+        """Hook: the aloop a coroutine task runs on."""
+        return None
 
     def _close_tiers(self, run: _Run) -> None:
         run.closing = True
@@ -701,6 +730,21 @@ class _SupervisorCore:
         """Called by a tier, in the hub's thread, when a task's target ended."""
         assert run.inbox is not None
         run.inbox.put((self._on_done, (run, task, ok, value)))
+        if run.inbox.closed:
+            self._complete_late(run)
+
+    def _complete_late(self, run: _Run) -> None:
+        """Complete tasks whose end came after the mailbox ended. Any thread.
+
+        Only a task whose code called stop() (a coroutine task, which holds no
+        tier slot) can outlive the mailbox; it must still end COMPLETED.
+        """
+        assert run.inbox is not None
+        for handler, args in run.inbox.leftovers():
+            if handler == self._on_done:
+                _, task, ok, value = args
+                self._forget(task)
+                task._complete(ok, value)
 
     def _on_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
         self._forget(task)
