@@ -6,6 +6,7 @@ The public names, with atasker 0.7's meanings; see the README and ``docs/``.
 from __future__ import annotations
 
 from ._actor import Actor as Actor
+from ._actor_pool import ActorPool as ActorPool
 from ._aloop import ALoop as ALoop
 from ._api import background_task as background_task
 from ._api import task_supervisor as task_supervisor
@@ -95,6 +96,7 @@ __all__ = [
     'ALoop',
     'Actor',
     'ActorNotRunning',
+    'ActorPool',
     'ActorRestarted',
     'ActorStatistics',
     'ActorSupervisor',

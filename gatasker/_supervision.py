@@ -153,6 +153,9 @@ class ActorSupervisor(Actor):
     Methods may be called from any thread and never block.
     """
 
+    #: False: a child that fails to start is restarted like one that failed later.
+    start_failure_is_fatal = True
+
     def __init__(self, children: Iterable[ChildSpec], strategy: str = ONE_FOR_ONE,
                  max_restarts: int | None = 3, within: float = 5.0,
                  backoff: tuple[float, float] | None = None) -> None:
@@ -206,7 +209,10 @@ class ActorSupervisor(Actor):
                 self._adopt(child)
             for child in self._children:
                 self._start_child(child)
-                if child.state != RUNNING:
+                if child.state != RUNNING and not self.start_failure_is_fatal:
+                    failure = child.actor._actor.failure
+                    Actor.tell(self, _Incident(child, failure, child.generation))  # retried later
+                elif child.state != RUNNING:
                     failure = child.actor._actor.failure
                     self._stop_children()
                     raise SupervisionFailed(f'{self.name}: child {child.actor.name} did not '
@@ -294,6 +300,7 @@ class ActorSupervisor(Actor):
         if child is not None:
             child.state = RUNNING
             child.started.set()
+            self._child_up(actor)
 
     def restart(self, actor: Actor, failure: BaseException) -> bool:
         """The child failed: park it until the supervisor decides. True to restart."""
@@ -308,10 +315,11 @@ class ActorSupervisor(Actor):
             child.state = RESTARTING
             child.go = None
             try:
-                self.tell(_Incident(child, failure, child.generation))
+                Actor.tell(self, _Incident(child, failure, child.generation))
             except ActorNotRunning:
                 return False
         child.parked.set()
+        self._child_down(actor)
         core = actor._actor
         while child.go is None and not core.stopping:
             actor._park()
@@ -330,6 +338,7 @@ class ActorSupervisor(Actor):
         was, child.state = child.state, STOPPED
         child.started.set()
         child.parked.set()
+        self._child_down(actor)
         if subscribed():
             publish(ActorTerminated(actor, self, reason))
         if was == STOPPING or not self._accepting():
@@ -338,9 +347,19 @@ class ActorSupervisor(Actor):
             child.spec.restart == TRANSIENT and reason is not None)
         if wanted:
             try:
-                self.tell(_Incident(child, reason, child.generation))
+                Actor.tell(self, _Incident(child, reason, child.generation))
             except ActorNotRunning:
                 pass
+
+    def _child_up(self, actor: Actor) -> None:
+        """Hook (the child's greenlet): it started and takes messages."""
+
+    def _child_down(self, actor: Actor) -> None:
+        """Hook (the child's greenlet): it parked for a restart or ended."""
+
+    def _is_up(self, actor: Actor) -> bool:
+        child = self._record(actor)
+        return child is not None and child.state == RUNNING and actor.is_alive()
 
     # -- applying the strategy (the supervisor's greenlet) ----------------------------
 

@@ -19,7 +19,7 @@ PUBLIC = {
     'ActorStatistics', 'HistogramSnapshot', 'HubStatistics', 'PriorityStatistics',
     'ProcessPoolStatistics',
     'Terminated', 'ActorSupervisor', 'ActorSupervisorStatistics', 'ChildSpec', 'ChildStatistics',
-    'SupervisionFailed', 'ActorRestarted', 'ActorTerminated',
+    'SupervisionFailed', 'ActorRestarted', 'ActorTerminated', 'ActorPool',
 }
 
 

@@ -1,0 +1,211 @@
+"""ActorPool: a router over N identical, supervised actors.
+
+Routing runs in the hub of the pool's supervisor, like everything about
+actors: a message from another thread travels through the hub's inbox
+first. A member that goes down (it failed and waits for its restart, or
+ended) is skipped, and the messages still queued in its mailbox move to
+the other members, so one failing member never holds work back. Messages
+wait in the pool, by priority, only while no member is up.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from ._actor import Actor, _Reply
+from ._constants import TASK_NORMAL, check_priority, check_timeout
+from ._errors import ActorNotRunning
+from ._logging import logger
+from ._mailbox import Mailbox
+from ._supervision import ONE_FOR_ONE, ActorSupervisor, ActorSupervisorStatistics, ChildSpec
+
+ROUND_ROBIN, LEAST_BUSY = 'round_robin', 'least_busy'
+ROUTING = (ROUND_ROBIN, LEAST_BUSY)
+
+
+class _Routed(_Reply):
+    """One message in the pool: where its answer goes, and its priority."""
+
+    __slots__ = ('asked', 'member', 'message', 'pool', 'priority')
+
+    def __init__(self, pool: _PoolSupervisor, message: object, priority: int,
+                 asked: bool) -> None:
+        super().__init__()
+        self.pool = pool
+        self.message = message
+        self.priority = priority
+        self.asked = asked
+        self.member: Actor | None = None
+
+    def answer(self, ok: bool, value: object) -> None:
+        # In the hub: the member handled the message, or dropped it unhandled.
+        member, self.member = self.member, None
+        pool = self.pool
+        if member is not None:
+            pool.busy[id(member)] -= 1
+            if not ok and isinstance(value, ActorNotRunning) and member._actor.stopping \
+                    and pool.is_accepting():
+                pool.route(self)  # dropped by a member that ended: another one takes it
+                return
+        if not ok and not self.asked:
+            logger.error('actor pool %s: a member failed on %r', pool.name, self.message,
+                         exc_info=value if isinstance(value, BaseException) else None)
+        super().answer(ok, value)
+        pool.dispatch()
+
+
+class _PoolSupervisor(ActorSupervisor):
+    """The pool's supervisor: one_for_one over the members, plus the routing."""
+
+    start_failure_is_fatal = False  # a member that does not start is retried
+
+    def __init__(self, factory: Callable[[], Actor], size: int, routing: str,
+                 max_restarts: int | None, within: float,
+                 backoff: tuple[float, float] | None) -> None:
+        specs = [ChildSpec(factory, name=f'{self.name}-{n}') for n in range(size)]
+        super().__init__(specs, ONE_FOR_ONE, max_restarts, within, backoff)
+        self.routing = routing
+        self.pending = Mailbox()  # waits while no member is up
+        self.busy: dict[int, int] = {id(m): 0 for m in self.children()}
+        self._turn = itertools.count()
+
+    def is_accepting(self) -> bool:
+        return self._accepting() or self._phase == 'starting'
+
+    def _pick(self) -> Actor | None:
+        members = [m for m in self.children() if self._is_up(m)]
+        if not members:
+            return None
+        if self.routing == LEAST_BUSY:
+            return min(members, key=lambda m: self.busy[id(m)])
+        return members[next(self._turn) % len(members)]
+
+    def route(self, routed: _Routed) -> None:
+        """Hand *routed* to a member that is up, or keep it. In the hub."""
+        if not self.is_accepting():
+            routed.answer(False, ActorNotRunning(f'actor pool {self.name} is not running'))
+            return
+        member = self._pick()
+        if member is None:
+            self.pending.put(routed, routed.priority)
+            return
+        routed.member = member
+        self.busy[id(member)] += 1
+        member._deliver((routed.message, routed), routed.priority)
+
+    def dispatch(self) -> None:
+        """Route what waits in the pool while some member is up. In the hub."""
+        while self.pending and self._pick() is not None:
+            self.route(self.pending.pop())
+
+    def _child_up(self, actor: Actor) -> None:
+        self.dispatch()
+
+    def _child_down(self, actor: Actor) -> None:
+        # Move what waits in its mailbox to the others; keep what was told to it directly.
+        mailbox = actor._actor.mailbox
+        if mailbox is None:
+            return
+        own = []
+        for item in mailbox.drain():
+            reply = item[1]
+            if isinstance(reply, _Routed) and reply.pool is self:
+                self.busy[id(actor)] -= 1
+                reply.member = None
+                self.route(reply)
+            else:
+                own.append(item)
+        for item in own:
+            mailbox.put(item)
+
+    def on_stop(self) -> None:
+        super().on_stop()
+        for routed in self.pending.drain():
+            routed.answer(False, ActorNotRunning(f'actor pool {self.name} stopped'))
+
+
+class ActorPool:
+    """A router over *size* identical actors made by *factory*, supervised.
+
+    ``ActorPool(factory, size, strategy='round_robin')``: *factory* is called
+    with no argument for each member (an Actor subclass will do); *strategy*
+    ``'round_robin'`` takes the members in turn, ``'least_busy'`` the one with
+    the fewest messages in hand. ``tell``/``ask`` work as on one actor,
+    priorities included. A member that fails is restarted one_for_one after
+    a backoff (default from 10 ms doubling up to 1 s) and skipped while down;
+    the messages it still held go to the others. By default there is no
+    restart limit (``max_restarts=None``), so one member that always fails
+    never stops the pool. The pool starts at construction; every method may
+    be called from any thread.
+    """
+
+    def __init__(self, factory: Callable[[], Actor], size: int, strategy: str = ROUND_ROBIN,
+                 *, max_restarts: int | None = None, within: float = 5.0,
+                 backoff: tuple[float, float] | None = (0.01, 1.0), name: str | None = None,
+                 supervisor: object = None) -> None:
+        if not callable(factory):
+            raise TypeError(f'factory must be callable, got {factory!r}')
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f'size must be a positive int, got {size!r}')
+        if strategy not in ROUTING:
+            raise ValueError(f'strategy must be one of {ROUTING}, got {strategy!r}')
+        self._sup = _PoolSupervisor.spawn(factory, size, strategy, max_restarts, within, backoff,
+                                          name=name, supervisor=supervisor)
+
+    @property
+    def name(self) -> str:
+        """The pool's name; members are named ``<name>-<n>``."""
+        return self._sup.name
+
+    @property
+    def supervisor(self) -> ActorSupervisor:
+        """The ActorSupervisor that restarts the members (watch it to see the pool end)."""
+        return self._sup
+
+    def members(self) -> list[Actor]:
+        """The members, each the same object across its restarts."""
+        return self._sup.children()
+
+    def statistics(self) -> ActorSupervisorStatistics:
+        """The members' states and restarts. Any thread; never blocks."""
+        return self._sup.statistics()
+
+    def tell(self, message: object = None, priority: int = TASK_NORMAL) -> None:
+        """Send *message* to one member without waiting. Raises ActorNotRunning
+        when the pool stopped. Any thread or greenlet; never blocks."""
+        check_priority(priority)
+        self._send(_Routed(self._sup, message, priority, asked=False))
+
+    def ask(self, message: object = None, timeout: float | None = None,
+            priority: int = TASK_NORMAL) -> object:
+        """Send *message* to one member and return its answer (or raise what its
+        handler raised); TimeoutError after *timeout* seconds. Blocks:
+        cooperatively in a greenlet, or the calling OS thread."""
+        check_priority(priority)
+        limit = check_timeout(timeout)
+        routed = _Routed(self._sup, message, priority, asked=True)
+        self._send(routed)
+        if not routed.latch.wait(limit):
+            raise TimeoutError(f'actor pool {self.name} did not answer within {timeout} s')
+        if routed.ok:
+            return routed.value
+        raise routed.value
+
+    def _send(self, routed: _Routed) -> None:
+        sup = self._sup
+        core = sup._actor
+        if not sup.is_alive() or core.run.finished:
+            raise ActorNotRunning(f'actor pool {self.name} is not running')
+        if core.run.inbox.in_owner_thread():
+            sup.route(routed)
+        else:
+            core.run.inbox.put((sup.route, (routed,)))
+
+    def stop(self, wait: bool | float = True) -> bool:
+        """Stop the members and the pool; messages not yet handled fail with
+        ActorNotRunning. Blocks like ``Actor.stop``."""
+        return self._sup.stop(wait=wait)
+
+    def __repr__(self) -> str:
+        return f'<ActorPool {self.name!r} of {len(self.members())}>'
