@@ -196,11 +196,12 @@ class BackgroundWorker(Actor):
     def stop(self, wait: bool | float = True, drain: bool = False) -> bool:
         """Stop the worker; waits for the run in progress (at most *wait* seconds).
 
-        A run still waiting for a pool slot is canceled. Never hangs on a
-        worker that failed or returned False.
+        A run still waiting for a pool slot is canceled (a queue worker counts
+        its item as not run), except with *drain*, which runs it. Never hangs
+        on a worker that failed or returned False.
         """
         task = self._task
-        if task is not None and not task.is_started():
+        if task is not None and not drain and not self._actor.stopping and not task.is_started():
             task.cancel()
         stopped = super().stop(wait=wait, drain=drain)
         if stopped and _logging._debug:
@@ -249,6 +250,7 @@ class BackgroundWorker(Actor):
             # The supervisor stops (with stop_schedulers=False): so does the worker.
             if _logging._debug:
                 logger.debug('worker %s: supervisor stopped, worker stops', self.name)
+            self._not_run(leading)
             self.stop(wait=False)
             return
         self._task = task
@@ -257,6 +259,7 @@ class BackgroundWorker(Actor):
         finally:
             self._task = None
         if task.is_canceled():
+            self._not_run(leading)
             return
         self._actor.handled += 1
         if task.exception is not None:
@@ -287,6 +290,9 @@ class BackgroundWorker(Actor):
             task = sup.put_task(target, leading + self._args, kwargs,
                                 priority=self._actor.priority, tt=tt, worker=self)
         return task
+
+    def _not_run(self, leading: tuple[Any, ...]) -> None:
+        """Hook: a run was taken but never started (canceled at a stop)."""
 
     def _executor_failed(self, exc: BaseException) -> None:
         logger.error('worker %s: the executor failed', self.name, exc_info=exc)
@@ -347,6 +353,10 @@ class BackgroundQueueWorker(BackgroundWorker):
         return DONE
 
     put_threadsafe = put
+
+    def _not_run(self, leading: tuple[Any, ...]) -> None:
+        # The item left the mailbox but its run was canceled: report it with the rest.
+        self._actor.dropped += 1
 
     def _drop_leftovers(self) -> None:
         if self._actor.dropped:
