@@ -18,7 +18,7 @@ from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
 from zope.interface import implementer
 
-from . import _logging
+from . import _logging, _tracing
 from ._bridge import Latch, allocate_lock, real_thread_id
 from ._constants import TASK_NORMAL, check_priority, check_timeout
 from ._errors import ActorNotRunning, MailboxFull
@@ -33,12 +33,45 @@ _names = itertools.count(1)
 STOPPED, RUNNING = 'stopped', 'running'
 
 
-class _Reply:
+class _Told:
+    """What travels with a told message while a tracer carries its context.
+
+    Nobody waits for a told message: :meth:`answer` does nothing.
+    """
+
+    __slots__ = ('context',)
+
+    #: True when a sender waits for :meth:`answer`.
+    waits = False
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+
+    def answer(self, ok: bool, value: Any) -> None:
+        """Nothing: the sender does not wait."""
+
+    def __lt__(self, other: object) -> bool:
+        return False  # a priority-queue worker compares (item, _Told) pairs of equal items
+
+
+def _told() -> _Told | None:
+    """The carrier of the caller's trace context for a told message, if a tracer wants one."""
+    tracer = _tracing.tracer
+    if tracer is None:
+        return None
+    context = tracer.message_sent()
+    return None if context is None else _Told(context)
+
+
+class _Reply(_Told):
     """Where ``ask`` waits for the handler's answer."""
 
     __slots__ = ('latch', 'ok', 'value')
 
-    def __init__(self) -> None:
+    waits = True
+
+    def __init__(self, context: Any = None) -> None:
+        super().__init__(context)
         self.latch = Latch()
         self.ok = False
         self.value: Any = None
@@ -367,12 +400,12 @@ class Actor:
             # The common case, inlined: same thread, unbounded mailbox.
             if core.remote:
                 self._drain_remote()
-            core.mailbox.put((message, None), priority)
+            core.mailbox.put((message, None if _tracing.tracer is None else _told()), priority)
             if core.sleeping and not core.wake_pending:
                 core.wake_pending = True
                 core.run.hub.loop.run_callback(self._resume)
             return
-        self._send((message, None), priority, block)
+        self._send((message, None if _tracing.tracer is None else _told()), priority, block)
 
     def ask(self: _Receives[_M_contra, _R_co], message: _M_contra | None = None,
             timeout: float | None = None, priority: int = TASK_NORMAL) -> _R_co:
@@ -396,7 +429,8 @@ class Actor:
         if getcurrent() is core.greenlet and core.greenlet is not None:
             raise RuntimeError(f'{self!r}: ask() from its own handler would wait for itself; '
                                'use tell() or call the method directly')
-        reply = _Reply()
+        tracer = _tracing.tracer
+        reply = _Reply(None if tracer is None else tracer.message_sent())
         self._send((message, reply), priority, True)
         if not reply.latch.wait(limit):
             raise TimeoutError(f'{self!r} did not answer within {timeout} s')
@@ -404,7 +438,7 @@ class Actor:
             return reply.value
         raise reply.value
 
-    def _send(self, item: tuple[Any, _Reply | None], priority: int, block: bool) -> None:
+    def _send(self, item: tuple[Any, _Told | None], priority: int, block: bool) -> None:
         core = self._actor
         if core.state != RUNNING or core.stopping or core.run.finished:
             raise ActorNotRunning(f'{self!r} is not running')
@@ -441,7 +475,7 @@ class Actor:
                 core.space_waiters.append(room)
             room.wait()
 
-    def _deliver(self, item: tuple[Any, _Reply | None], priority: int) -> None:
+    def _deliver(self, item: tuple[Any, _Told | None], priority: int) -> None:
         # In the hub's thread.
         core = self._actor
         if core.state != RUNNING or (core.stopping and not core.drain):
@@ -450,7 +484,7 @@ class Actor:
         core.mailbox.put(item, priority)
         self._wake()
 
-    def _drop(self, item: tuple[Any, _Reply | None]) -> None:
+    def _drop(self, item: tuple[Any, _Told | None]) -> None:
         self._actor.dropped += 1
         reply = item[1]
         if reply is not None:
@@ -491,14 +525,18 @@ class Actor:
             self._took()
         self._handle(item)
 
-    def _handle(self, item: tuple[Any, _Reply | None]) -> None:
+    def _handle(self, item: tuple[Any, _Told | None]) -> None:
         message, reply = item
         self._actor.handled += 1
         try:
-            result = self.on_receive(message)
+            if reply is not None and reply.context is not None and _tracing.tracer is not None:
+                with _tracing.tracer.message_handling(self, reply.context):
+                    result = self.on_receive(message)
+            else:
+                result = self.on_receive(message)
         except BaseException as exc:  # GreenletExit too: the ask is answered, the actor goes on
             self._actor.failed += 1
-            if reply is not None:
+            if reply is not None and reply.waits:
                 reply.answer(False, exc)
             else:
                 logger.error('actor %s failed on %r', self.name, message, exc_info=exc)

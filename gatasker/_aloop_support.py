@@ -12,6 +12,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+from . import _tracing
 from ._aloop import ALoop
 from ._async_jobs import AsyncJob, AsyncJobScheduler
 from ._bridge import Latch, allocate_lock, real_thread_id
@@ -152,6 +153,8 @@ class ALoopSupport:
             target = task.target
             coro = target.coro if isinstance(target, _CoroutineObject) else \
                 target(*task.args, **task.kwargs)
+            if task._trace is not None and _tracing.tracer is not None:
+                coro = _tracing.tracer.coroutine(task, coro)
             future = aloop.submit(_contained(coro))
         except BaseException as exc:
             if task.status != TASK_STATUS_STARTED:  # start it, so that it can complete

@@ -33,7 +33,7 @@ import gevent
 import gevent.select
 import gevent.socket
 
-from . import _process_child
+from . import _process_child, _tracing
 from ._admission import check_size
 from ._errors import WorkerProcessDied
 from ._logging import logger
@@ -325,7 +325,10 @@ class _Worker:
         self.task = task
         self.started = False
         try:
-            payload = dump_call(task.target, task.args, task.kwargs)
+            target = task.target
+            if task._trace is not None and _tracing.tracer is not None:
+                target = _tracing.tracer.process_target(task, target)
+            payload = dump_call(target, task.args, task.kwargs)
         except TypeError as exc:
             self.task = None
             # reported from a greenlet of its own: the caller may be the pump

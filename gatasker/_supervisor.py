@@ -31,7 +31,7 @@ from typing import Any, TypeVar, overload
 import gevent
 from zope.interface import implementer
 
-from . import _events, _logging
+from . import _events, _logging, _tracing
 from ._actor_support import ActorSupport
 from ._admission import Admission, Limits
 from ._aloop_support import ALoopSupport
@@ -913,6 +913,9 @@ class _SupervisorCore:
                                delay, worker, name, loop)
         task._run = run
         self._prepare_task(task)
+        tracer = _tracing.tracer
+        if tracer is not None:
+            task._trace = tracer.task_queued(task)
         with self._state_lock:
             if self._state != RUNNING or self._run is not run:
                 raise SupervisorNotRunning(f'supervisor {self.id!r} is not running')

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from zope.interface import implementer
 
+from . import _tracing
 from ._bridge import HubCallback, Latch, real_thread_id, state_lock
 from ._constants import (
     TASK_STATUS_CANCELED,
@@ -71,6 +72,7 @@ class Task(Generic[T_co]):
         '_links',
         '_run',
         '_supervisor',
+        '_trace',
         'args',
         'callback',
         'delay',
@@ -123,6 +125,7 @@ class Task(Generic[T_co]):
         self.time_started: float | None = None
         self.time_completed: float | None = None
         self._supervisor = supervisor
+        self._trace: Any = None  # what a tracer keeps with the task (a span)
         self._run: Any = None  # the supervisor run the task was queued in
         self._done = Latch()
         #: The tier's handle while delayed or running (a timer, a future ...).
@@ -423,6 +426,9 @@ def run_target(task: Task[Any]) -> tuple[bool, Any]:
 def _run_in_context(task: Task[Any]) -> tuple[bool, Any]:
     current_task.set(task)
     try:
+        if task._trace is not None and _tracing.tracer is not None:
+            with _tracing.tracer.task_running(task):
+                return True, task.target(*task.args, **task.kwargs)
         return True, task.target(*task.args, **task.kwargs)
     except BaseException as exc:  # reported as the task's outcome
         return False, exc

@@ -20,7 +20,7 @@ from typing import Any, Literal, overload
 import gevent.queue
 from zope.interface import implementer
 
-from . import _logging
+from . import _logging, _tracing
 from ._actor import Actor
 from ._constants import TASK_NORMAL, TT_MP, check_priority, check_tt
 from ._errors import ActorNotRunning, SupervisorNotRunning
@@ -339,9 +339,13 @@ class BackgroundQueueWorker(BackgroundWorker):
         return bool(self._actor.mailbox)
 
     def _do_work(self) -> None:
-        item = self._actor.mailbox.pop()[0]
+        item, told = self._actor.mailbox.pop()
         self._took()
-        self._execute((item,))
+        if told is not None and told.context is not None and _tracing.tracer is not None:
+            with _tracing.tracer.message_handling(self, told.context):
+                self._execute((item,))
+        else:
+            self._execute((item,))
 
     def put(self, item: Any) -> Done:
         """Queue *item*. Any thread or greenlet; never blocks.
