@@ -625,12 +625,11 @@ def process_executor(n: int) -> Result:
     return _rate(n, elapsed)
 
 
-def process_heartbeat_gatasker_patched(n: int) -> Result:
-    """Worst extra delay (ms) of a 10 ms heartbeat greenlet while *n* tasks with
-    100 KB arguments and n // 50 with 1 MiB run through the pool."""
+@contextlib.contextmanager
+def _heartbeat_gaps() -> Iterator[list[float]]:
+    """Run a 10 ms heartbeat greenlet for the block; the list it yields fills with
+    how late each beat was (seconds), once the block has ended."""
     import gevent
-
-    import gatasker
     gaps: list[float] = []
     running = True
 
@@ -642,18 +641,28 @@ def process_heartbeat_gatasker_patched(n: int) -> Result:
             gaps.append(now - last - 0.01)
             last = now
 
+    beat = gevent.spawn(heartbeat)
+    try:
+        yield gaps
+    finally:
+        running = False
+        beat.join()
+
+
+def process_heartbeat_gatasker_patched(n: int) -> Result:
+    """Worst extra delay (ms) of a 10 ms heartbeat greenlet while *n* tasks with
+    100 KB arguments and n // 50 with 1 MiB run through the pool."""
+    import gatasker
     sup = gatasker.TaskSupervisor()
     sup.create_mp_pool(processes=PROCESSES)
     sup.start()
     small, big = b's' * 100_000, b'b' * (1 << 20)
-    beat = gevent.spawn(heartbeat)
-    tasks = [sup.put_task(len, (small,), tt=gatasker.TT_MP, _pass_task_id=False)
-             for _ in range(n)]
-    tasks += [sup.put_task(len, (big,), tt=gatasker.TT_MP, _pass_task_id=False)
-              for _ in range(n // 50)]
-    gatasker.wait_completed(tasks)
-    running = False
-    beat.join()
+    with _heartbeat_gaps() as gaps:
+        tasks = [sup.put_task(len, (small,), tt=gatasker.TT_MP, _pass_task_id=False)
+                 for _ in range(n)]
+        tasks += [sup.put_task(len, (big,), tt=gatasker.TT_MP, _pass_task_id=False)
+                  for _ in range(n // 50)]
+        gatasker.wait_completed(tasks)
     sup.stop()
     return max(gaps) * 1000, 'ms worst gap'
 
@@ -719,31 +728,18 @@ def dask_heartbeat_patched(n: int) -> Result:
     import gevent
 
     from gatasker.contrib.dask import DaskExecutor
-    gaps: list[float] = []
-    running = True
-
-    def heartbeat() -> None:
-        last = time.perf_counter()
-        while running:
-            gevent.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last - 0.01)
-            last = now
-
     with _dask_cluster() as address, DaskExecutor(address=address) as executor:
         executor.client.wait_for_workers(PROCESSES, timeout=60)
         executor.submit(divmod, 1, 1).result(60)
         gc.collect()
         gc.freeze()
-        beat = gevent.spawn(heartbeat)
-        futures = []
-        for i in range(n // 10):
-            futures.append(executor.submit(divmod, i, 7))
-            if i % 20 == 19:
-                gevent.sleep(0)
-        for future in futures:
-            future.result(60)
-        running = False
-        beat.join()
+        with _heartbeat_gaps() as gaps:
+            futures = []
+            for i in range(n // 10):
+                futures.append(executor.submit(divmod, i, 7))
+                if i % 20 == 19:
+                    gevent.sleep(0)
+            for future in futures:
+                future.result(60)
         gc.unfreeze()
     return max(gaps) * 1000, 'ms worst gap'
