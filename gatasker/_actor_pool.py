@@ -77,9 +77,11 @@ class _PoolSupervisor(ActorSupervisor):
         members = [m for m in self.children() if self._is_up(m)]
         if not members:
             return None
+        start = next(self._turn) % len(members)
+        members = members[start:] + members[:start]  # ties go round
         if self.routing == LEAST_BUSY:
             return min(members, key=lambda m: self.busy[id(m)])
-        return members[next(self._turn) % len(members)]
+        return members[0]
 
     def route(self, routed: _Routed) -> None:
         """Hand *routed* to a member that is up, or keep it. In the hub."""
@@ -131,7 +133,7 @@ class ActorPool:
     ``ActorPool(factory, size, strategy='round_robin')``: *factory* is called
     with no argument for each member (an Actor subclass will do); *strategy*
     ``'round_robin'`` takes the members in turn, ``'least_busy'`` the one with
-    the fewest messages in hand. ``tell``/``ask`` work as on one actor,
+    the fewest messages in hand (in turn among equals). ``tell``/``ask`` work as on one actor,
     priorities included. A member that fails is restarted one_for_one after
     a backoff (default from 10 ms doubling up to 1 s) and skipped while down;
     the messages it still held go to the others. By default there is no
