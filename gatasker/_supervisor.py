@@ -299,11 +299,13 @@ class _SupervisorCore:
 
         *mode* forces ``'embedded'`` (run in the calling thread's hub) or
         ``'threaded'`` (run in an own OS thread); by default embedded when
-        ``threading`` is monkey-patched. In threaded mode, blocks the caller
-        until the hub thread is up.
+        ``threading`` is monkey-patched and the caller is the main thread.
+        (Another OS thread's hub runs only while that thread waits in gevent,
+        and may end with it.) In threaded mode, blocks the caller until the
+        hub thread is up.
         """
         if mode is None:
-            mode = 'embedded' if threading_is_patched() else 'threaded'
+            mode = 'embedded' if threading_is_patched() and in_main_thread() else 'threaded'
         elif mode not in ('embedded', 'threaded'):
             raise ValueError(f"mode must be 'embedded' or 'threaded', got {mode!r}")
         with self._state_lock:
@@ -418,9 +420,7 @@ class _SupervisorCore:
         """The current run if the supervisor accepts work; lazily starts the default one."""
         if self._state != RUNNING:
             if self._autostart and not self._ever_started:
-                # A lazy start from another OS thread of a patched process must
-                # not bind the supervisor to that thread's hub, which may never run.
-                self.start(None if in_main_thread() else 'threaded')
+                self.start()  # threaded when called from another OS thread
             if self._state == STARTING:
                 self._starting.wait()
             if self._state != RUNNING:
