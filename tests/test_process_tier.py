@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import multiprocessing
 import os
 import pathlib
 import signal
@@ -445,7 +446,9 @@ def test_swapping_the_backend_while_running(mp_supervisor: TaskSupervisor) -> No
                                     'built-in pool there')
 def test_process_pool_executor_backs_the_tier() -> None:
     sup = TaskSupervisor()
-    with concurrent.futures.ProcessPoolExecutor(max_workers=2) as executor:
+    # spawn, not fork: this process runs threads (Python 3.12 warns, fork may deadlock)
+    with concurrent.futures.ProcessPoolExecutor(
+            max_workers=2, mp_context=multiprocessing.get_context('spawn')) as executor:
         sup.mp_pool = executor
         sup.start()
         try:
@@ -460,9 +463,8 @@ def test_process_pool_executor_backs_the_tier() -> None:
 
 @pytest.mark.skipif(PATCHED, reason='multiprocessing.Pool hangs under patch_all()')
 def test_multiprocessing_pool_as_in_atasker() -> None:
-    import multiprocessing
     sup = TaskSupervisor()
-    pool = multiprocessing.Pool(processes=2)
+    pool = multiprocessing.get_context('spawn').Pool(processes=2)  # not fork: threads run here
     try:
         sup.mp_pool = pool
         sup.start()
