@@ -340,6 +340,30 @@ class Actor:
     def _on_actor_start(self) -> None:
         """Hook for subclasses, in the caller's thread, before the greenlet starts."""
 
+    def _forget_parent(self) -> bool:
+        """In a forked child: a fresh, stopped core; True if the actor ran in the parent.
+
+        What its mailbox held is the parent's and is not handled here; an
+        ``ask`` waiting for one of those messages fails with ActorNotRunning.
+        """
+        old = self._actor
+        core = _ActorCore()
+        core.name, core.priority, core.limit = old.name, old.priority, old.limit
+        core.supervisor = old.supervisor
+        self._actor = core
+        waiting = [item for item, _ in old.remote]
+        while old.mailbox:
+            waiting.append(old.mailbox.pop())
+        for _, reply in waiting:
+            if reply is not None:
+                reply.answer(False, ActorNotRunning(
+                    f'{self!r}: the process forked before the message was handled'))
+        return old.state == RUNNING and not old.stopping
+
+    def _start_again(self) -> None:
+        """Start as the parent had started it (its arguments and settings kept)."""
+        Actor.start(self)
+
     def _spawn_greenlet(self, run: Any) -> None:
         glet = RawGreenlet(self._main, run.hub)
         self._actor.greenlet = glet

@@ -11,6 +11,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
+from ._logging import logger
 from ._statistics import ActorStatistics
 
 
@@ -21,7 +22,25 @@ class ActorSupport:
 
     def _init_extensions(self) -> None:
         self._actors = {}
+        self._forked_actors: list[Any] = []  # to start again in a forked child
         super()._init_extensions()  # type: ignore[misc]
+
+    def _after_fork_extensions(self) -> None:
+        # The parent's actors and workers start again with the supervisor here
+        # (see _on_started); what their mailboxes held stays the parent's.
+        actors = list(self._actors.values())
+        self._actors = {}
+        self._forked_actors = [actor for actor in actors if actor._forget_parent()]
+        super()._after_fork_extensions()  # type: ignore[misc]
+
+    def _on_started(self) -> None:
+        super()._on_started()  # type: ignore[misc]
+        actors, self._forked_actors = self._forked_actors, []
+        for actor in actors:
+            try:
+                actor._start_again()
+            except Exception:
+                logger.exception('restarting %r after a fork failed', actor)
 
     def _register_actor(self, actor: Any) -> None:
         self._actors[id(actor)] = actor

@@ -18,6 +18,7 @@ another thread reaches that hub only through the helpers here:
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -42,6 +43,9 @@ ThreadQueue: Any = monkey.get_original('_queue', 'SimpleQueue')
 # Guards every Latch's waiter list and task state changes. Held only for a few bytecodes and never
 # while waiting, so taking it from the hub is harmless.
 state_lock = allocate_lock()
+# A child process must not inherit it held by a thread that does not exist there.
+os.register_at_fork(before=state_lock.acquire, after_in_parent=state_lock.release,
+                    after_in_child=state_lock.release)
 
 _INF = float('inf')
 
@@ -342,6 +346,13 @@ def wait_future(future: Any, timeout: float | None = None) -> bool:
     return done.wait(timeout)
 
 
+class _Discard(deque[Any]):
+    """A deque that stays empty: what an abandoned :class:`Inbox` appends to."""
+
+    def append(self, item: Any) -> None:
+        pass
+
+
 class Inbox:
     """Messages for one greenlet of one hub, appended from any thread.
 
@@ -409,6 +420,18 @@ class Inbox:
                 yield items.popleft()
             except IndexError:
                 return
+
+    def abandon(self) -> None:
+        """In a forked child: drop every item, now and later, and wake nobody.
+
+        The owner of an inbox inherited through a fork belongs to the parent:
+        it must handle nothing here (a greenlet of it may survive the fork in
+        the forking thread's hub, and then stays parked).
+        """
+        self._items.clear()
+        self._items = _Discard()
+        self._sleeper = None
+        self._closed = True
 
     def close(self) -> None:
         """Stop the wake-up watcher (owning thread only); the loop may then exit."""

@@ -336,6 +336,24 @@ class _Worker:
             return
         self._send(payload)
 
+    def forget_parent(self) -> None:
+        """In a forked child: let go of the parent's process without touching it.
+
+        It is neither killed nor reaped here, and the child closes its copy of
+        the socket, so the process still ends when the parent lets it go.
+        """
+        self.code = _UNKNOWN  # so nothing here kills or waits for it
+        self.task = None
+        self.ready = False
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        try:
+            os.close(self.sock.detach())
+        except OSError:
+            pass
+        self.reader.kill(block=False)  # a reader that survived in this hub ends quietly
+
     def close(self) -> None:
         """Ask the process to exit (an empty frame); the reader then reaps it."""
         self._send(b'')
@@ -457,6 +475,15 @@ class ProcessPool:
         for worker in self._workers:  # left from a run whose hub is gone
             worker.kill()
         self._workers, self._idle, self._waiting = [], [], []
+
+    def forget_parent(self) -> None:
+        """In a forked child: drop the parent's worker processes; new ones start here."""
+        workers, self._workers, self._idle, self._waiting = self._workers, [], [], []
+        for worker in workers:
+            try:
+                worker.forget_parent()
+            except Exception:
+                logger.exception('%r: letting go of it after a fork failed', worker)
 
     def submit(self, task: Task[Any]) -> None:
         heapq.heappush(self._waiting, (task.priority, next(self._seq), task))

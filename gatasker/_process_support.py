@@ -166,6 +166,11 @@ class ProcessSupport:
         else:
             tier.close(kill, closed.set)
 
+    def _after_fork_extensions(self) -> None:
+        if isinstance(self._mp_backend, ProcessPool):
+            self._mp_backend.forget_parent()
+        super()._after_fork_extensions()  # type: ignore[misc]
+
     def _extend_info(self, info: SimpleNamespace, run: Any) -> None:
         super()._extend_info(info, run)  # type: ignore[misc]
         backend = self._mp_backend

@@ -200,6 +200,7 @@ class _SupervisorCore:
         self._starting.set()
         self._ever_started = False
         self._autostart = False
+        self._restart_on_use = False  # started in the parent of a fork: start afresh
         self._tasks: dict[Any, Task[Any]] = {}
         self._recent_ids: deque[Any] = deque(maxlen=RECENT_IDS)
         self._schedulers: dict[Any, Any] = {}
@@ -313,6 +314,7 @@ class _SupervisorCore:
                 return False
             self._state = STARTING
             self._ever_started = True
+            self._restart_on_use = False
             self._starting = Latch()
         try:
             self._start_run(mode)
@@ -419,7 +421,7 @@ class _SupervisorCore:
     def _running_run(self) -> _Run:
         """The current run if the supervisor accepts work; lazily starts the default one."""
         if self._state != RUNNING:
-            if self._autostart and not self._ever_started:
+            if self._restart_on_use or (self._autostart and not self._ever_started):
                 self.start()  # threaded when called from another OS thread
             if self._state == STARTING:
                 self._starting.wait()
@@ -997,6 +999,41 @@ class _SupervisorCore:
         """Forget a synchronous scheduler. Never blocks."""
         return self._sync_schedulers.pop(id(scheduler), None) is not None
 
+    # -- fork ------------------------------------------------------------------
+
+    def _after_fork_in_child(self) -> None:
+        """In a child just forked, where only the forking thread runs: drop the parent's run.
+
+        Nothing of the parent's run can work here: in threaded mode its hub
+        thread is gone, in either mode its pool threads, and its queued tasks
+        and messages are the parent's to run. The supervisor is stopped; if it
+        was running, its first use here (or :meth:`start`) starts it afresh,
+        in the child's mode, with the actors and workers that ran in the parent.
+        """
+        self._state_lock = allocate_lock()  # another thread may have held it at the fork
+        self._restart_on_use = self._state in (STARTING, RUNNING)
+        self._state = STOPPED
+        self._starting = Latch()
+        self._starting.set()
+        run, self._run = self._run, None
+        if run is not None:
+            run.finished = True
+            run.tiers.clear()  # their threads, greenlets and processes are the parent's
+            for admission in run.admissions.values():
+                admission.drain()
+            if run.inbox is not None:
+                run.inbox.abandon()
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        self._recent_ids.clear()
+        self._counters = {tt: tier_counters() for tt in TIER_NAMES}
+        for task in tasks:  # whoever waits for them here must not wait for ever
+            call_logged('dropping %r after a fork', task._drop_after_fork)
+        self._after_fork_extensions()
+
+    def _after_fork_extensions(self) -> None:
+        """Hook: the actors, aloops and process pool drop what the parent ran."""
+
     # -- introspection ---------------------------------------------------------
 
     def get_info(self) -> SimpleNamespace:
@@ -1139,3 +1176,16 @@ def _stop_at_exit() -> None:
 
 
 atexit.register(_stop_at_exit)
+
+
+def _after_fork_in_child() -> None:
+    supervisors = list(_running)
+    _running.clear()
+    for supervisor in supervisors:
+        try:
+            supervisor._after_fork_in_child()
+        except Exception:
+            logger.exception('%r: cleaning up after a fork failed', supervisor)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

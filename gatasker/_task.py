@@ -354,6 +354,14 @@ class Task(Generic[T_co]):
         self._done.set()
         self._run_callbacks()
 
+    def _drop_after_fork(self) -> None:
+        """In a forked child: the task is the parent's, so here it ends CANCELED."""
+        with state_lock:
+            if self._done.is_set():
+                return
+            self.status = TASK_STATUS_CANCELED
+        self._finish_canceled()
+
     def _add_done_callback(self, func: Callable[[Task[Any]], Any]) -> None:
         """Call ``func(task)`` once the task is done (at once if it is).
 
