@@ -140,9 +140,10 @@ class Executor(concurrent.futures.Executor):
             priority: int | None = None, tt: int | None = None) -> Iterator[Any]:
         """Like the builtin ``map`` with the calls run as tasks; results in input order.
 
-        *timeout* (seconds, from this call) bounds the whole iteration: the
-        builtin TimeoutError is raised when the next result is not ready by
-        then. With *buffersize*, at most that many calls are queued or
+        *timeout* (seconds, from this call) bounds the whole iteration:
+        ``concurrent.futures.TimeoutError`` (the builtin TimeoutError from
+        Python 3.11 on) is raised when the next result is not ready by then,
+        as with the stdlib executors. With *buffersize*, at most that many calls are queued or
         running at a time, and the inputs are read lazily (back-pressure for
         long or endless inputs); without it every call is queued here at
         once. *priority* and *tt* override the executor's for these calls;

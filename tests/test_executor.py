@@ -112,7 +112,7 @@ def test_map_timeout_cancels_the_rest(where: str, one_slot: gatasker.TaskSupervi
         results = executor.map(run, [1, 2, 3], [gate, None, None], timeout=0.05)
         next(results)
 
-    with pytest.raises(TimeoutError):
+    with pytest.raises(concurrent.futures.TimeoutError):  # builtin from 3.11 on
         call_from(where, use)
     gate.set()
     executor.shutdown(wait=True)

@@ -291,7 +291,7 @@ def test_future_works_with_concurrent_futures(where: str,
         fast = put(echo, 'fast').future()
         failed = put(boom, KeyError('k')).future()
         assert isinstance(slow, concurrent.futures.Future)
-        with pytest.raises(TimeoutError):
+        with pytest.raises(concurrent.futures.TimeoutError):  # builtin from 3.11 on
             slow.result(timeout=0.01)
         done, not_done = concurrent.futures.wait([fast, failed], timeout=30)
         assert done == {fast, failed} and not not_done
