@@ -46,6 +46,15 @@ _UNKNOWN = -(1 << 16)  # an exit code nobody can know any more
 
 _SMALL = 64 * 1024  # frames up to this size are sent in one piece
 _CHUNK = 256 * 1024  # how much the reader asks for at a time
+#: A big frame is read in slices of this size, yielding to the hub between
+#: them: while the process writes faster than the reader reads, the socket
+#: stays readable and a gevent socket never yields by itself.
+SLICE = 1024 * 1024
+
+
+def _yield_to_hub() -> None:
+    """Let every other greenlet of the hub run once (between slices of a big frame)."""
+    gevent.sleep(0)
 
 #: Seconds a closing pool gives a worker process to exit before killing it.
 EXIT_TIMEOUT = 5.0
@@ -216,11 +225,15 @@ class _Worker:
         frame[:have] = buf[_HEADER.size:]
         buf.clear()
         view = memoryview(frame)
+        pause_at = have + SLICE
         while have < size:
             count = self.sock.recv_into(view[have:])
             if not count:
                 return None
             have += count
+            if have >= pause_at and have < size:
+                _yield_to_hub()
+                pause_at = have + SLICE
         return frame
 
     def _read(self) -> None:
