@@ -1,7 +1,9 @@
 """When an interval worker runs next. Pure arithmetic on clock readings.
 
-* ``interval``: start to start on a fixed grid anchored at the first start,
-  so there is no drift. A run longer than the interval delays the next start
+* ``interval``: start to start on a fixed grid anchored at the first start
+  (when the first run really began, so that workers started in the same
+  instant keep the spread their first runs had instead of firing together
+  every time), so there is no drift. A run longer than the interval delays the next start
   until it ends (runs never overlap); the grid then resumes at its next point
   in the future, so a late worker does not burst to catch up.
 * ``delay``: end to start, for a run of any length.
@@ -32,7 +34,7 @@ def check_timing(interval: float | None, delay: float | None, delay_before: floa
 class Schedule:
     """Computes start times; the worker feeds it the clock and its runs."""
 
-    __slots__ = ('_grid', 'delay', 'delay_before', 'interval')
+    __slots__ = ('_anchored', '_grid', 'delay', 'delay_before', 'interval')
 
     def __init__(self, interval: float | None = None, delay: float | None = None,
                  delay_before: float | None = None) -> None:
@@ -41,12 +43,22 @@ class Schedule:
         self.delay = delay or None
         self.delay_before = delay_before or 0.0
         self._grid: float | None = None  # the grid point of the latest start
+        self._anchored = False
 
     def first(self, now: float) -> float:
         """When the first run starts, for a worker started at *now*."""
         start = now + self.delay_before
         self._grid = start
+        self._anchored = False
         return start
+
+    def started(self, at: float) -> None:
+        """A run started at *at*. The first one, if it was not early (a trigger),
+        anchors the grid there: its lateness shifts the grid once, and never again."""
+        if not self._anchored:
+            self._anchored = True
+            if self._grid is not None and at > self._grid:
+                self._grid = at
 
     def next(self, ended: float) -> float:
         """When the next run starts, for a run that ended at *ended*."""

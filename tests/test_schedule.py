@@ -69,3 +69,21 @@ def test_bad_timing(kwargs: dict[str, object], error: type) -> None:
                      kwargs.get('delay_before'))  # type: ignore[arg-type]
     with pytest.raises(error):
         Schedule(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_late_first_run_anchors_the_grid_once() -> None:
+    # workers started together run their first runs one after the other; each
+    # keeps its own grid from its real first start instead of firing together again
+    schedule = Schedule(interval=0.1)
+    assert schedule.first(0.0) == 0.0
+    schedule.started(0.004)
+    assert schedule.next(0.005) == pytest.approx(0.104)
+    schedule.started(0.107)  # later runs' lateness never moves the grid
+    assert schedule.next(0.108) == pytest.approx(0.204)
+
+
+def test_an_early_first_run_leaves_the_grid() -> None:
+    schedule = Schedule(interval=1.0, delay_before=0.5)
+    assert schedule.first(0.0) == 0.5
+    schedule.started(0.2)  # triggered before its first grid point
+    assert schedule.next(0.3) == pytest.approx(1.5)
