@@ -90,6 +90,18 @@ class Admission(Generic[T]):
         limit = self.limits.limit(priority)
         return limit is None or self.running < limit
 
+    def may_start_now(self, priority: int) -> bool:
+        """True if an item of *priority* would start at once: its limit allows it
+        and no item of the same or a more important priority is waiting."""
+        if not self.can_start(priority):
+            return False
+        for waiting in PRIORITIES:
+            if waiting > priority:
+                return True
+            if self._queues[waiting]:
+                return False
+        return True
+
     def push(self, item: T, priority: int) -> None:
         """Queue *item*; it starts when :meth:`pop_startable` returns it."""
         self._queues[priority].append(item)

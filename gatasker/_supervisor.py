@@ -76,7 +76,7 @@ from ._statistics import (
     TierStatistics,
     tier_counters,
 )
-from ._task import Task, current_task
+from ._task import Task, current_task, run_target
 from ._thread_tier import ThreadSizes, ThreadTier
 from ._watchdog import HubWatchdog, check_threshold
 
@@ -713,20 +713,24 @@ class _SupervisorCore:
         """Start every waiting task of tier *tt* that may start, most important first."""
         admission = run.admissions[tt]
         tier = run.tiers[tt]
-        debug = _logging._debug
         while True:
             task = admission.pop_startable()
             if task is None:
                 return
-            if not task._mark_started():  # canceled meanwhile
-                admission.finish()
-                continue
-            self._counters[tt][task.priority].running += 1
-            if debug:
-                logger.debug('task %r started', task)
-            if _events.subscribed():
-                _events.publish(_events.TaskStarted(task, self.id))
-            tier.execute(task)
+            if self._mark_running(admission, task):
+                tier.execute(task)
+
+    def _mark_running(self, admission: Admission[Task[Any]], task: Task[Any]) -> bool:
+        """A task its admission just counted starts; False if it was canceled meanwhile."""
+        if not task._mark_started():
+            admission.finish()
+            return False
+        self._counters[task.tt][task.priority].running += 1
+        if _logging._debug:
+            logger.debug('task %r started', task)
+        if _events.subscribed():
+            _events.publish(_events.TaskStarted(task, self.id))
+        return True
 
     def _task_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
         """Called by a tier, in the hub's thread, when a task's target ended."""
@@ -913,21 +917,61 @@ class _SupervisorCore:
             task_kwargs['_task_id'] = task_id
         task: Task[Any] = Task(self, task_id, tt, target, args, task_kwargs, callback, priority,
                                delay, worker, name, loop)
+        return self._submit(run, task)
+
+    def _put_worker_task(self, worker: Any, target: Callable[..., Any], args: tuple[Any, ...],
+                         kwargs: dict[str, Any], priority: int, tt: int) -> Task[Any]:
+        """``put_task`` for a run of *worker*, whose arguments were checked when it
+        started; a greenlet-tier run that may start at once runs in the calling
+        (worker's) greenlet and is done when this returns."""
+        run = self._running_run()
+        if tt not in run.admissions:
+            self._extension_limits(tt)  # raises the tier's own error
+        task_id = kwargs['_task_id'] = new_task_id()
+        task: Task[Any] = Task(self, task_id, tt, target, args, kwargs, None, priority, None,
+                               worker, None, None)
+        return self._submit(run, task, here=tt == TT_GREENLET)
+
+    def _submit(self, run: _Run, task: Task[Any], here: bool = False) -> Task[Any]:
         task._run = run
         self._prepare_task(task)
         tracer = _tracing.tracer
         if tracer is not None:
             task._trace = tracer.task_queued(task)
+        here = here and self._may_run_here(run, task)
+        task_id = task.id
         with self._state_lock:
             if self._state != RUNNING or self._run is not run:
                 raise SupervisorNotRunning(f'supervisor {self.id!r} is not running')
             self._tasks[task_id] = task
-            run.inbox.put((self._on_put, (run, task)))  # type: ignore[union-attr]
+            if not here:
+                run.inbox.put((self._on_put, (run, task)))  # type: ignore[union-attr]
         if _logging._debug:
             logger.debug('task %r queued', task)
         if _events.subscribed():
             _events.publish(_events.TaskQueued(task, self.id))
+        if here:
+            self._run_here(run, task)
         return task
+
+    def _may_run_here(self, run: _Run, task: Task[Any]) -> bool:
+        """True if *task* (a greenlet-tier task put from a greenlet of the hub) would
+        start at once: then the caller's greenlet may run it (``_run_here``)."""
+        admission = run.admissions.get(task.tt)
+        return (task.tt == TT_GREENLET and not task.delay and not run.closing
+                and admission is not None and task.tt in run.tiers
+                and run.inbox.in_owner_thread()  # type: ignore[union-attr]
+                and admission.may_start_now(task.priority))
+
+    def _run_here(self, run: _Run, task: Task[Any]) -> None:
+        # A worker's executor run in the worker's own greenlet, counted in the
+        # tier's admission exactly as if the tier had run it: no inbox round
+        # trip, no hand-over to a tier greenlet and back.
+        admission = run.admissions[task.tt]
+        admission.start_now()
+        if self._mark_running(admission, task):
+            ok, value = run_target(task)
+            self._on_done(run, task, ok, value)
 
     def _prepare_task(self, task: Task[Any]) -> None:
         """Hook: check or prepare a task in the caller, before it is queued (may raise)."""

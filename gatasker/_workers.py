@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Literal, overload
 
+import gevent
 import gevent.queue
 from zope.interface import implementer
 
@@ -117,6 +118,7 @@ class BackgroundWorker(Actor):
         self._args: tuple[Any, ...] = ()
         self._kwargs: dict[str, Any] = {}
         self._task: Any = None  # the executor task in progress
+        self._coroutine = False  # the executor is a coroutine function (set at start)
         self._was_started = False
 
     @classmethod
@@ -162,7 +164,8 @@ class BackgroundWorker(Actor):
         self._apply_controls(controls)
         if self._runs_in_processes() and self.tt is None:
             self.tt = TT_MP
-        if inspect.iscoroutinefunction(self.executor):
+        self._coroutine = inspect.iscoroutinefunction(self.executor)
+        if self._coroutine:
             self._check_async_support()
         self._args, self._kwargs = args, kwargs
         started = super().start()
@@ -253,11 +256,17 @@ class BackgroundWorker(Actor):
             self._not_run(leading)
             self.stop(wait=False)
             return
+        ran_here = task.done()  # in this greenlet, without a yield to the hub
         self._task = task
         try:
             task.wait()
         finally:
             self._task = None
+        self._handle_outcome(task, leading)
+        if ran_here and not self._actor.stopping and self._has_work():
+            gevent.sleep(0)  # between runs, as a queued run would, so others get the hub
+
+    def _handle_outcome(self, task: Any, leading: tuple[Any, ...]) -> None:
         if task.is_canceled():
             self._not_run(leading)
             return
@@ -277,7 +286,7 @@ class BackgroundWorker(Actor):
             self.stop(wait=False)
 
     def _submit(self, sup: Any, leading: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if inspect.iscoroutinefunction(self.executor):
+        if self._coroutine:
             return sup._run_coroutine_executor(self.executor, leading + self._args, kwargs,
                                                self.loop)
         else:
@@ -287,8 +296,8 @@ class BackgroundWorker(Actor):
                 kwargs.pop('_worker')  # a worker does not travel to another process
                 if 'o' not in self._kwargs:
                     kwargs.pop('o')  # nor its object, unless start() was given one
-            task = sup.put_task(target, leading + self._args, kwargs,
-                                priority=self._actor.priority, tt=tt, worker=self)
+            task = sup._put_worker_task(self, target, leading + self._args, kwargs,
+                                        self._actor.priority, tt)
         return task
 
     def _not_run(self, leading: tuple[Any, ...]) -> None:
@@ -498,8 +507,9 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
             timer.close()
 
     def _do_work(self) -> None:
-        super()._do_work()
         assert self._schedule is not None
+        self._schedule.started(time.monotonic())
+        super()._do_work()
         if not self._actor.stopping:
             self._arm(self._schedule.next(time.monotonic()))
 

@@ -148,3 +148,20 @@ def test_random_operations_keep_strict_order_and_limits(seed: int) -> None:
             assert len(running) >= expected_limit(limits, priority) or any(
                 PRIORITIES.index(p) < PRIORITIES.index(priority) for p, _ in waiting)
         assert admission.running == len(running)
+
+
+def test_may_start_now_needs_room_and_nothing_as_important_waiting() -> None:
+    admission: Admission[str] = Admission(Limits(pool_size=2, reserve_normal=0, reserve_high=1))
+    assert admission.may_start_now(TASK_NORMAL)
+    admission.start_now()
+    admission.push('low', TASK_LOW)
+    assert admission.may_start_now(TASK_NORMAL)  # a waiting LOW one is overtaken
+    admission.push('normal', TASK_NORMAL)
+    assert not admission.may_start_now(TASK_NORMAL)  # FIFO within a priority
+    assert admission.may_start_now(TASK_HIGH)
+    admission.start_now()
+    assert not admission.may_start_now(TASK_NORMAL)  # full for NORMAL
+    assert admission.may_start_now(TASK_HIGH)  # the HIGH reserve
+    admission.start_now()
+    assert not admission.may_start_now(TASK_HIGH)
+    assert admission.may_start_now(TASK_CRITICAL)  # CRITICAL always starts

@@ -111,6 +111,70 @@ def test_executor_runs_as_a_task_in_the_workers_tier(supervisor: gatasker.TaskSu
     assert (thread == hub) == (tt == TT_GREENLET)
 
 
+def test_a_greenlet_tier_run_is_counted_by_the_tier_and_waits_for_a_slot(
+        supervisor: gatasker.TaskSupervisor) -> None:
+    import zope.event
+
+    from gatasker._events import TaskQueued
+    supervisor.set_greenlet_pool(pool_size=1, reserve_normal=0, reserve_high=0)
+    order: list[Any] = []
+    started, gate, queued = Latch(), Latch(), Latch()
+
+    def block(**_: Any) -> None:
+        started.set()
+        gate.wait()
+        order.append('blocker ended')
+
+    def executor(**kwargs: Any) -> bool:
+        task = supervisor.get_task(kwargs['_task_id'])
+        order.append(('run', supervisor.get_info().greenlet_tasks_count, task.is_started()))
+        return False
+
+    def on_event(event: object) -> None:
+        if isinstance(event, TaskQueued) and event.task.worker is worker:
+            queued.set()
+
+    blocker = supervisor.put_task(block, tt=TT_GREENLET)
+    assert started.wait(10)
+    worker = BackgroundWorker(func=executor, tt=TT_GREENLET, supervisor=supervisor)
+    zope.event.subscribers.append(on_event)
+    try:
+        worker.start()
+        assert queued.wait(10)  # the run is queued while the only slot is taken
+    finally:
+        zope.event.subscribers.remove(on_event)
+    gate.set()
+    blocker.wait(10)
+    assert worker._actor.stopped.wait(10)
+    # it waited for the slot, and ran counted as the tier's one running task
+    assert order == ['blocker ended', ('run', 1, True)]
+    # with the slot free it runs at once, counted the same
+    order.clear()
+    worker.start()
+    assert worker._actor.stopped.wait(10)
+    assert order == [('run', 1, True)]
+    assert supervisor.get_info().greenlet_tasks_count == 0
+
+
+def test_back_to_back_greenlet_runs_yield_to_the_hub(
+        supervisor: gatasker.TaskSupervisor) -> None:
+    runs = [0]
+    other = Latch()
+
+    def spin(**_: Any) -> None:
+        runs[0] += 1
+
+    worker = BackgroundWorker(func=spin, tt=TT_GREENLET, supervisor=supervisor)
+    worker.start()
+    try:
+        # a never-yielding executor run back to back still lets other work in
+        supervisor.put_task(lambda **_: other.set(), tt=TT_GREENLET)
+        assert other.wait(10)
+    finally:
+        worker.stop()
+    assert runs[0] > 0
+
+
 def test_queue_worker_keeps_per_thread_fifo_from_four_threads(
         supervisor: gatasker.TaskSupervisor) -> None:
     log = Log()
