@@ -424,7 +424,12 @@ class Actor:
             # The common case, inlined: same thread, unbounded mailbox.
             if core.remote:
                 self._drain_remote()
-            core.mailbox.put((message, None if _tracing.tracer is None else _told()), priority)
+            item = (message, None if _tracing.tracer is None else _told())
+            mailbox = core.mailbox
+            if priority == TASK_NORMAL and type(mailbox) is Mailbox:
+                mailbox.normal.append(item)
+            else:
+                mailbox.put(item, priority)
             if core.sleeping and not core.wake_pending:
                 core.wake_pending = True
                 core.run.hub.loop.run_callback(self._resume)
@@ -559,15 +564,44 @@ class Actor:
             else:
                 result = self.on_receive(message)
         except BaseException as exc:  # GreenletExit too: the ask is answered, the actor goes on
-            self._actor.failed += 1
-            if reply is not None and reply.waits:
-                reply.answer(False, exc)
-            else:
-                logger.error('actor %s failed on %r', self.name, message, exc_info=exc)
-            self._failed(exc)
+            self._handler_failed(exc, message, reply)
         else:
             if reply is not None:
                 reply.answer(True, result)
+
+    def _handler_failed(self, exc: BaseException, message: Any, reply: _Told | None) -> None:
+        self._actor.failed += 1
+        if reply is not None and reply.waits:
+            reply.answer(False, exc)
+        else:
+            logger.error('actor %s failed on %r', self.name, message, exc_info=exc)
+        self._failed(exc)
+
+    def _handle_told(self) -> None:
+        """The loop of :meth:`_serve` for its common case, without three calls per
+        message: plain told messages (no ask, no trace context) at the head of an
+        unbounded mailbox that holds NORMAL messages only, handled in order."""
+        core = self._actor
+        mailbox = core.mailbox
+        normal = mailbox.normal
+        on_receive = self.on_receive
+        while normal and mailbox.others is None and core.failure is None and not core.stopping:
+            message, told = normal[0]
+            if told is not None:
+                return  # an ask or a traced message: the full path
+            normal.popleft()
+            core.handled += 1
+            try:
+                on_receive(message)
+            except BaseException as exc:  # as in _handle
+                self._handler_failed(exc, message, None)
+
+    def _told_fast_path(self) -> bool:
+        """True if :meth:`_handle_told` may stand for this actor's loop steps."""
+        cls = type(self)
+        return (cls._has_work is Actor._has_work and cls._do_work is Actor._do_work
+                and cls._handle is Actor._handle and self._actor.limit is None
+                and type(self._actor.mailbox) is Mailbox)
 
     def _failed(self, exc: BaseException) -> None:
         try:
@@ -626,7 +660,10 @@ class Actor:
             return exc
         if guardian is not None:
             guardian.started(self)
+        fast = self._told_fast_path()
         while True:
+            if fast:
+                self._handle_told()
             if core.failure is not None:
                 return core.failure
             if core.stopping and not (core.drain and self._has_work()):

@@ -18,45 +18,51 @@ from ._constants import PRIORITIES, TASK_NORMAL
 
 
 class Mailbox:
-    """Priority-ordered, FIFO within a priority."""
+    """Priority-ordered, FIFO within a priority.
 
-    __slots__ = ('_normal', '_others', '_size')
+    ``normal`` is the FIFO of NORMAL items and ``others`` those of the other
+    priorities, None until one was used: while it is None, ``normal`` is the
+    whole mailbox, and its owner may append to and pop from it directly
+    (the actor's fast paths do, to save a call per message).
+    """
+
+    __slots__ = ('normal', 'others')
 
     def __init__(self) -> None:
-        self._normal: deque[Any] = deque()  # the common case needs no lookup
-        self._others: dict[int, deque[Any]] | None = None
-        self._size = 0
+        self.normal: deque[Any] = deque()
+        self.others: dict[int, deque[Any]] | None = None
 
     def __len__(self) -> int:
-        return self._size
+        if self.others is None:
+            return len(self.normal)
+        return len(self.normal) + sum(len(queue) for queue in self.others.values())
+
+    def __bool__(self) -> bool:
+        return bool(self.normal) or (self.others is not None and any(self.others.values()))
 
     def put(self, item: Any, priority: int = TASK_NORMAL) -> None:
         """Append *item* behind the items of the same priority."""
         if priority == TASK_NORMAL:
-            self._normal.append(item)
+            self.normal.append(item)
         else:
-            if self._others is None:
-                self._others = {p: deque() for p in PRIORITIES if p != TASK_NORMAL}
-            self._others[priority].append(item)
-        self._size += 1
+            if self.others is None:
+                self.others = {p: deque() for p in PRIORITIES if p != TASK_NORMAL}
+            self.others[priority].append(item)
 
     def pop(self) -> Any:
         """Remove and return the next item; IndexError when empty."""
-        others = self._others
+        others = self.others
         if others is not None:
             for priority in PRIORITIES:
-                queue = self._normal if priority == TASK_NORMAL else others[priority]
+                queue = self.normal if priority == TASK_NORMAL else others[priority]
                 if queue:
-                    self._size -= 1
                     return queue.popleft()
             raise IndexError('pop from an empty mailbox')
-        item = self._normal.popleft()
-        self._size -= 1
-        return item
+        return self.normal.popleft()
 
     def drain(self) -> Iterator[Any]:
         """Remove and yield every item in serving order."""
-        while self._size:
+        while self:
             yield self.pop()
 
 

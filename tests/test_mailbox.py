@@ -38,3 +38,16 @@ def test_heap_mailbox_rejects_incomparable_items_at_put() -> None:
     with pytest.raises(TypeError):
         box.put('one')
     assert list(box.drain()) == [1]
+
+
+def test_len_and_truth_count_every_priority_and_direct_normal_use() -> None:
+    mailbox = Mailbox()
+    assert not mailbox and len(mailbox) == 0
+    mailbox.normal.append('told')  # the actor's fast path
+    assert mailbox and len(mailbox) == 1
+    mailbox.put('urgent', TASK_HIGH)
+    assert len(mailbox) == 2
+    assert list(mailbox.drain()) == ['urgent', 'told']
+    assert not mailbox and len(mailbox) == 0
+    mailbox.put('later', TASK_LOW)
+    assert mailbox and mailbox.pop() == 'later' and not mailbox
