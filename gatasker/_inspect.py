@@ -24,6 +24,7 @@ from gevent import monkey
 from ._bridge import Latch, start_real_thread
 from ._constants import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL
 from ._logging import logger
+from ._statistics import HistogramSnapshot
 
 #: The unpatched socket class: the endpoint's thread is a real OS thread.
 _socket: Any = monkey.get_original('socket', 'socket')
@@ -173,15 +174,8 @@ def _ms(seconds: float | None) -> str:
 
 
 def _quantile(histogram: dict[str, Any], q: float) -> float | None:
-    total = sum(histogram['counts'])
-    if not total:
-        return None
-    seen = 0
-    for bound, count in zip(histogram['bounds'], histogram['counts'], strict=False):
-        seen += count
-        if seen >= q * total:
-            return float(bound)
-    return float('inf')
+    return HistogramSnapshot(tuple(histogram['bounds']), tuple(histogram['counts']),
+                             histogram['sum']).quantile(q)
 
 
 def render(data: dict[str, Any]) -> str:
