@@ -120,6 +120,7 @@ class _ActorCore:
         'pending',
         'priority',
         'remote',
+        'restarts',
         'run',
         'sleeping',
         'space_waiters',
@@ -152,6 +153,7 @@ class _ActorCore:
         self.dropped = 0
         self.handled = 0  # messages (worker: executor runs) handled, failed ones included
         self.failed = 0
+        self.restarts = 0  # times a supervisor restarted it in place
         self.hub_thread = -1  # the OS thread of the supervisor's hub
         # Messages from other threads, in the order they were told; drained
         # before any same-thread delivery so that causal order holds.
@@ -637,6 +639,7 @@ class Actor:
                 if not guardian.restart(self, failure):
                     break
                 core.failure = None  # restarted in place: a new incarnation
+                core.restarts += 1
                 core.stop_hook_ran = False
         except GreenletExit:
             pass

@@ -76,5 +76,5 @@ class ActorSupport:
             snapshots.append(ActorStatistics(
                 name=actor.name, kind='worker' if hasattr(actor, 'is_active') else 'actor',
                 mailbox=(len(mailbox) if mailbox is not None else 0) + len(core.remote),
-                handled=core.handled, failed=core.failed))
+                handled=core.handled, failed=core.failed, restarts=core.restarts))
         return tuple(snapshots)

@@ -215,8 +215,9 @@ def render(data: dict[str, Any]) -> str:
         actors = sup.get('actor_statistics') or []
         if actors:
             lines.append(f"  {'actor/worker':30} {'kind':6} {'mailbox':>7} {'handled':>8} "
-                         f"{'failed':>6}")
+                         f"{'failed':>6} {'restarts':>8}")
             for actor in actors:
                 lines.append(f"  {actor['name'][:30]:30} {actor['kind']:6} "
-                             f"{actor['mailbox']:7} {actor['handled']:8} {actor['failed']:6}")
+                             f"{actor['mailbox']:7} {actor['handled']:8} {actor['failed']:6} "
+                             f"{actor.get('restarts', 0):8}")
     return '\n'.join(lines)

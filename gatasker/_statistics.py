@@ -154,7 +154,8 @@ class ActorStatistics:
 
     ``mailbox`` is the number of messages (or queued items) waiting;
     ``handled`` counts messages handled (executor runs for a worker),
-    ``failed`` those whose handler (executor) raised.
+    ``failed`` those whose handler (executor) raised, ``restarts`` how often
+    an ``ActorSupervisor`` restarted it.
     """
 
     name: str
@@ -162,6 +163,7 @@ class ActorStatistics:
     mailbox: int
     handled: int
     failed: int
+    restarts: int = 0
 
 
 @dataclass(frozen=True)

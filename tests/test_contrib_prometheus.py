@@ -92,6 +92,7 @@ def test_actors_workers_and_the_hub(supervisor: gatasker.TaskSupervisor) -> None
         labels = {'supervisor': sid, 'actor': 'echo', 'kind': 'actor'}
         assert value(registry, 'gatasker_actor_handled_total', **labels) == 2
         assert value(registry, 'gatasker_actor_failed_total', **labels) == 1
+        assert value(registry, 'gatasker_actor_restarts_total', **labels) == 0
         assert value(registry, 'gatasker_actor_mailbox', **labels) == 0
         assert value(registry, 'gatasker_actors', supervisor=sid) == 1
         assert value(registry, 'gatasker_hub_blocked_incidents_total', supervisor=sid) == 0

@@ -161,6 +161,8 @@ def test_strategy_start_and_stop_orders(supervisor: gatasker.TaskSupervisor, log
     assert [ch.state for ch in stats.children] == ['running'] * 3
     assert [ch.restarts for ch in stats.children] == {
         'one_for_one': [0, 1, 0], 'one_for_all': [1, 1, 1], 'rest_for_one': [0, 1, 1]}[strategy]
+    restarts = {a.name: a.restarts for a in supervisor.statistics().actor_statistics}
+    assert [restarts[name] for name in 'abc'] == [ch.restarts for ch in stats.children]
     assert sup.children() == [a, b, c]  # the same objects
     assert [x.ask('ping', timeout=10) for x in (a, b, c)] == ['ping'] * 3
     log.take()

@@ -268,6 +268,8 @@ class Instrumentation:
                 description='Messages handled (worker: executor runs)')
         counter('gatasker.actor.failed', [per_actor('failed')],
                 description='Messages whose handler (executor) raised')
+        counter('gatasker.actor.restarts', [per_actor('restarts')],
+                description='Times an ActorSupervisor restarted it')
         gauge('gatasker.aloops', [per_supervisor(lambda s: s.aloops)], description='aloops')
         gauge('gatasker.process_pool.alive', [per_supervisor(
             lambda s: s.process_pool.alive if s.process_pool else None)],

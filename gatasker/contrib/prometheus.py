@@ -137,6 +137,8 @@ class GataskerCollector:
                        _ACTOR).add_metric(alabels, actor.handled)
                 family(counter, 'actor_failed', 'Messages whose handler (executor) raised',
                        _ACTOR).add_metric(alabels, actor.failed)
+                family(counter, 'actor_restarts', 'Times an ActorSupervisor restarted it',
+                       _ACTOR).add_metric(alabels, actor.restarts)
             pool = stats.process_pool
             if pool is not None:
                 family(gauge, 'process_pool_processes', 'Configured worker processes',
