@@ -397,6 +397,7 @@ class Actor:
         run = core.run
         if run.finished:
             core.state = STOPPED  # its hub is gone: nothing will run the greenlet
+            self._run_exit_hooks()
             core.stopped.set()
         elif run.inbox.in_owner_thread():
             self._wake()

@@ -200,3 +200,15 @@ def test_on_failure_reraising_fails_the_actor(supervisor: gatasker.TaskSuperviso
     target.tell('fail')
     assert watcher.wait_for(1) == [Terminated(target, error)]
     watcher.stop()
+
+
+def test_an_actor_stopped_after_its_hub_ended_still_reports(
+        supervisor: gatasker.TaskSupervisor, other_supervisor: gatasker.TaskSupervisor) -> None:
+    watcher = Watcher.spawn(supervisor=supervisor)
+    target = Target.spawn(supervisor=other_supervisor)
+    watcher.watch(target)
+    other_supervisor.stop(stop_schedulers=False)  # leaves the actor behind, its hub gone
+    assert target.stop()
+    assert watcher.wait_for(1) == [Terminated(target, None)]
+    assert watcher._actor.exit_hooks == {}
+    watcher.stop()
