@@ -589,10 +589,10 @@ class Actor:
         normal = mailbox.normal
         on_receive = self.on_receive
         while normal and mailbox.others is None and core.failure is None and not core.stopping:
-            message, told = normal[0]
-            if told is not None:
-                return  # an ask or a traced message: the full path
-            normal.popleft()
+            message, told = normal.popleft()
+            if told is not None:  # an ask or a traced message: the full path
+                self._handle((message, told))
+                continue
             core.handled += 1
             try:
                 on_receive(message)
