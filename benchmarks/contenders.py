@@ -489,6 +489,26 @@ def interval_gatasker_patched(seconds: int) -> Result:
     return _lateness(starts, interval)
 
 
+def interval_bare_gevent_patched(seconds: int) -> Result:
+    """The floor on this machine: greenlets sleeping to their next grid point
+    (spawned one after the other, so their phases spread as they start)."""
+    import gevent
+    interval, count = 0.1, 1000
+    starts: dict[int, list[float]] = {i: [] for i in range(count)}
+
+    def tick(runs: list[float]) -> None:
+        following = time.monotonic()
+        while True:
+            runs.append(time.monotonic())
+            following += interval
+            gevent.sleep(max(0.0, following - time.monotonic()))
+
+    greenlets = [gevent.spawn(tick, starts[i]) for i in range(count)]
+    gevent.sleep(seconds)
+    gevent.killall(greenlets)
+    return _lateness(starts, interval)
+
+
 def interval_atasker(seconds: int) -> Result:
     import atasker
     interval, count = 0.1, 1000
