@@ -80,6 +80,9 @@ CASES = [
     Case('process', '2,000 small CPU tasks (~100 us each), 2 worker processes', 2_000, 1_000,
          ['process_gatasker', 'process_gatasker_patched'], ['process_executor', 'process_dask'],
          target='>= 0.8x ProcessPoolExecutor', needs='WorkerProcessDied'),
+    Case('mp_first', 'the first TT_MP task, 1 s after the pool was created (ms)', 1000, 1000,
+         ['mp_first_task_gatasker'], ['mp_first_task_executor'], higher_is_better=False,
+         target='<= 5 ms', needs='WorkerProcessDied'),
     Case('heartbeat', '10 ms heartbeat greenlet, 2,000 x 100 KB + 40 x 1 MiB process tasks, '
          'patched', 2_000, 500, ['process_heartbeat_gatasker_patched'], [],
          higher_is_better=False, target='worst gap <= 50 ms', needs='WorkerProcessDied'),

@@ -669,6 +669,34 @@ def _heartbeat_gaps() -> Iterator[list[float]]:
         beat.join()
 
 
+def _first_task_ms(submit: Callable[[], Any], wait: Callable[[Any], Any]) -> Result:
+    started = time.perf_counter()
+    wait(submit())
+    return (time.perf_counter() - started) * 1000, 'ms'
+
+
+def mp_first_task_gatasker(n: int) -> Result:
+    """The first TT_MP task, *n* ms after ``create_mp_pool()`` and ``start()``."""
+    import gatasker
+    sup = gatasker.TaskSupervisor()
+    sup.create_mp_pool(processes=PROCESSES)
+    sup.start()
+    time.sleep(n / 1000)
+    result = _first_task_ms(lambda: sup.put_task(small_cpu_task, tt=gatasker.TT_MP),
+                            lambda task: task.wait())
+    sup.stop()
+    return result
+
+
+def mp_first_task_executor(n: int) -> Result:
+    """The same with a ``ProcessPoolExecutor`` created *n* ms earlier."""
+    import concurrent.futures
+    with concurrent.futures.ProcessPoolExecutor(max_workers=PROCESSES) as executor:
+        time.sleep(n / 1000)
+        return _first_task_ms(lambda: executor.submit(small_cpu_task),
+                              lambda future: future.result())
+
+
 def process_heartbeat_gatasker_patched(n: int) -> Result:
     """Worst extra delay (ms) of a 10 ms heartbeat greenlet while *n* tasks with
     100 KB arguments and n // 50 with 1 MiB run through the pool."""
