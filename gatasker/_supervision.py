@@ -85,7 +85,7 @@ class _Child:
     """The supervisor's record of one child."""
 
     __slots__ = ('actor', 'cause', 'generation', 'go', 'parked', 'requested', 'restarting',
-                 'restarts', 'spec', 'started', 'state')
+                 'restarts', 'spec', 'started', 'state', 'up')
 
     def __init__(self, spec: ChildSpec, actor: Actor) -> None:
         self.spec = spec
@@ -98,6 +98,7 @@ class _Child:
         self.cause: BaseException | None = None
         self.restarts = 0
         self.started = Latch()  # set once on_start returned, or the child failed or ended
+        self.up = False  # on_start returned since the last (re)start
         self.parked = Latch()  # set once the child parked or ended
 
 
@@ -208,12 +209,12 @@ class ActorSupervisor(Actor):
             for child in self._children:
                 self._adopt(child)
             for child in self._children:
-                self._start_child(child)
-                if child.state != RUNNING and not self.start_failure_is_fatal:
-                    failure = child.actor._actor.failure
+                if self._start_child(child):
+                    continue
+                failure = child.actor._actor.failure
+                if not self.start_failure_is_fatal:
                     Actor.tell(self, _Incident(child, failure, child.generation))  # retried later
-                elif child.state != RUNNING:
-                    failure = child.actor._actor.failure
+                else:
                     self._stop_children()
                     raise SupervisionFailed(f'{self.name}: child {child.actor.name} did not '
                                             'start') from failure
@@ -248,12 +249,20 @@ class ActorSupervisor(Actor):
         return (self._phase == RUNNING and not self._actor.stopping
                 and bool(self.supervisor.is_started()))
 
-    def _start_child(self, child: _Child) -> None:
+    def _may_restart(self, child: _Child) -> bool:
+        # While the supervisor starts, a child that already started and then
+        # failed is handled once the start is over (its incident waits).
+        if self._phase == STARTING and child.up:
+            return not self._actor.stopping and bool(self.supervisor.is_started())
+        return self._accepting()
+
+    def _start_child(self, child: _Child) -> bool:
         """Start an ended child and wait until its ``on_start`` returned (or failed)."""
         actor = child.actor
         actor._actor.guardian = self
         child.started = Latch()
         child.state = STARTING
+        child.up = False
         try:
             if isinstance(actor, BackgroundWorker):
                 actor.start(*actor._args, **actor._kwargs)
@@ -263,9 +272,10 @@ class ActorSupervisor(Actor):
             logger.error('supervisor %s: starting %s failed', self.name, actor.name, exc_info=exc)
             actor._actor.failure = exc
             child.state = STOPPED
-            return
+            return False
         add_exit_hook(actor, ('guardian', id(self)), self._child_exited)
         child.started.wait()
+        return child.up
 
     def _stop_children(self) -> None:
         self._phase = STOPPING
@@ -299,6 +309,7 @@ class ActorSupervisor(Actor):
         child = self._record(actor)
         if child is not None:
             child.state = RUNNING
+            child.up = True
             child.started.set()
             self._child_up(actor)
 
@@ -310,7 +321,7 @@ class ActorSupervisor(Actor):
         child.started.set()
         requested = child.state == RESTARTING and child.requested
         if not requested:
-            if not self._accepting() or child.spec.restart == TEMPORARY:
+            if not self._may_restart(child) or child.spec.restart == TEMPORARY:
                 return False
             child.state = RESTARTING
             child.go = None
@@ -341,7 +352,7 @@ class ActorSupervisor(Actor):
         self._child_down(actor)
         if subscribed():
             publish(ActorTerminated(actor, self, reason))
-        if was == STOPPING or not self._accepting():
+        if was == STOPPING or not self._may_restart(child):
             return
         wanted = child.spec.restart == PERMANENT or (
             child.spec.restart == TRANSIENT and reason is not None)
@@ -442,6 +453,7 @@ class ActorSupervisor(Actor):
             publish(ActorRestarted(actor, self, cause))
         if child.state == RESTARTING:
             child.started = Latch()
+            child.up = False
             child.go = True
             actor._wake()
             child.started.wait()

@@ -12,6 +12,7 @@ import gevent
 import pytest
 import zope.event
 from greenlet import GreenletExit
+from zope.interface.verify import verifyObject
 
 import gatasker
 from gatasker import (
@@ -495,3 +496,61 @@ def test_supervisor_stop_stops_everything(log: Log) -> None:
     with pytest.raises(ActorNotRunning):
         children[0].tell('late')
     assert Terminated  # the public name exists for watchers of supervisors
+
+
+def test_an_event_worker_is_triggered_again_after_its_restart(
+        supervisor: gatasker.TaskSupervisor) -> None:
+    runs = Log()
+
+    def executor(**_: Any) -> None:
+        runs.add('run')
+        if len(runs.events) == 1:
+            raise gevent.Timeout()  # the first run fails the worker
+
+    restarted = Latch()
+
+    class Strict(gatasker.BackgroundEventWorker):
+        fail_on_error = True
+
+        def on_restart(self, exc: BaseException | None) -> None:
+            restarted.set()
+
+    sup = ActorSupervisor.spawn([ChildSpec(Strict, func=executor)], supervisor=supervisor)
+    [worker] = sup.children()
+    assert isinstance(worker, gatasker.BackgroundEventWorker)
+    assert verifyObject(gatasker.IActor, sup) and verifyObject(gatasker.IWorker, worker)
+    worker.trigger()
+    assert restarted.wait(30)
+    worker.trigger()  # the same object, restarted
+    runs.wait_len(2)
+    assert sup.statistics().children[0].restarts == 1
+    sup.stop()
+    assert not worker.is_alive()
+
+
+def test_a_child_failing_while_its_siblings_start_is_restarted(
+        supervisor: gatasker.TaskSupervisor, log: Log) -> None:
+    gate = Latch()
+
+    class FailsAtOnce(Child):
+        def on_start(self) -> None:
+            super().on_start()
+            if self.log.events.count(('start', self.name)) == 1:
+                self.tell('fail')  # handled while the supervisor still starts b
+
+    class SlowStart(Child):
+        def on_start(self) -> None:
+            super().on_start()
+            assert gate.wait(30)
+
+    specs = [ChildSpec(FailsAtOnce, log, name='a'), ChildSpec(SlowStart, log, name='b')]
+    spawner = gevent.spawn(ActorSupervisor.spawn, specs, supervisor=supervisor)
+    log.wait(lambda events: ('stop', 'a') in events, 'a failed and parked')
+    gate.set()
+    sup = spawner.get(timeout=30)
+    a, _ = sup.children()
+    assert a.ask('state', timeout=30)[2] is not None  # restarted, not ended
+    stats = sup.ask(None, timeout=30)
+    assert stats is not None and [c.state for c in stats.children] == ['running', 'running']
+    assert [c.restarts for c in stats.children] == [1, 0]
+    sup.stop()
