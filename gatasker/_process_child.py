@@ -1,12 +1,12 @@
 """The main program of a worker process of gatasker's built-in process pool.
 
-The pool starts a fresh interpreter (``python -c ... <this file> <fd>``) that
-talks to its parent over one end of a socket pair, so nothing of the
-parent's state — threads, locks, gevent's hub, monkey-patching — is copied
-into the child, whichever thread or mode the parent runs in.
-
-This file runs as a script, not as part of the package, and imports only
-the standard library, so a worker starts fast.
+With the ``'spawn'`` start method the pool starts a fresh interpreter
+(``python -c ... <this file> <fd>``) that talks to its parent over one end of
+a socket pair, so nothing of the parent's state is copied into the child.
+This file then runs as a script, not as part of the package, and imports
+only the standard library, so a worker starts fast. With ``'fork'`` (the
+default) a forked copy of the parent calls :func:`serve_forked` instead: it
+has the parent's modules already, and sends no preparation data.
 
 Frames on the socket are an 8-byte big-endian length followed by that many
 bytes of pickle. The parent sends first the preparation data of
@@ -21,10 +21,10 @@ or the end of the stream tells the child to exit.
 
 from __future__ import annotations
 
+import _socket
 import os
 import pickle
 import signal
-import socket
 import struct
 import sys
 import traceback
@@ -40,7 +40,7 @@ STARTED = HEADER.pack(0)
 PREPARING_ENV = 'GATASKER_WORKER_PREPARING'
 
 
-def _recv_exact(sock: socket.socket, size: int) -> bytearray | None:
+def _recv_exact(sock: _socket.socket, size: int) -> bytearray | None:
     buffer = bytearray(size)
     view = memoryview(buffer)
     got = 0
@@ -52,7 +52,7 @@ def _recv_exact(sock: socket.socket, size: int) -> bytearray | None:
     return buffer
 
 
-def _recv_frame(sock: socket.socket) -> bytearray | None:
+def _recv_frame(sock: _socket.socket) -> bytearray | None:
     header = _recv_exact(sock, HEADER.size)
     if header is None:
         return None
@@ -62,7 +62,7 @@ def _recv_frame(sock: socket.socket) -> bytearray | None:
     return _recv_exact(sock, size)
 
 
-def _send_frame(sock: socket.socket, data: bytes) -> None:
+def _send_frame(sock: _socket.socket, data: bytes) -> None:
     if len(data) <= 65536:
         sock.sendall(HEADER.pack(len(data)) + data)
     else:
@@ -84,7 +84,7 @@ def _dump_outcome(ok: bool, value: Any, tb: str | None) -> bytes:
         return pickle.dumps((False, error, tb), pickle.HIGHEST_PROTOCOL)
 
 
-def _prepare(sock: socket.socket) -> bool:
+def _prepare(sock: _socket.socket) -> bool:
     frame = _recv_frame(sock)
     if frame is None:
         return False
@@ -106,15 +106,43 @@ def _prepare(sock: socket.socket) -> bool:
     return True
 
 
+def _open(fd: int) -> _socket.socket:
+    # _socket, not socket: in a forked copy of a monkey-patched parent,
+    # socket.socket is gevent's, bound to the parent's hub.
+    sock = _socket.socket(fileno=fd)
+    sock.setblocking(True)  # the parent's end is non-blocking, and they shared a flag
+    return sock
+
+
 def serve(fd: int, max_tasks: int | None = None) -> None:
     """Run tasks received on the socket *fd* until the parent says stop or goes away."""
-    sock = socket.socket(fileno=fd)
-    sock.setblocking(True)  # the parent's end is non-blocking, and they shared a flag
+    sock = _open(fd)
     if not _prepare(sock):
         return
     # The parent decides when work stops; a Ctrl-C in the terminal reaches the
     # whole process group and must not kill a task half-way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _serve_tasks(sock, max_tasks, flush=False)
+
+
+def serve_forked(fd: int, max_tasks: int | None, initializer: Any, initargs: tuple[Any, ...]
+                 ) -> None:
+    """:func:`serve` for a forked worker process: the parent's code is here
+    already, only the initializer runs (the caller ignores SIGINT)."""
+    sock = _open(fd)
+    try:
+        if initializer is not None:
+            initializer(*initargs)
+    except BaseException:
+        _send_frame(sock, pickle.dumps(('error', traceback.format_exc())))
+        return
+    _send_frame(sock, pickle.dumps(('ready', os.getpid())))
+    # The output of a task shows when it ends: the process leaves by
+    # os._exit(), which would drop what its copied buffers hold.
+    _serve_tasks(sock, max_tasks, flush=True)
+
+
+def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> None:
     done = 0
     while max_tasks is None or done < max_tasks:
         frame = _recv_frame(sock)
@@ -128,6 +156,13 @@ def serve(fd: int, max_tasks: int | None = None) -> None:
             ok, value = True, target(*args, **kwargs)
         except BaseException as exc:  # reported as the task's outcome
             ok, value, tb = False, exc, traceback.format_exc()
+        if flush:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    if stream is not None:
+                        stream.flush()
+                except Exception:
+                    pass
         _send_frame(sock, _dump_outcome(ok, value, tb))
         value = None
         done += 1

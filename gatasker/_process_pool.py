@@ -19,22 +19,28 @@ Everything here runs in the supervisor's hub, in its greenlets.
 
 from __future__ import annotations
 
+import ast
+import fcntl
+import gc
 import heapq
 import itertools
 import os
 import pickle
 import signal
 import sys
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import gevent
+import gevent.monkey
 import gevent.select
 import gevent.socket
 
 from . import _process_child, _tracing
 from ._admission import check_size
+from ._bridge import Latch
 from ._errors import WorkerProcessDied
 from ._logging import logger
 from ._task import Task
@@ -55,6 +61,9 @@ SLICE = 1024 * 1024
 def _yield_to_hub() -> None:
     """Let every other greenlet of the hub run once (between slices of a big frame)."""
     gevent.sleep(0)
+
+#: How a pool starts its worker processes (see ProcessPool).
+START_METHODS = ('fork', 'spawn')
 
 #: Seconds a closing pool gives a worker process to exit before killing it.
 EXIT_TIMEOUT = 5.0
@@ -115,25 +124,26 @@ class _Worker:
         'pid',
         'reader',
         'ready',
+        'settled',
         'sock',
         'started',
         'task',
     )
 
-    def __init__(self, pool: ProcessPool, preparation: bytes) -> None:
+    def __init__(self, pool: ProcessPool, preparation: bytes | None) -> None:
         self._pool = pool
         self.task: Task[Any] | None = None
         self.ready = False
+        self.settled = Latch()  # set once the process is ready, or gone
         self.done = 0  # tasks this process ran
         self.started = False  # the process took self.task
-        if os.environ.get(_process_child.PREPARING_ENV):
-            raise RuntimeError(
-                'a gatasker worker process tried to start worker processes while importing '
-                "the main module: guard the script's entry point with "
-                "if __name__ == '__main__':")
+        check_not_preparing('start worker processes')
         parent, child = gevent.socket.socketpair()
         try:
-            self.pid: int = _spawn(child.fileno(), pool.maxtasksperchild or 0)
+            if preparation is None:
+                self.pid: int = _fork(child.fileno(), pool)
+            else:
+                self.pid = _spawn(child.fileno(), pool.maxtasksperchild or 0)
         except BaseException:
             parent.close()
             raise
@@ -149,7 +159,8 @@ class _Worker:
             except OSError:
                 self._pidfd = None
         self.reader = gevent.spawn(self._read)
-        self._send(preparation)
+        if preparation is not None:
+            self._send(preparation)
 
     def __repr__(self) -> str:
         return f'<worker process {self.pid}>'
@@ -246,6 +257,7 @@ class _Worker:
                 status, value = pickle.loads(frame)
                 if status == 'ready':
                     self.ready = True
+                    self.settled.set()
                     for frame in frames:
                         task = self.task
                         if task is not None:
@@ -268,6 +280,7 @@ class _Worker:
             self._died(error)
 
     def _died(self, error: str | None) -> None:
+        self.settled.set()
         self.sock.close()
         code = self._reap()
         task, self.task = self.task, None
@@ -379,6 +392,137 @@ class _Worker:
                 pass
 
 
+def _fork(fd: int, pool: ProcessPool) -> int:
+    """Fork a worker process that serves on *fd*; the parent gets its pid.
+
+    The child is a copy of this process, so it has the parent's ``__main__``
+    (and everything defined there before the fork) without running the main
+    script again, as with a forking ``multiprocessing`` pool. The fork is
+    made from a new bare OS thread that never ran a gevent hub: the child
+    then has no copy of the supervisor's hub (its greenlets, timers and
+    sockets) in the thread it runs, only a fresh hub if a task needs one.
+    The calling greenlet waits for the fork cooperatively (the hub runs on;
+    the pool counts the process as starting meanwhile).
+    """
+    _flush_std_streams()  # or the child would write the parent's buffered output again
+    forked: list[Any] = []
+    finished = Latch()
+    fork = gevent.monkey.get_original('os', 'fork')  # gevent's would re-arm a hub in the child
+    options = (pool.maxtasksperchild, pool._initializer, pool._initargs)
+
+    def forker() -> None:
+        try:
+            with warnings.catch_warnings():
+                # 3.12+: "This process is multi-threaded, use of fork() may lead
+                # to deadlocks": the child runs none of the other threads' code.
+                warnings.simplefilter('ignore', DeprecationWarning)
+                pid = fork()
+            if pid == 0:  # pragma: no cover - the child, which exits in there
+                _forked_child(fd, *options)
+            forked.append(pid)
+        except BaseException as exc:
+            forked.append(exc)
+        finally:
+            finished.set()
+
+    gevent.monkey.get_original('_thread', 'start_new_thread')(forker, ())
+    finished.wait()
+    if isinstance(forked[0], BaseException):
+        raise forked[0]
+    pid: int = forked[0]
+    return pid
+
+
+def _forked_child(fd: int, max_tasks: int | None, initializer: Callable[..., Any] | None,
+                  initargs: tuple[Any, ...]) -> NoReturn:
+    # In the child, in the thread that forked (now its only thread).
+    code = 1
+    try:
+        gc.freeze()  # the parent's objects are never collected here (no stray close())
+        if fd < 3:
+            fd = fcntl.fcntl(fd, fcntl.F_DUPFD, 3)
+        _close_fds_except(fd)  # the parent's sockets, pipes and other workers' ends
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        set_signal = gevent.monkey.get_original('signal', 'signal')
+        set_signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when work stops
+        set_signal(signal.SIGCHLD, signal.SIG_DFL)  # not the parent's hub's handler
+        _process_child.serve_forked(fd, max_tasks, initializer, initargs)
+        code = 0
+    finally:
+        _flush_std_streams()
+        os._exit(code)
+
+
+def _close_fds_except(keep: int) -> None:
+    try:
+        fds = [int(name) for name in os.listdir('/proc/self/fd')]
+    except OSError:
+        fds = list(range(3, min(os.sysconf('SC_OPEN_MAX'), 65536)))
+    for fd in fds:
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+
+
+_guarded: dict[tuple[str, float], bool] = {}
+
+
+def main_is_guarded() -> bool:
+    """True unless the main script is a file with no ``if __name__ == '__main__':``
+    block at its top level (a spawned worker would run its whole body)."""
+    path = getattr(sys.modules.get('__main__'), '__file__', None)
+    try:
+        key = (str(path), os.stat(str(path)).st_mtime) if path else None
+    except OSError:
+        key = None
+    if key is None:
+        return True  # no script a worker could import (-c, the REPL, an embedded interpreter)
+    if key not in _guarded:
+        try:
+            with open(key[0], 'rb') as source:
+                tree = ast.parse(source.read())
+        except (OSError, SyntaxError, ValueError):
+            _guarded[key] = True  # not Python source: multiprocessing's spawn does not run it
+        else:
+            _guarded[key] = any(isinstance(node, ast.If) and _tests_main(node.test)
+                                for node in tree.body)
+    return _guarded[key]
+
+
+def _tests_main(test: ast.expr) -> bool:
+    """``__name__ == '__main__'`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == '__name__']
+    values = [s for s in sides if isinstance(s, ast.Constant) and s.value == '__main__']
+    return bool(names and values)
+
+
+def check_not_preparing(what: str) -> None:
+    """RuntimeError when a spawned worker process, importing the parent's main
+    script, tries to *what*: the script's body would run in every worker."""
+    if os.environ.get(_process_child.PREPARING_ENV):
+        raise RuntimeError(
+            f'a gatasker worker process tried to {what} while importing the main module '
+            "(pool start_method='spawn'): guard the script's entry point with "
+            "if __name__ == '__main__':, or let the pool fork (start_method None or 'fork')")
+
+
 def _spawn(fd: int, max_tasks: int) -> int:
     # posix_spawn: no Python code runs between fork and exec, so it is safe in
     # a process with threads, and gevent's patching does not touch it.
@@ -421,9 +565,12 @@ def _interpreter_flags() -> list[str]:
 class ProcessPool:
     """gatasker's built-in pool of worker processes, for the TT_MP tier.
 
-    Made by ``supervisor.create_mp_pool(processes=...)`` (or by default);
-    its processes start when tasks need them and are replaced when they
-    die. One task runs in a process at a time; tasks that wait for a process
+    Made by ``supervisor.create_mp_pool(processes=...)`` (or by default).
+    A pool made by :meth:`~gatasker.TaskSupervisor.create_mp_pool` or
+    :meth:`~gatasker.TaskSupervisor.set_mp_pool` starts its processes in the
+    background as soon as its supervisor runs, so the first task does not
+    wait for one; the default pool starts them when tasks need them. Dead
+    processes are replaced. One task runs in a process at a time; tasks that wait for a process
     are handed out most important first (a CRITICAL task goes to the next
     free process ahead of all others).
 
@@ -431,16 +578,29 @@ class ProcessPool:
     ``initializer(*initargs)`` runs in each worker process when it starts.
     ``maxtasksperchild``: a worker process exits and is replaced after that
     many tasks (None: never).
+    ``start_method``: ``'spawn'`` starts each worker process as a fresh
+    interpreter (``posix_spawn``: cheap, and nothing of the parent's threads
+    or hub is copied), which imports the main script as ``__mp_main__`` to
+    find what it defines, as ``multiprocessing``'s spawn does: the part under
+    ``if __name__ == '__main__':`` does not run there. ``'fork'`` forks the
+    parent, as atasker's ``multiprocessing`` pool did on Linux: the worker
+    has the parent's ``__main__`` without running the script again (targets
+    defined before the process started are there). ``None`` (the default):
+    ``'spawn'`` when the main script has an ``if __name__ == '__main__':``
+    block (or there is no script file), ``'fork'`` for a script without one,
+    whose whole body would run again in every spawned worker.
 
     Targets and arguments travel by pickle, as with ``multiprocessing``:
-    use module-level functions, and guard the main script with
-    ``if __name__ == '__main__':``, because each worker process imports it
-    (as ``__mp_main__``) to find functions defined there.
+    use module-level functions.
     """
 
     def __init__(self, processes: int | None = None,
                  initializer: Callable[..., Any] | None = None, initargs: Any = (),
-                 maxtasksperchild: int | None = None) -> None:
+                 maxtasksperchild: int | None = None, start_method: str | None = None) -> None:
+        if start_method is not None and (start_method not in START_METHODS or (
+                start_method == 'fork' and not hasattr(os, 'fork'))):
+            raise ValueError(f'start_method must be None or one of {START_METHODS} (fork '
+                             f'where the platform has it), got {start_method!r}')
         if processes is None:
             processes = os.cpu_count() or 1
         check_size('processes', processes)
@@ -458,7 +618,11 @@ class ProcessPool:
         self.maxtasksperchild = maxtasksperchild
         self._initializer = initializer
         self._initargs = tuple(initargs)
-        _dump_initializer(initializer, self._initargs)  # TypeError now, not in each process
+        self.start_method = start_method
+        #: Start every process as soon as the pool opens (create_mp_pool, set_mp_pool).
+        self.prestart = False
+        if start_method != 'fork':
+            _dump_initializer(initializer, self._initargs)  # TypeError now, not in each process
         self._finish: Callable[[Task[Any], bool, Any], None] | None = None
         self._workers: list[_Worker] = []
         self._idle: list[_Worker] = []
@@ -470,6 +634,8 @@ class ProcessPool:
         #: Worker processes started in place of one that ended (any thread may read).
         self.replaced = 0
         self._on_closed: Callable[[], None] | None = None
+        self._filling = False
+        self._starting = 0  # processes being forked (the fork yields)
 
     def __repr__(self) -> str:
         return f'<gatasker.ProcessPool processes={self.processes} running={len(self._workers)}>'
@@ -488,6 +654,34 @@ class ProcessPool:
         for worker in self._workers:  # left from a run whose hub is gone
             worker.kill()
         self._workers, self._idle, self._waiting = [], [], []
+        self._filling = False
+        if self.prestart:
+            self._start_filling()
+
+    def _start_filling(self) -> None:
+        # In the background: open() and resize() run in the supervisor's greenlet.
+        if not self._filling:
+            self._filling = True
+            gevent.spawn(self._fill)
+
+    def _fill(self) -> None:
+        """Start processes up to the pool's size, one after the other: each
+        takes tasks at once, and the next starts when it is up, so a big pool
+        coming up never takes every CPU from the application."""
+        try:
+            while self._room():
+                try:
+                    worker = self._start_worker()
+                except Exception:
+                    logger.exception('could not start a worker process')
+                    return
+                self._park(worker)
+                self._pump()
+                worker.settled.wait()
+                if not worker.ready:
+                    return  # it could not start: the next task reports why
+        finally:
+            self._filling = False
 
     def forget_parent(self) -> None:
         """In a forked child: drop the parent's worker processes; new ones start here."""
@@ -506,22 +700,53 @@ class ProcessPool:
         waiting = self._waiting
         while waiting:
             if self._idle:
-                worker = self._idle.pop()
-            elif len(self._workers) < self.processes and not self.closing:
+                worker = self._take_idle()
+            elif self._room():
                 try:
                     worker = self._start_worker()
                 except Exception as exc:
-                    _, _, task = heapq.heappop(waiting)
-                    self._report(task, False, exc)
+                    if waiting:
+                        _, _, task = heapq.heappop(waiting)
+                        self._report(task, False, exc)
                     continue
+                if not waiting or self.closing:  # emptied while the process started
+                    self._park(worker)
+                    return
             else:
                 return
             _, _, task = heapq.heappop(waiting)
             worker.run(task)
 
+    def _take_idle(self) -> _Worker:
+        # A process that is up, if there is one: one still starting would make
+        # the task wait for it while another could run it now.
+        idle = self._idle
+        for i in range(len(idle) - 1, -1, -1):
+            if idle[i].ready:
+                return idle.pop(i)
+        return idle.pop()
+
+    def _room(self) -> bool:
+        """True when one more process may start (those starting count)."""
+        return len(self._workers) + self._starting < self.processes and not self.closing
+
+    def _park(self, worker: _Worker) -> None:
+        """An unused new process: idle, or asked to exit if the pool closes."""
+        if self.closing:
+            worker.close()
+        else:
+            self._idle.append(worker)
+
     def _start_worker(self) -> _Worker:
         # Made anew for each process: sys.path may have changed meanwhile.
-        worker = _Worker(self, _preparation_data(self._initializer, self._initargs))
+        method = self.start_method or ('spawn' if main_is_guarded() else 'fork')
+        preparation = None if method == 'fork' else \
+            _preparation_data(self._initializer, self._initargs)
+        self._starting += 1
+        try:
+            worker = _Worker(self, preparation)  # may yield: a fork waits for its thread
+        finally:
+            self._starting -= 1
         self._workers.append(worker)
         return worker
 
@@ -566,11 +791,11 @@ class ProcessPool:
         if not self.closing:
             if worker.ready and code not in (0, None):
                 logger.warning('%r ended (%s); starting a new one', worker, _describe(code))
-            if len(self._workers) < self.processes and (worker.ready or self._waiting):
+            if self._room() and (worker.ready or self._waiting):
                 # Keep the pool at its size; a process that could not even start
                 # is replaced only when work waits, so a broken setup cannot loop.
                 try:
-                    self._idle.append(self._start_worker())
+                    self._park(self._start_worker())
                     self.replaced += 1
                 except Exception:
                     logger.exception('could not start a worker process')
@@ -589,6 +814,8 @@ class ProcessPool:
             self._workers.remove(worker)
             worker.close()
         self._pump()
+        if self.prestart and self._finish is not None:
+            self._start_filling()
 
     def close(self, kill: bool = False, on_closed: Callable[[], None] | None = None) -> None:
         """Stop the worker processes: idle ones now, busy ones after their task

@@ -51,8 +51,9 @@ class ProcessSupport:
         *executor* that runs its tasks (any ``concurrent.futures.Executor``).
 
         Without an executor and without :meth:`create_mp_pool`, the built-in
-        pool runs ``pool_size + reserve_normal + reserve_high`` processes.
-        Before or after :meth:`start`; never blocks.
+        pool runs ``pool_size + reserve_normal + reserve_high`` processes,
+        started in the background once the supervisor runs (as atasker's
+        pool was created here). Before or after :meth:`start`; never blocks.
         """
         from ._supervisor import _merge_limits
         limits = _merge_limits(self._mp_limits, kwargs, _POOL_KEYS, 'set_mp_pool')
@@ -61,23 +62,32 @@ class ProcessSupport:
         self._mp_limits_set = True
         if backend is not None:
             self._set_mp_backend(backend)
-        elif isinstance(self._mp_backend, ProcessPool) and self._mp_backend.follows_limits \
-                and self.mode is None:  # type: ignore[attr-defined]
-            self._mp_backend.processes = self._default_processes()
+        elif self._mp_backend is None:
+            pool = self._default_pool()
+            pool.prestart = True
+            self._set_mp_backend(pool)
+        elif isinstance(self._mp_backend, ProcessPool) and self._mp_backend.follows_limits:
+            self._mp_backend.prestart = True  # filled by the resize below when running
+            if self.mode is None:  # type: ignore[attr-defined]
+                self._mp_backend.processes = self._default_processes()
         self._post_if_running(self._on_resize, TT_MP)  # type: ignore[attr-defined]
 
     def create_mp_pool(self, processes: int | None = None, **kwargs: Any) -> ProcessPool:
         """Make gatasker's built-in process pool the process tier's backend and return it.
 
         *processes* defaults to the CPU count; further keywords:
-        ``initializer``, ``initargs``, ``maxtasksperchild``. Unless
-        :meth:`set_mp_pool` set sizes, the tier's ``pool_size`` becomes
-        *processes*. Before or after :meth:`start`; never blocks.
+        ``initializer``, ``initargs``, ``maxtasksperchild``, ``start_method``
+        (``'fork'``, the default, or ``'spawn'``; see :class:`ProcessPool`).
+        Unless :meth:`set_mp_pool` set sizes, the tier's ``pool_size`` becomes
+        *processes*. The processes start in the background once the
+        supervisor runs, so the first task does not wait for one. Before or
+        after :meth:`start`; never blocks.
         """
-        unknown = set(kwargs) - {'initializer', 'initargs', 'maxtasksperchild'}
+        unknown = set(kwargs) - {'initializer', 'initargs', 'maxtasksperchild', 'start_method'}
         if unknown:
             raise TypeError(f'create_mp_pool() got unexpected keyword arguments: {sorted(unknown)}')
         pool = ProcessPool(processes, **kwargs)
+        pool.prestart = True
         if not self._mp_limits_set:
             self._mp_limits = Limits(pool_size=pool.processes)
         self._set_mp_backend(pool)

@@ -65,6 +65,7 @@ from ._inspect import InspectServer, parse_address, to_jsonable
 from ._interfaces import ISupervisor, IWorker
 from ._logging import logger
 from ._process_child import PREPARING_ENV
+from ._process_pool import check_not_preparing
 from ._process_support import ProcessSupport
 from ._statistics import (
     ActorStatistics,
@@ -309,6 +310,9 @@ class _SupervisorCore:
             mode = 'embedded' if threading_is_patched() and in_main_thread() else 'threaded'
         elif mode not in ('embedded', 'threaded'):
             raise ValueError(f"mode must be 'embedded' or 'threaded', got {mode!r}")
+        # A spawned worker process importing an unguarded main script: fail
+        # its start (and so every task sent to it) instead of running the app.
+        check_not_preparing('start a supervisor')
         with self._state_lock:
             if self._state != STOPPED:
                 return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 
@@ -15,3 +17,16 @@ def power(base: int, exponent: int = 2) -> int:
 
 def task_id_of(**kwargs: Any) -> Any:
     return kwargs.get('_task_id')
+
+
+def pid_of(**_: Any) -> int:
+    return os.getpid()
+
+
+def fail_to_start() -> None:
+    raise RuntimeError('this initializer always fails')
+
+
+def nap(**_: Any) -> str:
+    time.sleep(0.05)  # gevent.sleep in a patched parent's forked child
+    return 'slept'

@@ -368,7 +368,10 @@ def test_sizes_and_info() -> None:
     (lambda s: s.create_mp_pool(processes='2'), TypeError),
     (lambda s: s.create_mp_pool(processes=2, frobnicate=1), TypeError),
     (lambda s: s.create_mp_pool(processes=2, initializer=3), TypeError),
-    (lambda s: s.create_mp_pool(processes=2, initializer=lambda: None), TypeError),
+    # a spawned process gets the initializer by pickle (a forked one has it already)
+    (lambda s: s.create_mp_pool(processes=2, initializer=lambda: None, start_method='spawn'),
+     TypeError),
+    (lambda s: s.create_mp_pool(processes=2, start_method='thread'), ValueError),
     (lambda s: s.create_mp_pool(processes=2, maxtasksperchild=0), ValueError),
     (lambda s: s.set_mp_pool(pool_size=-1), ValueError),
     (lambda s: s.set_mp_pool(size=3), TypeError),
@@ -535,7 +538,9 @@ def test_targets_defined_in_a_guarded_main_script(tmp_path: pathlib.Path) -> Non
     assert 'ran in child' in proc.stdout
 
 
-def test_an_unguarded_main_script_gets_a_clear_error(tmp_path: pathlib.Path) -> None:
+def test_an_unguarded_main_script_gets_a_clear_error_when_spawning(
+        tmp_path: pathlib.Path) -> None:
+    # (forked worker processes, the default, run it: test_atasker_process.py)
     script = tmp_path / 'noguard.py'
     script.write_text(textwrap.dedent('''
         import gatasker
@@ -544,6 +549,7 @@ def test_an_unguarded_main_script_gets_a_clear_error(tmp_path: pathlib.Path) -> 
             return 1
 
         with gatasker.TaskSupervisor() as sup:
+            sup.create_mp_pool(processes=1, start_method='spawn')
             try:
                 sup.put_task(f, tt=gatasker.TT_MP).get(timeout=60)
             except gatasker.WorkerProcessDied as exc:
