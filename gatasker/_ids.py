@@ -17,7 +17,8 @@ _prefix = ''
 _counter = itertools.count(1)
 
 
-def _draw() -> None:
+def redraw() -> None:
+    """Draw a new prefix and restart the counter (in a forked child)."""
     global _prefix, _counter
     _prefix = secrets.token_hex(8)
     _counter = itertools.count(1)
@@ -33,6 +34,6 @@ def process_prefix() -> str:
     return _prefix
 
 
-_draw()
+redraw()
 # A forked child must not repeat its parent's ids.
-os.register_at_fork(after_in_child=_draw)
+os.register_at_fork(after_in_child=redraw)

@@ -1237,3 +1237,27 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _hook_uwsgi_fork() -> None:
+    """Inside uWSGI, run the fork handling from its post-fork hook too.
+
+    uWSGI forks its workers with the C ``fork()``, which skips Python's
+    at-fork hooks unless ``--py-call-osafterfork`` is given; its
+    ``postfork`` hook always runs in a new worker. Running both is harmless:
+    the second finds no supervisor left to reset.
+    """
+    try:
+        from uwsgidecorators import postfork  # importable only inside uWSGI
+    except ImportError:
+        return
+
+    def after_uwsgi_fork() -> None:
+        from . import _ids
+        _ids.redraw()
+        _after_fork_in_child()
+
+    postfork(after_uwsgi_fork)
+
+
+_hook_uwsgi_fork()
