@@ -284,7 +284,7 @@ class _SupervisorCore:
     @property
     def default_tt(self) -> int:
         """TT_GREENLET in embedded mode, TT_THREAD in threaded mode."""
-        mode = self.mode or ('embedded' if threading_is_patched() else 'threaded')
+        mode = self.mode or self._default_mode()
         return TT_GREENLET if mode == 'embedded' else TT_THREAD
 
     def is_started(self) -> bool:
@@ -295,6 +295,11 @@ class _SupervisorCore:
     def active(self) -> bool:
         """True while the supervisor accepts tasks (atasker's name)."""
         return self._state == RUNNING
+
+    @staticmethod
+    def _default_mode() -> str:
+        # Another OS thread's hub runs only while that thread waits in gevent.
+        return 'embedded' if threading_is_patched() and in_main_thread() else 'threaded'
 
     def start(self, mode: str | None = None) -> bool:
         """Start the supervisor; return False if it is already running.
@@ -307,7 +312,7 @@ class _SupervisorCore:
         hub thread is up.
         """
         if mode is None:
-            mode = 'embedded' if threading_is_patched() and in_main_thread() else 'threaded'
+            mode = self._default_mode()
         elif mode not in ('embedded', 'threaded'):
             raise ValueError(f"mode must be 'embedded' or 'threaded', got {mode!r}")
         # A spawned worker process importing an unguarded main script: fail
