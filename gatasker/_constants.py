@@ -54,15 +54,9 @@ def check_timeout(timeout: object, name: str = 'timeout') -> float | None:
 
     Raises TypeError for a non-number and ValueError for a negative or NaN one.
     """
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(f'{name} must be a number of seconds or None, got {timeout!r}')
-    if not timeout >= 0:  # also rejects NaN
-        raise ValueError(f'{name} must be a non-negative number of seconds, got {timeout!r}')
-    if timeout == float('inf'):
-        return None  # an OS lock's acquire() would raise OverflowError
-    return float(timeout)
+    seconds = check_delay(timeout, name)
+    # inf: no limit, as None (an OS lock's acquire(timeout=inf) raises OverflowError)
+    return None if seconds == float('inf') else seconds
 
 
 def check_delay(delay: object, name: str = 'delay') -> float | None:

@@ -9,6 +9,7 @@ and that nothing reached stderr (gevent prints what escapes a greenlet).
 
 from __future__ import annotations
 
+import functools
 import logging
 import pickle
 from collections.abc import Callable
@@ -199,18 +200,6 @@ def _worker_goes_on(sup: gatasker.TaskSupervisor, kind: str, tt: int) -> None:
     assert worker.stop() is True
 
 
-def executor_thread(sup: gatasker.TaskSupervisor, kind: str) -> None:
-    _worker_goes_on(sup, kind, TT_THREAD)
-
-
-def executor_greenlet(sup: gatasker.TaskSupervisor, kind: str) -> None:
-    _worker_goes_on(sup, kind, TT_GREENLET)
-
-
-def executor_coroutine(sup: gatasker.TaskSupervisor, kind: str) -> None:
-    _worker_goes_on(sup, kind, TT_COROUTINE)
-
-
 def on_error(sup: gatasker.TaskSupervisor, kind: str) -> None:
     executor = Hook('Exception', times=2, value='ok')
     hook = Hook(kind)
@@ -267,22 +256,6 @@ def _target_fails_the_task(sup: gatasker.TaskSupervisor, kind: str, tt: int) -> 
         assert aloop.background_task(fine()).get(timeout=WAIT) == 'fine'
 
 
-def target_thread(sup: gatasker.TaskSupervisor, kind: str) -> None:
-    _target_fails_the_task(sup, kind, TT_THREAD)
-
-
-def target_greenlet(sup: gatasker.TaskSupervisor, kind: str) -> None:
-    _target_fails_the_task(sup, kind, TT_GREENLET)
-
-
-def target_coroutine(sup: gatasker.TaskSupervisor, kind: str) -> None:
-    _target_fails_the_task(sup, kind, TT_COROUTINE)
-
-
-def target_process(sup: gatasker.TaskSupervisor, kind: str) -> None:
-    _target_fails_the_task(sup, kind, TT_MP)
-
-
 def async_job(sup: gatasker.TaskSupervisor, kind: str) -> None:
     sup.create_aloop('jobs', default=True)
     sup.create_async_job_scheduler('jobs')
@@ -291,13 +264,17 @@ def async_job(sup: gatasker.TaskSupervisor, kind: str) -> None:
     assert hook.again.wait(WAIT)  # the job ran again after raising
 
 
+TIERS = {'thread': TT_THREAD, 'greenlet': TT_GREENLET, 'coroutine': TT_COROUTINE, 'process': TT_MP}
 BOUNDARIES: dict[str, Callable[[gatasker.TaskSupervisor, str], None]] = {
-    f.__name__: f for f in (
+    **{f.__name__: f for f in (
         callback, timeout_warning_func, timeout_critical_func, scheduler_loop,
         on_start, on_receive_tell, on_receive_ask, on_failure, on_stop,
-        executor_thread, executor_greenlet, executor_coroutine, on_error, process_result,
-        target_thread, target_greenlet, target_coroutine, target_process, async_job,
-    )
+        on_error, process_result, async_job,
+    )},
+    **{f'executor_{name}': functools.partial(_worker_goes_on, tt=tt)
+       for name, tt in TIERS.items() if tt != TT_MP},
+    **{f'target_{name}': functools.partial(_target_fails_the_task, tt=tt)
+       for name, tt in TIERS.items()},
 }
 
 
