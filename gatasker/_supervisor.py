@@ -171,9 +171,10 @@ class _SupervisorCore:
     ``reserve_high``, ``min_size``, ``max_size``). Every method may be
     called from any OS thread and any greenlet.
 
-    In a process whose ``threading`` is monkey-patched, :meth:`start` runs
-    the supervisor in the calling thread's hub (*embedded* mode); otherwise
-    in a daemon OS thread named ``supervisor_<id>_hub`` (*threaded* mode).
+    In a process whose ``threading`` is monkey-patched, :meth:`start` from
+    the main thread runs the supervisor in that thread's hub (*embedded*
+    mode); otherwise in a daemon OS thread named ``supervisor_<id>_hub``
+    (*threaded* mode).
     """
 
     #: Seconds the atexit hook waits for queued work of a forgotten supervisor.
@@ -1198,9 +1199,10 @@ class TaskSupervisor(ActorSupport, ALoopSupport, ProcessSupport, _SupervisorCore
     ``reserve_high``, ``min_size``, ``max_size``). Every method may be
     called from any OS thread and any greenlet.
 
-    In a process whose ``threading`` is monkey-patched, :meth:`start` runs
-    the supervisor in the calling thread's hub (*embedded* mode); otherwise
-    in a daemon OS thread named ``supervisor_<id>_hub`` (*threaded* mode).
+    In a process whose ``threading`` is monkey-patched, :meth:`start` from
+    the main thread runs the supervisor in that thread's hub (*embedded*
+    mode); otherwise in a daemon OS thread named ``supervisor_<id>_hub``
+    (*threaded* mode).
     """
 
 
