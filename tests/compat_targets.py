@@ -6,6 +6,8 @@ import os
 import time
 from typing import Any
 
+from gatasker import BackgroundIntervalWorker
+
 
 def square(x: int) -> int:
     return x * x
@@ -30,3 +32,20 @@ def fail_to_start() -> None:
 def nap(**_: Any) -> str:
     time.sleep(0.05)  # gevent.sleep in a patched parent's forked child
     return 'slept'
+
+
+def add_keyword(a: int, x: int, **_: Any) -> int:
+    return a + x
+
+
+class Counting(BackgroundIntervalWorker):
+    """A process-tier interval worker (a ``@staticmethod run``) counting results."""
+
+    @staticmethod
+    def run(**_: Any) -> int:
+        return 1
+
+    def process_result(self, result: int) -> None:
+        self.total += result
+        if self.total >= self.wanted:
+            self.reached.set()
