@@ -30,14 +30,17 @@ from ._errors import GataskerError as GataskerError
 from ._errors import MailboxFull as MailboxFull
 from ._errors import SupervisorNotRunning as SupervisorNotRunning
 from ._errors import TaskCancelled as TaskCancelled
+from ._errors import TaskTimeout as TaskTimeout
 from ._errors import WorkerProcessDied as WorkerProcessDied
 from ._events import ActorRestarted as ActorRestarted
 from ._events import ActorTerminated as ActorTerminated
 from ._events import TaskCompleted as TaskCompleted
 from ._events import TaskEvent as TaskEvent
 from ._events import TaskQueued as TaskQueued
+from ._events import TaskRateLimited as TaskRateLimited
+from ._events import TaskRetrying as TaskRetrying
 from ._events import TaskStarted as TaskStarted
-from ._events import TaskTimeout as TaskTimeout
+from ._events import TaskWaitTimeout as TaskWaitTimeout
 from ._executor import Executor as Executor
 from ._interfaces import IActor as IActor
 from ._interfaces import IALoop as IALoop
@@ -50,6 +53,8 @@ from ._local import g as g
 from ._locker import Locker as Locker
 from ._logging import logger as logger
 from ._logging import set_debug as set_debug
+from ._policies import checkpoint as checkpoint
+from ._policies import current_task as current_task
 from ._process_pool import ProcessPool as ProcessPool
 from ._process_pool import RemoteTraceback as RemoteTraceback
 from ._process_support import co_mp_apply as co_mp_apply
@@ -136,16 +141,21 @@ __all__ = [
     'TaskCompleted',
     'TaskEvent',
     'TaskQueued',
+    'TaskRateLimited',
+    'TaskRetrying',
     'TaskStarted',
     'TaskSupervisor',
     'TaskTimeout',
+    'TaskWaitTimeout',
     'Terminated',
     'TierStatistics',
     'WorkerProcessDied',
     'as_completed',
     'background_task',
     'background_worker',
+    'checkpoint',
     'co_mp_apply',
+    'current_task',
     'g',
     'logger',
     'set_debug',

@@ -155,7 +155,12 @@ class ALoopSupport:
                 target(*task.args, **task.kwargs)
             if task._trace is not None and _tracing.tracer is not None:
                 coro = _tracing.tracer.coroutine(task, coro)
-            future = aloop.submit(_contained(coro))
+            handle = _CoroutineRun()
+            future = aloop.submit(_contained(coro, handle))
+            handle.future = future
+            task._handle = handle  # cancelled to stop the task (Task.cancel, a time limit)
+            if task.policy is not None:
+                self._arm_limits(task._run, task)  # type: ignore[attr-defined]
         except BaseException as exc:
             if task.status != TASK_STATUS_STARTED:  # start it, so that it can complete
                 task._mark_started()
@@ -279,13 +284,38 @@ class ALoopSupport:
         super()._extend_info(info, run)  # type: ignore[misc]
 
 
-async def _contained(coro: Any) -> tuple[bool, Any]:
+class _CoroutineRun:
+    """A coroutine task's handle: cancels its asyncio task from any thread.
+
+    Cancelling the asyncio task itself (not the concurrent future) lets a
+    coroutine that handles the CancelledError still return its result.
+    """
+
+    __slots__ = ('atask', 'future', 'loop')
+
+    def __init__(self) -> None:
+        self.future: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.atask: asyncio.Task[Any] | None = None
+
+    def cancel(self) -> bool:
+        loop, atask = self.loop, self.atask
+        if loop is None or atask is None:  # not started on its loop yet
+            return bool(self.future.cancel())
+        loop.call_soon_threadsafe(atask.cancel)
+        return True
+
+
+async def _contained(coro: Any, handle: _CoroutineRun | None = None) -> tuple[bool, Any]:
     """Await *coro*; return ``(ok, result_or_exception)``.
 
     asyncio lets SystemExit and KeyboardInterrupt out of ``run_forever``, which
     would leave the task STARTED; here they end only the task, like any other
     BaseException (a cancellation stays a cancellation).
     """
+    if handle is not None:
+        handle.loop = asyncio.get_running_loop()
+        handle.atask = asyncio.current_task()
     try:
         return True, await coro
     except asyncio.CancelledError:

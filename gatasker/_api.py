@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from ._constants import TASK_NORMAL, TT_COROUTINE, check_delay, check_priority, check_tt
+from ._policies import make_policy
 from ._supervisor import TaskSupervisor
 from ._task import Task
 
@@ -38,6 +39,9 @@ def background_task(
     f: Callable[P, Coroutine[Any, Any, T]], *, priority: int = ..., tt: int | None = ...,
     delay: float | None = ..., callback: Callable[[Any], Any] | None = ..., loop: Any = ...,
     supervisor: TaskSupervisor | None = ..., name: str | None = ...,
+    timeout: float | None = ..., soft_timeout: float | None = ..., retries: int = ...,
+    retry_backoff: tuple[float, float] | None = ...,
+    retry_on: tuple[type[BaseException], ...] | None = ..., rate: str | None = ...,
 ) -> Callable[P, Task[T]]: ...
 
 
@@ -46,6 +50,9 @@ def background_task(
     f: Callable[P, T], *, priority: int = ..., tt: int | None = ...,
     delay: float | None = ..., callback: Callable[[Any], Any] | None = ..., loop: Any = ...,
     supervisor: TaskSupervisor | None = ..., name: str | None = ...,
+    timeout: float | None = ..., soft_timeout: float | None = ..., retries: int = ...,
+    retry_backoff: tuple[float, float] | None = ...,
+    retry_on: tuple[type[BaseException], ...] | None = ..., rate: str | None = ...,
 ) -> Callable[P, Task[T]]: ...
 
 
@@ -54,6 +61,9 @@ def background_task(
     f: None = None, *, priority: int = ..., tt: int | None = ...,
     delay: float | None = ..., callback: Callable[[Any], Any] | None = ..., loop: Any = ...,
     supervisor: TaskSupervisor | None = ..., name: str | None = ...,
+    timeout: float | None = ..., soft_timeout: float | None = ..., retries: int = ...,
+    retry_backoff: tuple[float, float] | None = ...,
+    retry_on: tuple[type[BaseException], ...] | None = ..., rate: str | None = ...,
 ) -> TaskDecorator: ...
 
 
@@ -67,6 +77,12 @@ def background_task(
     loop: Any = None,
     supervisor: TaskSupervisor | None = None,
     name: str | None = None,
+    timeout: float | None = None,
+    soft_timeout: float | None = None,
+    retries: int = 0,
+    retry_backoff: tuple[float, float] | None = None,
+    retry_on: tuple[type[BaseException], ...] | None = None,
+    rate: str | None = None,
 ) -> Any:
     """Make *f* a background task: calling the result queues one task.
 
@@ -78,6 +94,11 @@ def background_task(
     ``tt=None`` runs a coroutine function on an aloop
     and anything else on the supervisor's ``default_tt``. Bad arguments raise
     at decoration time.
+
+    *timeout*/*soft_timeout* limit each run, *retries* (*retry_backoff*,
+    *retry_on*) run a failed task again and *rate* (``'100/s'``, ``'10/m'``)
+    limits how often its tasks start, counted over all calls of the decorated
+    function: see ``docs/policies.md``.
 
     Typed: the decorated function keeps its parameters, and a call returns
     ``Task[R]`` where ``R`` is what *f* returns (what it awaits to, for a
@@ -91,9 +112,12 @@ def background_task(
         raise TypeError(f'callback must be callable or None, got {callback!r}')
     if supervisor is not None and not isinstance(supervisor, TaskSupervisor):
         raise TypeError(f'supervisor must be a TaskSupervisor, got {supervisor!r}')
+    policy = make_policy(timeout, soft_timeout, retries, retry_backoff, retry_on, rate)
     if f is None:
         return functools.partial(background_task, priority=priority, tt=tt, delay=delay,
-                                 callback=callback, loop=loop, supervisor=supervisor, name=name)
+                                 callback=callback, loop=loop, supervisor=supervisor, name=name,
+                                 timeout=timeout, soft_timeout=soft_timeout, retries=retries,
+                                 retry_backoff=retry_backoff, retry_on=retry_on, rate=rate)
     if not callable(f):
         raise TypeError(f'background_task() needs a callable, got {f!r}')
     is_coroutine = inspect.iscoroutinefunction(f)
@@ -106,6 +130,7 @@ def background_task(
             task_tt = TT_COROUTINE if is_coroutine else sup.default_tt
         return sup.put_task(f, args, kwargs, callback=callback, priority=priority, delay=delay,
                             tt=task_tt, name=name or getattr(f, '__name__', None), loop=loop,
-                            _pass_task_id=False)  # f gets exactly its arguments, as in atasker
+                            _pass_task_id=False,  # f gets exactly its arguments, as in atasker
+                            _policy=policy)  # one for all its tasks: they share its rate
 
     return queue

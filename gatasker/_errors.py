@@ -27,3 +27,9 @@ class ActorNotRunning(GataskerError, RuntimeError):
 
 class WorkerProcessDied(GataskerError, RuntimeError):
     """The process running a task exited before it returned a result."""
+
+
+class TaskTimeout(GataskerError, TimeoutError):
+    """A task's run-time limit passed: raised in the task's code where its tier
+    can (greenlet, process, at a ``checkpoint()``) and kept as the task's
+    ``exception``. Not raised for a wait in the queue (that is ``timeout_warning``)."""

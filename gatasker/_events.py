@@ -46,13 +46,31 @@ class TaskCompleted(TaskEvent):
 
 
 @dataclass(frozen=True)
-class TaskTimeout(TaskEvent):
-    """A task waited longer than ``timeout_warning`` or ``timeout_critical``.
+class TaskWaitTimeout(TaskEvent):
+    """A task waited in the queue longer than ``timeout_warning`` or
+    ``timeout_critical``. ``level`` is ``'warning'`` or ``'critical'``.
 
-    ``level`` is ``'warning'`` or ``'critical'``.
+    (Called ``TaskTimeout`` before; that name is now the exception of a
+    run-time limit, :class:`gatasker.TaskTimeout`.)
     """
 
     level: str = 'warning'
+
+
+@dataclass(frozen=True)
+class TaskRateLimited(TaskEvent):
+    """A task found its rate limit's tokens used up and waits ``wait`` seconds
+    outside the pool before it is queued again (its token is reserved)."""
+
+    wait: float = 0.0
+
+
+@dataclass(frozen=True)
+class TaskRetrying(TaskEvent):
+    """A task's run failed and it runs again (run ``attempt``) after ``wait`` seconds."""
+
+    attempt: int = 0
+    wait: float = 0.0
 
 
 @dataclass(frozen=True)

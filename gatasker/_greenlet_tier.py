@@ -60,16 +60,33 @@ class GreenletTier:
         while self._idle:
             self._hub.loop.run_callback(self._idle.pop().switch, None)
 
+    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+        """Raise *exc* in the greenlet running *task* (hub thread); False if none does."""
+        worker = task._handle
+        if not isinstance(worker, RawGreenlet):
+            return False
+        self._hub.loop.run_callback(_throw, task, worker, exc)
+        return True
+
     def _work(self, first: list[Task[Any]]) -> None:
         done = self._done
         idle = self._idle
         hub = self._hub
+        me = getcurrent()
         task: Task[Any] | None = first.pop()
         while task is not None:
+            task._handle = me  # what interrupt() throws into while it runs
             ok, value = run_target(task)
+            task._handle = None
             done(task, ok, value)
             task = value = None
             if self._closed or len(idle) >= self._keep_idle:
                 return
             idle.append(getcurrent())
             task = hub.switch()
+
+
+def _throw(task: Task[Any], worker: RawGreenlet, exc: BaseException) -> None:
+    # A hub callback: the worker may have ended the task (and taken another) since.
+    if task._handle is worker and not worker.dead:
+        worker.throw(exc)

@@ -114,6 +114,16 @@ def _open(fd: int) -> _socket.socket:
     return sock
 
 
+#: True while a task's target runs: a soft limit raises only then.
+_running = [False]
+
+
+def _soft_limit(signum: int, frame: Any) -> None:
+    if _running[0]:
+        _running[0] = False  # once
+        raise TimeoutError('the soft time limit of the task passed')
+
+
 def serve(fd: int, max_tasks: int | None = None) -> None:
     """Run tasks received on the socket *fd* until the parent says stop or goes away."""
     sock = _open(fd)
@@ -143,6 +153,8 @@ def serve_forked(fd: int, max_tasks: int | None, initializer: Any, initargs: tup
 
 
 def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> None:
+    # The parent sends SIGUSR1 when a task's soft time limit passes.
+    signal.signal(signal.SIGUSR1, _soft_limit)
     done = 0
     while max_tasks is None or done < max_tasks:
         frame = _recv_frame(sock)
@@ -153,7 +165,11 @@ def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> No
         try:
             target, args, kwargs = pickle.loads(frame)
             del frame
-            ok, value = True, target(*args, **kwargs)
+            _running[0] = True
+            try:
+                ok, value = True, target(*args, **kwargs)
+            finally:
+                _running[0] = False
         except BaseException as exc:  # reported as the task's outcome
             ok, value, tb = False, exc, traceback.format_exc()
         if flush:

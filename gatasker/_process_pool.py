@@ -213,6 +213,11 @@ class _Worker:
                 if not size:
                     del buf[:_HEADER.size]
                     self.started = True  # the process took its task
+                    task = self.task
+                    if task is not None and task._state is not None \
+                            and task._state.pending is not None:
+                        self.soft_stop()  # its soft limit passed before it got there
+                    del task  # parked here until the next frame: keep no task alive
                     continue
                 end = _HEADER.size + size
                 if len(buf) < end and size > _CHUNK:
@@ -383,6 +388,14 @@ class _Worker:
     def close(self) -> None:
         """Ask the process to exit (an empty frame); the reader then reaps it."""
         self._send(b'')
+
+    def soft_stop(self) -> None:
+        """SIGUSR1: the process raises TimeoutError in the task it runs."""
+        if self.code is None:
+            try:
+                os.kill(self.pid, signal.SIGUSR1)
+            except OSError:
+                pass
 
     def kill(self) -> None:
         if self.code is None:
@@ -805,6 +818,29 @@ class ProcessPool:
                 self._fail_waiting()
             if not self._workers and self._on_closed is not None:
                 self._on_closed()
+
+    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+        """Stop *task*: hard, it fails with *exc* now and its worker process is
+        killed (and replaced); soft, SIGUSR1 raises a TimeoutError in the task's
+        code in its process. False if the task is not here."""
+        for index, (_, _, waiting) in enumerate(self._waiting):
+            if waiting is task:
+                if not hard:
+                    return False  # not running yet: only a hard stop applies
+                self._waiting.pop(index)
+                heapq.heapify(self._waiting)
+                self._report(task, False, exc)
+                return True
+        for worker in self._workers:
+            if worker.task is task:
+                if hard:
+                    worker.task = None  # its death is then no task's end
+                    worker.kill()
+                    self._report(task, False, exc)
+                elif worker.started:  # else the reader does it once it started
+                    worker.soft_stop()
+                return True
+        return False
 
     def resize(self, processes: int) -> None:
         """Change the number of worker processes; busy ones are never stopped."""

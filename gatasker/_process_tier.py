@@ -76,6 +76,11 @@ class ExecutorBackend:
         else:
             self._finish(task, True, future.result())
 
+    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+        """Cancel the task's future; an executor cannot stop a call that began."""
+        future = task._handle
+        return hard and isinstance(future, concurrent.futures.Future) and future.cancel()
+
     def close(self, kill: bool = False, on_closed: Callable[[], None] | None = None) -> None:
         # The executor belongs to the user: it is not shut down here.
         if on_closed is not None:
@@ -97,6 +102,11 @@ class ProcessTier:
 
     def execute(self, task: Task[Any]) -> None:
         self.backend.submit(task)
+
+    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+        """Stop *task* where it runs: with *hard*, kill its worker process (a
+        new one replaces it); else raise a TimeoutError in it. True if done."""
+        return bool(self.backend.interrupt(task, exc, hard))
 
     def resize(self, limits: Any) -> None:
         if isinstance(self.backend, ProcessPool) and self.backend.follows_limits:

@@ -25,10 +25,12 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, TypeVar, overload
 
 import gevent
+from greenlet import getcurrent
 from zope.interface import implementer
 
 from . import _events, _logging, _tracing
@@ -42,13 +44,16 @@ from ._bridge import (
     in_main_thread,
     real_thread_id,
     start_real_thread,
+    state_lock,
     threading_is_patched,
 )
 from ._constants import (
+    TASK_CRITICAL,
     TASK_NORMAL,
     TASK_STATUS_CANCELED,
     TASK_STATUS_DELAYED,
     TASK_STATUS_QUEUED,
+    TASK_STATUS_STARTED,
     TIER_NAMES,
     TT_COROUTINE,
     TT_GREENLET,
@@ -58,12 +63,13 @@ from ._constants import (
     check_priority,
     check_tt,
 )
-from ._errors import SupervisorNotRunning
+from ._errors import SupervisorNotRunning, TaskCancelled, TaskTimeout
 from ._greenlet_tier import GreenletTier
 from ._ids import new_task_id
 from ._inspect import InspectServer, parse_address, to_jsonable
 from ._interfaces import ISupervisor, IWorker
 from ._logging import logger
+from ._policies import RunState, TaskPolicy, ask_to_stop, eta_delay, interrupted_outcome
 from ._process_child import PREPARING_ENV
 from ._process_pool import check_not_preparing
 from ._process_support import ProcessSupport
@@ -155,6 +161,7 @@ class _Run:
         self.ignored_loops: set[Any] = set()
         self.abandoned: dict[int, Task[Any]] = {}  # canceled by stop() before they started
         self.closing = False
+        self.cancel_running = False  # stop(cancel_tasks=True): stop running tasks too
         self.finished = False
         self.error: BaseException | None = None  # why the hub thread could not start
 
@@ -522,7 +529,10 @@ class _SupervisorCore:
         tasks run to completion, stops aloops, then the tiers. *wait* as a
         number bounds the whole stop in seconds: tasks not started by then
         are canceled. ``wait=False`` or ``cancel_tasks=True`` cancels every
-        task that has not started and does not wait for running ones.
+        task that has not started and does not wait for running ones;
+        ``cancel_tasks=True`` also cancels running greenlet, process and
+        coroutine tasks (and thread tasks that call ``checkpoint()``) as
+        :meth:`Task.cancel` does.
         Delayed tasks are canceled. Blocks the caller (cooperatively in a
         greenlet) until done.
         """
@@ -547,6 +557,7 @@ class _SupervisorCore:
             if me.worker is not None:
                 run.callers.add(id(me.worker))
         self._note_callers(run)
+        run.cancel_running = cancel_tasks
         done = Latch()
         self._post(run, self._on_stop, run, deadline, stop_schedulers,
                    cancel_tasks or wait is False, done)
@@ -640,8 +651,12 @@ class _SupervisorCore:
         waiting = [task for admission in run.admissions.values() for task in admission.drain()]
         waiting += self._tasks.values()  # delayed ones, and those not yet taken from the inbox
         for task in waiting:
-            if task.status != TASK_STATUS_CANCELED and task.cancel():
+            if task.status in (TASK_STATUS_QUEUED, TASK_STATUS_DELAYED) and task.cancel():
                 run.abandoned[id(task)] = task
+        if run.cancel_running:  # where the tier can stop them (not thread tasks)
+            for task in list(self._tasks.values()):
+                if task.status == TASK_STATUS_STARTED and not self._ignored(run, task):
+                    task.cancel()
 
     def _warn_abandoned(self, run: _Run) -> None:
         """Log what the stop canceled before it started and what it left running."""
@@ -693,14 +708,23 @@ class _SupervisorCore:
         else:
             self._enqueue(run, task)
 
-    def _on_delay_over(self, run: _Run, task: Task[Any]) -> None:
+    def _on_delay_over(self, run: _Run, task: Task[Any], rated: bool = False) -> None:
         timer, task._handle = task._handle, None
         if timer is not None:
             timer.close()
         if task._mark_queued():
-            self._enqueue(run, task)
+            if rated:  # its token is reserved already
+                self._admit(run, task)
+            else:
+                self._enqueue(run, task)
 
     def _enqueue(self, run: _Run, task: Task[Any]) -> None:
+        if task.policy is not None and task.policy.bucket is not None \
+                and task.priority != TASK_CRITICAL and self._rate_limited(run, task):
+            return
+        self._admit(run, task)
+
+    def _admit(self, run: _Run, task: Task[Any]) -> None:
         if task.tt == TT_COROUTINE:
             self._run_coroutine_task(task)
             return
@@ -729,6 +753,8 @@ class _SupervisorCore:
                 return
             if self._mark_running(admission, task):
                 tier.execute(task)
+                if task.policy is not None:
+                    self._arm_limits(run, task)
 
     def _mark_running(self, admission: Admission[Task[Any]], task: Task[Any]) -> bool:
         """A task its admission just counted starts; False if it was canceled meanwhile."""
@@ -763,6 +789,13 @@ class _SupervisorCore:
                 task._complete(ok, value)
 
     def _on_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
+        if task._state is not None and self._policy_done(run, task, ok, value):
+            return
+        self._end(run, task, ok, value)
+        self._release(run, task)
+
+    def _end(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
+        """Complete *task* with its outcome: counters, logs, waiters, events, callback."""
         self._forget(task)
         counters = self._counters[task.tt][task.priority]
         counters.completed += 1
@@ -778,8 +811,11 @@ class _SupervisorCore:
             _events.publish(_events.TaskCompleted(task, self.id))
         if ok and task.callback is not None:
             gevent.spawn(call_logged, 'task callback %r', task.callback, value)
+
+    def _release(self, run: _Run, task: Task[Any]) -> None:
+        """Free the pool slot of a task whose run ended; start what may start."""
         if task.tt != TT_COROUTINE:
-            counters.running -= 1
+            self._counters[task.tt][task.priority].running -= 1
             run.admissions[task.tt].finish()
             tier = run.tiers.get(task.tt)
             if tier is not None:
@@ -828,6 +864,125 @@ class _SupervisorCore:
         run.tiers[tt].resize(self._thread_sizes if tt == TT_THREAD else limits)
         self._dispatch(run, tt)
 
+    # -- policies: limits, cancelling running tasks, retries, rate (see _policies.py) --
+
+    def _arm_limits(self, run: _Run, task: Task[Any]) -> None:
+        """Start the timers of the run-time limits of the run that just started."""
+        policy = task.policy
+        state = task._state
+        assert policy is not None and state is not None
+        state.run_number += 1
+        for seconds, hard in ((policy.soft_timeout, False), (policy.timeout, True)):
+            if seconds is not None:
+                timer = run.hub.loop.timer(seconds, ref=False)
+                state.timers.append(timer)
+                timer.start(self._post, run, self._limit_reached, run, task,
+                            state.run_number, hard)
+
+    def _limit_reached(self, run: _Run, task: Task[Any], run_number: int, hard: bool) -> None:
+        state = task._state
+        assert state is not None and task.policy is not None
+        if state.run_number != run_number or not task.running():
+            return  # that run ended meanwhile
+        seconds = task.policy.timeout if hard else task.policy.soft_timeout
+        exc = TaskTimeout(f'{task!r} ran longer than its {"" if hard else "soft "}time limit '
+                          f'of {seconds} s')
+        if not ask_to_stop(task, exc):
+            return  # being cancelled already
+        logger.warning('task %r: %s time limit of %s s passed', task,
+                       'hard' if hard else 'soft', seconds)
+        self._stop_running(run, task, hard)
+        if hard and not task.done() and not task.policy.should_retry(task.attempts, exc):
+            # (A run to retry ends when its tier stopped it: _policy_done retries it.)
+            # Ends now, whatever its code does; its slot is freed when the run ends.
+            self._close_limit_timers(state)
+            handle = task._handle
+            self._end(run, task, False, state.pending)
+            task._handle = handle  # the tier still stops the run through it
+
+    def _interrupt(self, task: Task[Any]) -> None:
+        """Task.cancel() of a running task (any thread): stop it in its tier."""
+        run = task._run
+        if run is not None and not run.finished and run.inbox is not None:
+            run.inbox.put((self._stop_running, (run, task, True)))
+
+    def _stop_running(self, run: _Run, task: Task[Any], hard: bool) -> None:
+        state = task._state
+        if state is None or state.pending is None or not task.running():
+            return
+        if task.tt == TT_COROUTINE:
+            future = task._handle
+            if future is not None:
+                future.cancel()
+            return
+        tier = run.tiers.get(task.tt)
+        if tier is not None:
+            tier.interrupt(task, state.pending, hard)
+
+    @staticmethod
+    def _close_limit_timers(state: RunState) -> None:
+        timers, state.timers = state.timers, []
+        for timer in timers:
+            timer.close()  # type: ignore[attr-defined]
+
+    def _policy_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> bool:
+        """The run of a task with a RunState ended; True if handled here."""
+        state = task._state
+        assert state is not None
+        self._close_limit_timers(state)
+        with state_lock:
+            pending, state.pending = state.pending, None
+        if task.done():  # ended already at its hard limit: only the slot is left
+            self._release(run, task)
+            return True
+        if isinstance(pending, TaskCancelled):
+            task._handle = None
+            self._release(run, task)
+            task._cancel_ran()
+            self._task_canceled(task)
+            return True
+        if pending is not None:
+            ok, value = interrupted_outcome(pending, ok, value)
+        policy = task.policy
+        if not ok and policy is not None and policy.should_retry(task.attempts, value):
+            self._release(run, task)
+            self._retry_later(run, task, policy.backoff(task.attempts), value)
+            return True
+        if ok:
+            task.exception = None  # an earlier run's failure, kept while it was retried
+        self._end(run, task, ok, value)
+        self._release(run, task)
+        return True
+
+    def _retry_later(self, run: _Run, task: Task[Any], seconds: float,
+                     exc: BaseException) -> None:
+        task.exception = exc  # the last failure stays readable while it waits
+        logger.info('task %r failed (%s: %s); run %d in %.3f s', task, type(exc).__name__,
+                    exc, task.attempts + 1, seconds)
+        if _events.subscribed():
+            _events.publish(_events.TaskRetrying(task, self.id, task.attempts + 1, seconds))
+        if task._requeue():
+            self._wait_outside_pool(run, task, seconds)
+
+    def _rate_limited(self, run: _Run, task: Task[Any]) -> bool:
+        """Take a token of the task's rate limit; False if it may go on now."""
+        assert task.policy is not None and task.policy.bucket is not None
+        seconds = task.policy.bucket.reserve()
+        if not seconds:
+            return False
+        if _events.subscribed():
+            _events.publish(_events.TaskRateLimited(task, self.id, seconds))
+        if task._requeue():
+            self._wait_outside_pool(run, task, seconds, rated=True)
+        return True
+
+    def _wait_outside_pool(self, run: _Run, task: Task[Any], seconds: float,
+                           rated: bool = False) -> None:
+        """Queue *task* again after *seconds* (DELAYED meanwhile, holding no slot)."""
+        timer = run.hub.loop.timer(seconds)
+        task._handle = timer
+        timer.start(self._post, run, self._on_delay_over, run, task, rated)
+
     def _arm_timeouts(self, run: _Run, task: Task[Any]) -> None:
         levels = ((self.timeout_warning, logging.WARNING, 'timeout_warning_func'),
                   (self.timeout_critical, logging.ERROR, 'timeout_critical_func'))
@@ -845,7 +1000,7 @@ class _SupervisorCore:
         logger.log(level, 'task %r has waited %.3f s and has not started', task,
                    time.time() - task.time_queued)
         if _events.subscribed():
-            _events.publish(_events.TaskTimeout(
+            _events.publish(_events.TaskWaitTimeout(
                 task, self.id, 'warning' if level == logging.WARNING else 'critical'))
         func = getattr(self, func_name)
         if func is not None:
@@ -860,7 +1015,11 @@ class _SupervisorCore:
         kwargs: dict[str, Any] | None = None, callback: Callable[[Any], Any] | None = None,
         priority: int = TASK_NORMAL, delay: float | None = None, tt: int = TT_THREAD,
         task_id: Any = None, worker: Any = None, name: str | None = None, loop: Any = None,
-        _pass_task_id: bool = True,
+        _pass_task_id: bool = True, timeout: float | None = None,
+        soft_timeout: float | None = None, retries: int = 0,
+        retry_backoff: tuple[float, float] | None = None,
+        retry_on: tuple[type[BaseException], ...] | None = None, eta: datetime | None = None,
+        _policy: TaskPolicy | None = None,
     ) -> Task[T]: ...
 
     @overload
@@ -869,7 +1028,11 @@ class _SupervisorCore:
         kwargs: dict[str, Any] | None = None, callback: Callable[[Any], Any] | None = None,
         priority: int = TASK_NORMAL, delay: float | None = None, tt: int = TT_THREAD,
         task_id: Any = None, worker: Any = None, name: str | None = None, loop: Any = None,
-        _pass_task_id: bool = True,
+        _pass_task_id: bool = True, timeout: float | None = None,
+        soft_timeout: float | None = None, retries: int = 0,
+        retry_backoff: tuple[float, float] | None = None,
+        retry_on: tuple[type[BaseException], ...] | None = None, eta: datetime | None = None,
+        _policy: TaskPolicy | None = None,
     ) -> Task[T]: ...
 
     def put_task(
@@ -886,11 +1049,23 @@ class _SupervisorCore:
         name: str | None = None,
         loop: Any = None,
         _pass_task_id: bool = True,
+        timeout: float | None = None,
+        soft_timeout: float | None = None,
+        retries: int = 0,
+        retry_backoff: tuple[float, float] | None = None,
+        retry_on: tuple[type[BaseException], ...] | None = None,
+        eta: datetime | None = None,
+        _policy: TaskPolicy | None = None,
     ) -> Task[Any]:
         """Queue ``target(*args, **kwargs, _task_id=<id>)`` and return its Task.
 
         The task ends by itself when the target returns or raises. With
-        *delay* it waits that many seconds outside the pool first. Raises
+        *delay* it waits that many seconds outside the pool first; with *eta*
+        (an aware ``datetime``, or a naive one in local time) until then.
+        *timeout*/*soft_timeout* limit each run, *retries* (with
+        *retry_backoff* ``(initial, maximum)`` seconds and *retry_on*
+        exception classes) run a failed task again: see ``docs/policies.md``.
+        Raises
         SupervisorNotRunning when the supervisor is stopped or stopping,
         ValueError/TypeError for bad arguments (nothing is queued then).
         Any thread or greenlet; never blocks.
@@ -913,6 +1088,12 @@ class _SupervisorCore:
         check_priority(priority)
         check_tt(tt)
         delay = check_delay(delay)
+        if eta is not None:
+            delay = eta_delay(eta, delay)
+        policy = _policy
+        if (policy is None and (timeout is not None or soft_timeout is not None or retries
+                                or retry_backoff is not None or retry_on is not None)):
+            policy = TaskPolicy(timeout, soft_timeout, retries, retry_backoff, retry_on)
         run = self._running_run()
         if tt == TT_COROUTINE:
             self._check_coroutine_loop(loop)
@@ -926,7 +1107,7 @@ class _SupervisorCore:
         if _pass_task_id:
             task_kwargs['_task_id'] = task_id
         task: Task[Any] = Task(self, task_id, tt, target, args, task_kwargs, callback, priority,
-                               delay, worker, name, loop)
+                               delay, worker, name, loop, policy)
         return self._submit(run, task)
 
     def _put_worker_task(self, worker: Any, target: Callable[..., Any], args: tuple[Any, ...],
@@ -980,7 +1161,9 @@ class _SupervisorCore:
         admission = run.admissions[task.tt]
         admission.start_now()
         if self._mark_running(admission, task):
+            task._handle = getcurrent()  # what Task.cancel() interrupts
             ok, value = run_target(task)
+            task._handle = None
             self._on_done(run, task, ok, value)
 
     def _prepare_task(self, task: Task[Any]) -> None:

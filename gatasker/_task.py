@@ -24,10 +24,12 @@ from ._constants import (
     TASK_STATUS_DELAYED,
     TASK_STATUS_QUEUED,
     TASK_STATUS_STARTED,
+    TT_THREAD,
     check_timeout,
 )
 from ._errors import TaskCancelled
 from ._interfaces import ITask
+from ._policies import RunState, TaskPolicy, ask_to_stop
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -71,9 +73,11 @@ class Task(Generic[T_co]):
         '_handle',
         '_links',
         '_run',
+        '_state',
         '_supervisor',
         '_trace',
         'args',
+        'attempts',
         'callback',
         'delay',
         'exception',
@@ -81,6 +85,7 @@ class Task(Generic[T_co]):
         'kwargs',
         'loop',
         'name',
+        'policy',
         'priority',
         'result',
         'status',
@@ -106,6 +111,7 @@ class Task(Generic[T_co]):
         worker: Any,
         name: str | None,
         loop: Any = None,
+        policy: TaskPolicy | None = None,
     ) -> None:
         self.id = task_id
         self.tt = tt
@@ -118,6 +124,12 @@ class Task(Generic[T_co]):
         self.worker = worker
         self.name = name
         self.loop = loop
+        #: The limits, retries and rate the task runs under (None: none).
+        self.policy = policy
+        #: How many times the target was started (retries count).
+        self.attempts = 0
+        #: While a limit or a stop request applies: see _policies.RunState.
+        self._state: RunState | None = RunState() if policy is not None else None
         self.status = TASK_STATUS_DELAYED if delay else TASK_STATUS_QUEUED
         self.result: T_co | None = None
         self.exception: BaseException | None = None
@@ -195,18 +207,35 @@ class Task(Generic[T_co]):
         return self.result  # type: ignore[return-value]  # None only before completion
 
     def cancel(self) -> bool:
-        """Cancel the task if it has not started; return True if it is canceled.
+        """Cancel the task; return True if it is (or will end) canceled.
 
-        A started or completed task cannot be canceled (returns False). May
-        be called from any thread or greenlet; never blocks.
+        A task that has not started is canceled at once. A running greenlet,
+        process or coroutine task is stopped the way its tier allows
+        (TaskCancelled raised in its greenlet, its worker process killed, its
+        asyncio task cancelled) and ends CANCELED; a running thread task only
+        if its code calls :func:`gatasker.checkpoint` (it ends at the next
+        one), else this returns False. A completed task returns False. May be
+        called from any thread or greenlet; never blocks.
         """
         with state_lock:
-            if self.status == TASK_STATUS_CANCELED:
+            status = self.status
+            if status == TASK_STATUS_CANCELED:
                 return True
-            if self.status not in (TASK_STATUS_QUEUED, TASK_STATUS_DELAYED):
-                return False
-            self.status = TASK_STATUS_CANCELED
-        self._supervisor._task_canceled(self)
+            if status in (TASK_STATUS_QUEUED, TASK_STATUS_DELAYED):
+                self.status = TASK_STATUS_CANCELED
+        if status == TASK_STATUS_STARTED:
+            return self._cancel_running()
+        if status != TASK_STATUS_CANCELED and self.status == TASK_STATUS_CANCELED:
+            self._supervisor._task_canceled(self)
+            return True
+        return False
+
+    def _cancel_running(self) -> bool:
+        if self.tt == TT_THREAD and not (self._state is not None and self._state.cooperative):
+            return False  # a thread cannot be stopped from outside
+        if not ask_to_stop(self, TaskCancelled(f'{self!r} was canceled while it ran')):
+            return False
+        self._supervisor._interrupt(self)
         return True
 
     # -- future protocols --------------------------------------------------
@@ -325,8 +354,23 @@ class Task(Generic[T_co]):
             if self.status != TASK_STATUS_QUEUED:
                 return False
             self.status = TASK_STATUS_STARTED
+        self.attempts += 1
         self.time_started = time.time()
         return True
+
+    def _requeue(self) -> bool:
+        """STARTED or QUEUED -> DELAYED, to wait outside the pool (a retry's
+        backoff, a rate limit); False if the task was canceled meanwhile."""
+        with state_lock:
+            if self.status not in (TASK_STATUS_STARTED, TASK_STATUS_QUEUED):
+                return False
+            self.status = TASK_STATUS_DELAYED
+        return True
+
+    def _cancel_ran(self) -> None:
+        """STARTED -> CANCELED: the run of a task cancelled while it ran ended."""
+        with state_lock:
+            self.status = TASK_STATUS_CANCELED
 
     def _mark_queued(self) -> bool:
         """DELAYED -> QUEUED; False if the task was canceled meanwhile."""
@@ -433,6 +477,8 @@ def run_target(task: Task[Any]) -> tuple[bool, Any]:
 
 def _run_in_context(task: Task[Any]) -> tuple[bool, Any]:
     current_task.set(task)
+    if task._state is not None and task._state.pending is not None:
+        return False, task._state.pending  # canceled between its start and its run
     try:
         if task._trace is not None and _tracing.tracer is not None:
             with _tracing.tracer.task_running(task):

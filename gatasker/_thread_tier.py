@@ -103,6 +103,11 @@ class ThreadTier:
                 self._grow_to(min(self.active, self._sizes.max_size))
         self._queue.put(task)
 
+    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+        """A thread cannot be stopped from outside: its code sees *exc* at its
+        next ``checkpoint()``, so this reports False."""
+        return False
+
     def task_finished(self, task: Task[Any]) -> None:
         """The end of a task this tier ran was handled (supervisor greenlet)."""
         self.active -= 1

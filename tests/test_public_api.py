@@ -20,6 +20,7 @@ PUBLIC = {
     'ProcessPoolStatistics',
     'Terminated', 'ActorSupervisor', 'ActorSupervisorStatistics', 'ChildSpec', 'ChildStatistics',
     'SupervisionFailed', 'ActorRestarted', 'ActorTerminated', 'ActorPool',
+    'TaskWaitTimeout', 'TaskRateLimited', 'TaskRetrying', 'checkpoint', 'current_task',
 }
 
 
@@ -38,6 +39,8 @@ def test_every_public_name_exists_and_is_documented() -> None:
 def test_errors_inherit_the_matching_builtin() -> None:
     assert issubclass(gatasker.SupervisorNotRunning, (gatasker.GataskerError, RuntimeError))
     assert issubclass(gatasker.ActorNotRunning, (gatasker.GataskerError, RuntimeError))
+    assert issubclass(gatasker.TaskTimeout, gatasker.GataskerError)
+    assert issubclass(gatasker.TaskTimeout, TimeoutError)
     assert issubclass(gatasker.MailboxFull, gatasker.GataskerError)
     assert issubclass(gatasker.TaskCancelled, gatasker.GataskerError)
 

@@ -77,7 +77,7 @@ def test_timeout_event_and_failing_subscriber(supervisor: gatasker.TaskSuperviso
         assert gatasker.wait_completed([first, late], timeout=10) == [1, 2]
     finally:
         zope.event.subscribers.remove(broken)
-    timeouts = [e for e in events if isinstance(e, gatasker.TaskTimeout)]
+    timeouts = [e for e in events if isinstance(e, gatasker.TaskWaitTimeout)]
     assert [(e.task, e.level) for e in timeouts] == [(late, 'warning')]
 
 
