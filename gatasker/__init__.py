@@ -25,6 +25,7 @@ from ._constants import TT_COROUTINE as TT_COROUTINE
 from ._constants import TT_GREENLET as TT_GREENLET
 from ._constants import TT_MP as TT_MP
 from ._constants import TT_THREAD as TT_THREAD
+from ._cron import BackgroundCronWorker as BackgroundCronWorker
 from ._errors import ActorNotRunning as ActorNotRunning
 from ._errors import GataskerError as GataskerError
 from ._errors import MailboxFull as MailboxFull
@@ -108,6 +109,7 @@ __all__ = [
     'ActorSupervisorStatistics',
     'ActorTerminated',
     'BackgroundAsyncWorker',
+    'BackgroundCronWorker',
     'BackgroundEventWorker',
     'BackgroundIntervalWorker',
     'BackgroundQueueWorker',

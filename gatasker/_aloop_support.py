@@ -18,6 +18,7 @@ from ._async_jobs import AsyncJob, AsyncJobScheduler
 from ._bridge import Latch, allocate_lock, real_thread_id
 from ._constants import TASK_NORMAL, TASK_STATUS_STARTED, TT_COROUTINE
 from ._logging import logger
+from ._policies import TaskPolicy
 
 INTERNAL_ALOOP = '__internal__'
 
@@ -139,10 +140,11 @@ class ALoopSupport:
                              loop=aloop, priority=TASK_NORMAL, _pass_task_id=False)
 
     def _run_coroutine_executor(self, coro_fn: Callable[..., Any], args: tuple[Any, ...],
-                                kwargs: dict[str, Any], loop: Any) -> Any:
+                                kwargs: dict[str, Any], loop: Any,
+                                policy: TaskPolicy | None = None) -> Any:
         aloop = self._pick_aloop(loop, internal=True)
         return self.put_task(coro_fn, args, kwargs, tt=TT_COROUTINE,  # type: ignore[attr-defined]
-                             loop=aloop, worker=kwargs.get('_worker'))
+                             loop=aloop, worker=kwargs.get('_worker'), _policy=policy)
 
     def _run_coroutine_task(self, task: Any) -> None:
         # In the supervisor's greenlet: hand the coroutine to its aloop.

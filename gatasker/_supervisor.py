@@ -1111,7 +1111,8 @@ class _SupervisorCore:
         return self._submit(run, task)
 
     def _put_worker_task(self, worker: Any, target: Callable[..., Any], args: tuple[Any, ...],
-                         kwargs: dict[str, Any], priority: int, tt: int) -> Task[Any]:
+                         kwargs: dict[str, Any], priority: int, tt: int,
+                         policy: TaskPolicy | None = None) -> Task[Any]:
         """``put_task`` for a run of *worker*, whose arguments were checked when it
         started; a greenlet-tier run that may start at once runs in the calling
         (worker's) greenlet and is done when this returns."""
@@ -1120,7 +1121,7 @@ class _SupervisorCore:
             self._extension_limits(tt)  # raises the tier's own error
         task_id = kwargs['_task_id'] = new_task_id()
         task: Task[Any] = Task(self, task_id, tt, target, args, kwargs, None, priority, None,
-                               worker, None, None)
+                               worker, None, None, policy)
         return self._submit(run, task, here=tt == TT_GREENLET)
 
     def _submit(self, run: _Run, task: Task[Any], here: bool = False) -> Task[Any]:
@@ -1162,6 +1163,8 @@ class _SupervisorCore:
         admission.start_now()
         if self._mark_running(admission, task):
             task._handle = getcurrent()  # what Task.cancel() interrupts
+            if task.policy is not None:
+                self._arm_limits(run, task)
             ok, value = run_target(task)
             task._handle = None
             self._on_done(run, task, ok, value)

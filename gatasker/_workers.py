@@ -28,6 +28,7 @@ from ._errors import ActorNotRunning, SupervisorNotRunning
 from ._interfaces import IWorker
 from ._logging import logger
 from ._mailbox import HeapMailbox, Mailbox
+from ._policies import make_policy
 from ._schedule import Schedule, check_timing
 
 #: start() keyword arguments that change the worker instead of reaching the executor.
@@ -78,6 +79,10 @@ class BackgroundWorker(Actor):
     ``on_error(**on_error_kwargs)``, and the worker keeps running — unless
     ``fail_on_error`` is true (set it on the class or the worker): then the
     worker fails, and stops, or its ActorSupervisor restarts it.
+
+    ``timeout=``/``soft_timeout=`` limit each run of the executor as
+    ``put_task`` does (a run that times out is a failure with
+    ``gatasker.TaskTimeout``; see ``docs/policies.md``).
     """
 
     #: Whether an executor exception fails the worker (see the class docstring).
@@ -88,6 +93,7 @@ class BackgroundWorker(Actor):
                  o: Any = None, on_error: Callable[..., Any] | None = None,
                  on_error_kwargs: dict[str, Any] | None = None, supervisor: Any = None,
                  poll_delay: float | None = None, tt: int | None = None, loop: Any = None,
+                 timeout: float | None = None, soft_timeout: float | None = None,
                  **kwargs: Any) -> None:
         if 'daemon' in kwargs:
             kwargs.pop('daemon')
@@ -105,6 +111,8 @@ class BackgroundWorker(Actor):
             raise TypeError(f'on_error_kwargs must be a dict, got {on_error_kwargs!r}')
         if tt is not None:
             check_tt(tt)
+        #: The run-time limits of each run of the executor (docs/policies.md).
+        self._policy = make_policy(timeout, soft_timeout)
         if name is None and func is not None:
             name = getattr(func, '__name__', None)
         self._configure_actor(name, priority, supervisor)
@@ -288,7 +296,7 @@ class BackgroundWorker(Actor):
     def _submit(self, sup: Any, leading: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self._coroutine:
             return sup._run_coroutine_executor(self.executor, leading + self._args, kwargs,
-                                               self.loop)
+                                               self.loop, policy=self._policy)
         else:
             tt = self.tt if self.tt is not None else sup.default_tt
             target = type(self).run if tt == TT_MP and self._func is None else self.executor
@@ -297,7 +305,7 @@ class BackgroundWorker(Actor):
                 if 'o' not in self._kwargs:
                     kwargs.pop('o')  # nor its object, unless start() was given one
             task = sup._put_worker_task(self, target, leading + self._args, kwargs,
-                                        self._actor.priority, tt)
+                                        self._actor.priority, tt, policy=self._policy)
         return task
 
     def _not_run(self, leading: tuple[Any, ...]) -> None:
@@ -484,13 +492,17 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
 
     def _on_actor_start(self) -> None:
         super()._on_actor_start()
-        self._schedule = Schedule(self.interval, self.delay, self.delay_before)
+        self._schedule = self._make_schedule()
         run = self._actor.run
         first = self._schedule.first(time.monotonic())
         if run.inbox.in_owner_thread():
             self._arm(first)
         else:
             run.inbox.put((self._arm, (first,)))
+
+    def _make_schedule(self) -> Schedule:
+        """Hook: what computes the start times (a cron worker's differs)."""
+        return Schedule(self.interval, self.delay, self.delay_before)
 
     def _arm(self, when: float) -> None:
         # In the hub's thread: one timer per worker, re-armed after each run.
@@ -574,8 +586,9 @@ def background_worker(*args: Any, **kwargs: Any) -> Any:
     ``@background_worker(interval=1)`` / ``(i=...)`` / ``(delay=...)`` /
     ``(delay_after=...)`` / ``(delay_before=...)`` → :class:`BackgroundIntervalWorker`;
     ``(q=True)`` / ``(queue=...)`` → :class:`BackgroundQueueWorker`;
-    ``(e=True)`` / ``(event=True)`` → :class:`BackgroundEventWorker`. Other
-    keywords go to the worker. The worker is not started: call ``start()``.
+    ``(e=True)`` / ``(event=True)`` → :class:`BackgroundEventWorker`;
+    ``(cron='*/5 * * * *')`` → :class:`BackgroundCronWorker` (the ``cron``
+    extra). Other keywords go to the worker. The worker is not started: call ``start()``.
     """
     if len(args) == 1 and callable(args[0]) and not kwargs:
         return _make_worker(args[0], {})
@@ -595,7 +608,10 @@ def _make_worker(func: Callable[..., Any], kwargs: dict[str, Any]) -> Background
     if not callable(func):
         raise TypeError(f'background_worker needs a callable, got {func!r}')
     cls: type[BackgroundWorker]
-    if kwargs.get('q') or kwargs.get('queue'):
+    if kwargs.get('cron') is not None:
+        from ._cron import BackgroundCronWorker  # imports croniter: the extra 'cron'
+        cls = BackgroundCronWorker
+    elif kwargs.get('q') or kwargs.get('queue'):
         cls = BackgroundQueueWorker
     elif kwargs.pop('e', False) or kwargs.pop('event', False):
         cls = BackgroundEventWorker

@@ -553,3 +553,22 @@ def test_stop_with_cancel_tasks_stops_running_greenlet_tasks() -> None:
     assert began.wait(30)
     assert sup.stop(cancel_tasks=True)
     assert task.wait(30) and task.cancelled()
+
+
+def test_a_worker_timeout_limits_each_run(supervisor: TaskSupervisor) -> None:
+    failed: list[BaseException] = []
+    done = Latch()
+
+    def on_error(**kwargs: Any) -> None:
+        done.set()
+
+    worker = gatasker.BackgroundEventWorker(func=lambda **_: Latch().wait(), timeout=LIMIT,
+                                            tt=TT_GREENLET, supervisor=supervisor,
+                                            on_error=on_error)
+    worker._executor_failed = lambda exc, _orig=worker._executor_failed: (  # type: ignore
+        failed.append(exc), _orig(exc))
+    worker.start()
+    worker.trigger()
+    assert done.wait(30)
+    worker.stop()
+    assert isinstance(failed[0], TaskTimeout)

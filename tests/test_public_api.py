@@ -20,7 +20,7 @@ PUBLIC = {
     'ProcessPoolStatistics',
     'Terminated', 'ActorSupervisor', 'ActorSupervisorStatistics', 'ChildSpec', 'ChildStatistics',
     'SupervisionFailed', 'ActorRestarted', 'ActorTerminated', 'ActorPool',
-    'TaskWaitTimeout', 'TaskRateLimited', 'TaskRetrying', 'checkpoint', 'current_task',
+    'TaskWaitTimeout', 'TaskRateLimited', 'TaskRetrying', 'checkpoint', 'current_task', 'BackgroundCronWorker',
 }
 
 
