@@ -162,7 +162,7 @@ class Task(Generic[T_co]):
         return self.status == TASK_STATUS_COMPLETED
 
     def is_canceled(self) -> bool:
-        """True if the task was canceled before it started."""
+        """True if the task was canceled (before it started, or stopped while it ran)."""
         return self.status == TASK_STATUS_CANCELED
 
     def done(self) -> bool:
