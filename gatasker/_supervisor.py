@@ -349,6 +349,8 @@ class _SupervisorCore:
             self._open_run(run)
             gevent.spawn(self._mailbox, run)
         else:
+            with _hub_runs_lock:
+                _hub_runs.add(run)
             start_real_thread(functools.partial(self._hub_thread, run), f'supervisor_{self.id}_hub')
             run.ready.wait()
             if run.error is not None:
@@ -394,6 +396,8 @@ class _SupervisorCore:
             hub.destroy(destroy_loop=True)
         finally:
             run.exited.set()
+            with _hub_runs_lock:
+                _hub_runs.discard(run)
 
     def _mailbox(self, run: _Run) -> None:
         inbox = run.inbox
@@ -1408,18 +1412,34 @@ def _describe(tasks: list[Task[Any]]) -> str:
 _running: weakref.WeakSet[_SupervisorCore] = weakref.WeakSet()
 
 
+# The runs whose hub thread has not ended yet. A stop from inside the hub
+# thread (a callback, process_result, an actor) returns before that thread has
+# torn its hub down; an interpreter that exits meanwhile can crash, so the exit
+# hook waits for them too.
+_hub_runs: set[_Run] = set()
+_hub_runs_lock = allocate_lock()
+
+
 def _stop_at_exit() -> None:
     for supervisor in list(_running):
         try:
             supervisor.stop(wait=supervisor.exit_timeout)
         except Exception:
             logger.exception('stopping %r at exit failed', supervisor)
+    with _hub_runs_lock:
+        runs = list(_hub_runs)
+    for run in runs:
+        if run.stopped.is_set() and not run.exited.wait(EXIT_GRACE):
+            logger.warning('a supervisor hub thread was still ending at exit')
 
 
 atexit.register(_stop_at_exit)
 
 
 def _after_fork_in_child() -> None:
+    global _hub_runs_lock
+    _hub_runs_lock = allocate_lock()  # another thread may have held it at the fork
+    _hub_runs.clear()  # their threads are the parent's
     supervisors = list(_running)
     _running.clear()
     for supervisor in supervisors:
