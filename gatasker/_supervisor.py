@@ -1429,8 +1429,10 @@ def _stop_at_exit() -> None:
     with _hub_runs_lock:
         runs = list(_hub_runs)
     for run in runs:
-        if run.stopped.is_set() and not run.exited.wait(EXIT_GRACE):
-            logger.warning('a supervisor hub thread was still ending at exit')
+        # Only a hub with nothing left to run: one that still runs a task
+        # stopped without waiting for it, and is left to end after it.
+        if run.finished and not run.exited.wait(EXIT_GRACE):
+            logger.debug('a supervisor hub thread was still ending at exit')
 
 
 atexit.register(_stop_at_exit)
