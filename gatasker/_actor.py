@@ -362,6 +362,14 @@ class Actor:
                     f'{self!r}: the process forked before the message was handled'))
         return old.state == RUNNING and not old.stopping
 
+    def _started_again_after_fork(self) -> bool:
+        """A message to an actor that ran before a fork is a first use: restart the supervisor."""
+        sup = self.supervisor
+        if not sup._restart_on_use or self not in sup._forked_actors:
+            return False
+        sup._running_run()  # starts it, and this actor with it
+        return self._actor.state == RUNNING
+
     def _start_again(self) -> None:
         """Start as the parent had started it (its arguments and settings kept)."""
         Actor.start(self)
@@ -473,7 +481,8 @@ class Actor:
     def _send(self, item: tuple[Any, _Told | None], priority: int, block: bool) -> None:
         core = self._actor
         if core.state != RUNNING or core.stopping or core.run.finished:
-            raise ActorNotRunning(f'{self!r} is not running')
+            if not self._started_again_after_fork():
+                raise ActorNotRunning(f'{self!r} is not running')
         if core.limit is not None:
             self._reserve_room(block)
         run = core.run

@@ -35,6 +35,7 @@ def consume(item, **_):
     ran.append((os.getpid(), item))
 
 echo = Echo.spawn(supervisor=sup)
+default_echo = Echo.spawn()  # on the default supervisor, started lazily by this spawn
 worker = gatasker.BackgroundQueueWorker(func=consume, supervisor=sup)
 worker.start()
 # everything works in the parent, the process tier too (so it has a process)
@@ -60,9 +61,11 @@ if pid == 0:
     try:
         out['state_before'] = sup.statistics().state
         out['inherited'] = [busy.is_canceled(), queued.is_canceled()]
-        out['task'] = sup.put_task(note, ('child-task',), tt=tt).get(timeout=30)
-        out['mode'] = sup.mode
+        # the first use here is an ask: it starts the supervisor and the actor
         out['ask'] = echo.ask('again', timeout=30)
+        out['mode'] = sup.mode
+        out['default_ask'] = default_echo.ask('default', timeout=30)
+        out['task'] = sup.put_task(note, ('child-task',), tt=tt).get(timeout=30)
         worker.put('child-item')
         for _ in range(3000):
             if (os.getpid(), 'child-item') in ran:
@@ -105,6 +108,7 @@ def test_the_child_of_a_fork_gets_a_working_supervisor() -> None:
     assert child['inherited'] == [True, True]  # the parent's tasks end here as canceled
     assert child['task'] == child['pid'] and child['mode'] == MODE
     assert child['ask'] == [child['pid'], 'again']  # the parent's actor runs again
+    assert child['default_ask'] == [child['pid'], 'default']
     assert child['mp'] == 720 and child['stopped'] is True
     # the worker runs again; what was queued in the parent ran in the parent only
     assert child['ran'] == ['child-task', 'child-item']
