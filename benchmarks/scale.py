@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from typing import Any
 
 MESSAGES = 10  # told to every actor
@@ -41,6 +42,28 @@ def _actor_metrics(grown_kib: int, n: int, spawned: float, told: float) -> Metri
             'actor_rate': (n * MESSAGES / told, 'msgs/s')}
 
 
+def _spawn_and_tell(n: int, spawn: Callable[[], Any], settle: Callable[[Any], Any],
+                    tell_of: Callable[[Any], Callable[[Any], Any]],
+                    done: Callable[[], Any]) -> Metrics:
+    """Time *n* ``spawn()`` calls (until ``settle(last)`` returns: every actor
+    started and idle) with the memory they took, then MESSAGES told to each."""
+    gc.collect()
+    before = _rss_kib()
+    started = time.perf_counter()
+    actors = [spawn() for _ in range(n)]
+    settle(actors[-1])
+    spawned = time.perf_counter() - started
+    gc.collect()
+    grown = _rss_kib() - before
+    started = time.perf_counter()
+    for actor in actors:
+        tell = tell_of(actor)
+        for i in range(MESSAGES):
+            tell(i)
+    done()
+    return _actor_metrics(grown, n, spawned, time.perf_counter() - started)
+
+
 def scale_actors_gatasker_patched(n: int) -> Metrics:
     import gatasker
     from gatasker._bridge import Latch
@@ -57,21 +80,9 @@ def scale_actors_gatasker_patched(n: int) -> Metrics:
     sup = gatasker.TaskSupervisor()
     sup.start()
     Counter.spawn(supervisor=sup).ask(None)  # warm up
-    gc.collect()
-    before = _rss_kib()
-    started = time.perf_counter()
-    actors = [Counter.spawn(supervisor=sup) for _ in range(n)]
-    actors[-1].ask(None)  # every actor's greenlet started and parked
-    spawned = time.perf_counter() - started
-    gc.collect()
-    grown = _rss_kib() - before
-    started = time.perf_counter()
-    for actor in actors:
-        tell = actor.tell
-        for i in range(MESSAGES):
-            tell(i)
-    done.wait()
-    return _actor_metrics(grown, n, spawned, time.perf_counter() - started)
+    # the last actor answering means every actor's greenlet started and parked
+    return _spawn_and_tell(n, lambda: Counter.spawn(supervisor=sup),
+                           lambda last: last.ask(None), lambda actor: actor.tell, done.wait)
 
 
 def scale_actors_bare_gevent_patched(n: int) -> Metrics:
@@ -96,21 +107,9 @@ def scale_actors_bare_gevent_patched(n: int) -> Metrics:
 
     spawn()
     gevent.sleep(0)
-    gc.collect()
-    before = _rss_kib()
-    started = time.perf_counter()
-    inboxes = [spawn() for _ in range(n)]
-    gevent.sleep(0)  # every greenlet started and waits on its queue
-    spawned = time.perf_counter() - started
-    gc.collect()
-    grown = _rss_kib() - before
-    started = time.perf_counter()
-    for inbox in inboxes:
-        put = inbox.put
-        for i in range(MESSAGES):
-            put(i)
-    done.wait()
-    return _actor_metrics(grown, n, spawned, time.perf_counter() - started)
+    # one yield: every greenlet started and waits on its queue
+    return _spawn_and_tell(n, spawn, lambda last: gevent.sleep(0), lambda inbox: inbox.put,
+                           done.wait)
 
 
 def scale_actors_pykka(n: int) -> Metrics:
@@ -131,20 +130,8 @@ def scale_actors_pykka(n: int) -> Metrics:
                         done.set()
 
     Counter.start().ask(None)
-    gc.collect()
-    before = _rss_kib()
-    started = time.perf_counter()
-    refs = [Counter.start() for _ in range(n)]
-    refs[-1].ask(None)
-    spawned = time.perf_counter() - started
-    gc.collect()
-    grown = _rss_kib() - before
-    started = time.perf_counter()
-    for ref in refs:
-        for i in range(MESSAGES):
-            ref.tell(i)
-    done.wait()
-    metrics = _actor_metrics(grown, n, spawned, time.perf_counter() - started)
+    metrics = _spawn_and_tell(n, Counter.start, lambda last: last.ask(None),
+                              lambda ref: ref.tell, done.wait)
     pykka.ActorRegistry.stop_all()  # its threads would keep the process alive
     return metrics
 
