@@ -382,12 +382,18 @@ class ActorSupervisor(Actor):
         if not self._intensity.record(now):
             self._give_up(incident)
             return
-        group = self._group(child)
+        span = self._span(child)
+        group = [c for c in span if c is child or c.spec.restart != TEMPORARY]
         logger.warning('supervisor %s: %s %s (%r); restarting %s', self.name, child.actor.name,
                        'failed' if incident.reason is not None else 'ended', incident.reason,
                        ', '.join(c.actor.name for c in group))
-        for sibling in reversed(group):
-            if sibling is not child and sibling.state in (STARTING, RUNNING):
+        for sibling in reversed(span):
+            if sibling is child or sibling.state not in (STARTING, RUNNING):
+                continue
+            if sibling.spec.restart == TEMPORARY:
+                sibling.state = STOPPING  # stopped with the others, never restarted
+                sibling.actor.stop()
+            else:
                 self._park_sibling(sibling, incident.reason)
         if self._backoff is not None:
             self._pause(self._backoff.delay(self._intensity.in_window(now)))
@@ -396,14 +402,13 @@ class ActorSupervisor(Actor):
                 return  # on_stop stops the parked ones
             self._restart_child(member, incident.reason)
 
-    def _group(self, child: _Child) -> list[_Child]:
+    def _span(self, child: _Child) -> list[_Child]:
+        """The children the strategy stops when *child* fails, in start order."""
         if self.strategy == ONE_FOR_ONE:
             return [child]
-        members = self._children
         if self.strategy == REST_FOR_ONE:
-            members = members[members.index(child):]
-        return [c for c in members if c is child or not (
-            c.state == STOPPED and c.spec.restart == TEMPORARY)]
+            return self._children[self._children.index(child):]
+        return list(self._children)
 
     def _park_sibling(self, sibling: _Child, cause: BaseException | None) -> None:
         sibling.state = RESTARTING

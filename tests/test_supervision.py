@@ -554,3 +554,21 @@ def test_a_child_failing_while_its_siblings_start_is_restarted(
     assert stats is not None and [c.state for c in stats.children] == ['running', 'running']
     assert [c.restarts for c in stats.children] == [1, 0]
     sup.stop()
+
+
+def test_a_temporary_sibling_is_stopped_with_the_others_and_not_restarted(
+        supervisor: gatasker.TaskSupervisor, log: Log) -> None:
+    specs = [ChildSpec(Child, log, name='a'), ChildSpec(Child, log, restart='temporary', name='b'),
+             ChildSpec(Child, log, name='c')]
+    sup = ActorSupervisor.spawn(specs, strategy='one_for_all', supervisor=supervisor)
+    a, b, _c = started(log, sup)
+    a.tell('fail')
+    stats = settle(sup, a)
+    assert [e for e in log.take() if e[0] != 'handled'] == [
+        ('failed', 'a', 'ValueError'), ('stop', 'a'), ('stop', 'c'), ('stop', 'b'),
+        ('restart', 'a', 'ValueError'), ('start', 'a'), ('restart', 'c', 'ValueError'),
+        ('start', 'c')]
+    assert [(ch.state, ch.restarts) for ch in stats.children] == [
+        ('running', 1), ('stopped', 0), ('running', 1)]
+    assert not b.is_alive()
+    sup.stop()
