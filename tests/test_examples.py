@@ -15,7 +15,8 @@ from conftest import PATCHED
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / 'examples'
 SCRIPTS = ['priorities.py', 'workers.py', 'actor_pipeline.py', 'aloops.py', 'helpers.py',
-           'process_tasks.py', 'dask_scaleout.py', 'interop.py', 'supervision.py']
+           'process_tasks.py', 'dask_scaleout.py', 'interop.py', 'supervision.py',
+           'observability.py']
 pytestmark = pytest.mark.skipif(PATCHED, reason='examples run in their own processes once')
 
 
@@ -42,6 +43,13 @@ def test_interop_example_runs_monkey_patched() -> None:
 
 def test_supervision_example_runs_monkey_patched() -> None:
     proc = subprocess.run([sys.executable, str(EXAMPLES / 'supervision.py'), '--patched'],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'mode: embedded' in proc.stdout and proc.stdout.rstrip().endswith('ok')
+
+
+def test_observability_example_runs_monkey_patched() -> None:
+    proc = subprocess.run([sys.executable, str(EXAMPLES / 'observability.py'), '--patched'],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'mode: embedded' in proc.stdout and proc.stdout.rstrip().endswith('ok')
