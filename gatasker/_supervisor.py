@@ -489,8 +489,9 @@ class _SupervisorCore:
         :meth:`statistics` of every running supervisor of the process, also
         while the hub is blocked. Returns the bound address (``(host, port)``
         or the path); closed when the supervisor stops; a second call
-        replaces the endpoint. In a process-pool worker that imports an
-        unguarded main module it does nothing and returns None.
+        replaces the endpoint. In a process-pool worker while it imports the
+        main script (module-level code runs there) it does nothing and
+        returns None.
 
         Raises SupervisorNotRunning when not running, TypeError/ValueError
         for a bad address and OSError when it cannot bind (nothing changes

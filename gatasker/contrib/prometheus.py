@@ -178,9 +178,10 @@ def register(supervisors: Iterable[TaskSupervisor] | TaskSupervisor | None = Non
 def start_http_server(port: int, addr: str = '127.0.0.1',
                       registry: CollectorRegistry = REGISTRY) -> Any:
     """prometheus_client's ``start_http_server``, loopback by default, that
-    does nothing (and returns None) in a gatasker worker process importing
-    the main module: a script that starts it at import time no longer
-    fails with "address already in use" in its process-pool workers.
+    does nothing (and returns None) in a gatasker worker process while it
+    imports the main script: a script that starts it at module level,
+    outside ``if __name__ == '__main__':``, no longer fails with "address
+    already in use" in its process-pool workers.
 
     Returns what prometheus_client returns (the server and its thread).
     """
