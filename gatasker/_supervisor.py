@@ -1156,6 +1156,7 @@ class _SupervisorCore:
         start at once: then the caller's greenlet may run it (``_run_here``)."""
         admission = run.admissions.get(task.tt)
         return (task.tt == TT_GREENLET and not task.delay and not run.closing
+                and (task.policy is None or task.policy.bucket is None)  # admission decides
                 and admission is not None and task.tt in run.tiers
                 and run.inbox.in_owner_thread()  # type: ignore[union-attr]
                 and admission.may_start_now(task.priority))

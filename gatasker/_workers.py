@@ -82,7 +82,8 @@ class BackgroundWorker(Actor):
 
     ``timeout=``/``soft_timeout=`` limit each run of the executor as
     ``put_task`` does (a run that times out is a failure with
-    ``gatasker.TaskTimeout``; see ``docs/policies.md``).
+    ``gatasker.TaskTimeout``), and ``rate='10/m'`` how often runs start
+    (a run past the rate waits outside the pool); see ``docs/policies.md``.
     """
 
     #: Whether an executor exception fails the worker (see the class docstring).
@@ -94,7 +95,7 @@ class BackgroundWorker(Actor):
                  on_error_kwargs: dict[str, Any] | None = None, supervisor: Any = None,
                  poll_delay: float | None = None, tt: int | None = None, loop: Any = None,
                  timeout: float | None = None, soft_timeout: float | None = None,
-                 **kwargs: Any) -> None:
+                 rate: str | None = None, **kwargs: Any) -> None:
         if 'daemon' in kwargs:
             kwargs.pop('daemon')
             warnings.warn('daemon= is ignored: workers are greenlets and never keep the '
@@ -112,7 +113,7 @@ class BackgroundWorker(Actor):
         if tt is not None:
             check_tt(tt)
         #: The run-time limits of each run of the executor (docs/policies.md).
-        self._policy = make_policy(timeout, soft_timeout)
+        self._policy = make_policy(timeout, soft_timeout, rate=rate)
         if name is None and func is not None:
             name = getattr(func, '__name__', None)
         self._configure_actor(name, priority, supervisor)

@@ -439,7 +439,8 @@ def test_retries_give_up_with_the_last_exception(supervisor: TaskSupervisor) -> 
     assert task.attempts == 3 and len(calls) == 3
 
 
-@pytest.mark.parametrize('exc', [SystemExit, KeyboardInterrupt, gevent.GreenletExit, ValueError])
+@pytest.mark.parametrize('exc', [SystemExit, KeyboardInterrupt, gevent.GreenletExit,
+                                 gevent.Timeout, ValueError])
 def test_retry_on_filters(supervisor: TaskSupervisor, exc: type[BaseException]) -> None:
     calls = []
 
@@ -572,3 +573,30 @@ def test_a_worker_timeout_limits_each_run(supervisor: TaskSupervisor) -> None:
     assert done.wait(30)
     worker.stop()
     assert isinstance(failed[0], TaskTimeout)
+
+
+def test_a_worker_rate_limits_its_runs(supervisor: TaskSupervisor, events: Events) -> None:
+    ran = Latch()
+    worker = gatasker.BackgroundEventWorker(func=lambda **_: ran.set(), rate='1/h',
+                                            tt=TT_GREENLET, supervisor=supervisor)
+    worker.start()
+    worker.trigger()
+    assert ran.wait(30)
+    gatasker_settle(supervisor)
+    waiting = Latch()
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, gatasker.TaskRateLimited):
+            waiting.set()
+
+    zope.event.subscribers.append(on_event)
+    try:
+        worker.trigger()  # the second run waits an hour for its token, outside the pool
+        assert waiting.wait(30)
+    finally:
+        zope.event.subscribers.remove(on_event)
+    [limited] = events.of(gatasker.TaskRateLimited)
+    assert limited.task.status == gatasker.TASK_STATUS_DELAYED
+    assert running(supervisor, TT_GREENLET) == 0
+    worker.stop()  # cancels the run that waits for its token
+    assert limited.task.wait(30) and limited.task.cancelled()
