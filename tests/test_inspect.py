@@ -21,6 +21,7 @@ from gatasker._inspect import fetch, parse_address, render
 
 APP = '''
 import sys
+import gevent.socket
 import gatasker
 from gatasker._bridge import Latch
 
@@ -43,7 +44,9 @@ echo = Echo.spawn(name='echo-actor', supervisor=sup)
 echo.ask('hello', timeout=10)
 address = sup.serve_inspect(sys.argv[1] if len(sys.argv) > 1 else ('127.0.0.1', 0))
 print(address if isinstance(address, str) else f'{address[0]}:{address[1]}', flush=True)
-sys.stdin.read()  # until the test closes our stdin
+# Until the test closes our stdin. Waited for cooperatively: a plain read would
+# block the (watched) hub in a patched process and count as an incident.
+gevent.socket.wait_read(sys.stdin.fileno())
 gate.set()
 echo.stop()
 sup.stop()
