@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ._bridge import allocate_lock, state_lock
 from ._constants import TASK_STATUS_STARTED
@@ -168,6 +168,12 @@ def make_policy(timeout: float | None = None, soft_timeout: float | None = None,
     return TaskPolicy(timeout, soft_timeout, retries, retry_backoff, retry_on, rate)
 
 
+class Closable(Protocol):
+    """A gevent timer watcher, as far as a RunState uses it."""
+
+    def close(self) -> None: ...
+
+
 class RunState:
     """What a running task carries while a limit or a stop request applies to it.
 
@@ -184,7 +190,7 @@ class RunState:
         self.pending: BaseException | None = None
         self.cooperative = False
         self.run_number = 0
-        self.timers: list[object] = []
+        self.timers: list[Closable] = []
 
 
 def run_state(task: Task[object]) -> RunState:

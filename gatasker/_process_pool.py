@@ -391,16 +391,15 @@ class _Worker:
 
     def soft_stop(self) -> None:
         """SIGUSR1: the process raises TimeoutError in the task it runs."""
-        if self.code is None:
-            try:
-                os.kill(self.pid, signal.SIGUSR1)
-            except OSError:
-                pass
+        self._signal(signal.SIGUSR1)
 
     def kill(self) -> None:
-        if self.code is None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: int) -> None:
+        if self.code is None:  # not reaped: the pid is still this process's
             try:
-                os.kill(self.pid, signal.SIGKILL)
+                os.kill(self.pid, signum)
             except OSError:
                 pass
 

@@ -928,7 +928,7 @@ class _SupervisorCore:
     def _close_limit_timers(state: RunState) -> None:
         timers, state.timers = state.timers, []
         for timer in timers:
-            timer.close()  # type: ignore[attr-defined]
+            timer.close()
 
     def _policy_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> bool:
         """The run of a task with a RunState ended; True if handled here."""
@@ -1070,8 +1070,7 @@ class _SupervisorCore:
         *timeout*/*soft_timeout* limit each run, *retries* (with
         *retry_backoff* ``(initial, maximum)`` seconds and *retry_on*
         exception classes) run a failed task again: see ``docs/policies.md``.
-        Raises
-        SupervisorNotRunning when the supervisor is stopped or stopping,
+        Raises SupervisorNotRunning when the supervisor is stopped or stopping,
         ValueError/TypeError for bad arguments (nothing is queued then).
         Any thread or greenlet; never blocks.
         """
