@@ -98,6 +98,14 @@ def test_wsgi_app_does_the_work_behind_concurrent_requests() -> None:
         assert call(base, 'GET', f'/jobs/{own_prefix}-999999999')[0] == 404
         status, body = call(base, 'GET', '/jobs/0123456789abcdef-1')
         assert status == 421 and 'another server process' in str(body['error'])
+    except OSError as exc:
+        # Say whether the server died, and what it printed (a reset was seen
+        # once in CI under heavy load and could not be reproduced).
+        died = server.poll()  # None: still running
+        server.kill()
+        _, err = server.communicate(timeout=10)
+        raise AssertionError(f'{exc!r}; server exit code before the kill {died}, '
+                             f'stderr: {err[-3000:]}') from exc
     finally:
         server.kill()
         server.wait(10)
