@@ -7,6 +7,7 @@ exactly the arguments given; only ``put_task`` targets get ``_task_id``.
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
 import os
 import pathlib
 import subprocess
@@ -31,14 +32,15 @@ def _builtin(sup: TaskSupervisor) -> Callable[[], None]:
 
 
 def _process_pool_executor(sup: TaskSupervisor) -> Callable[[], None]:
-    executor = concurrent.futures.ProcessPoolExecutor(max_workers=2)
+    # spawn, not fork: this process runs threads (Python 3.12+ warns, fork may deadlock)
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=2, mp_context=multiprocessing.get_context('spawn'))
     sup.mp_pool = executor
     return lambda: executor.shutdown(wait=True)
 
 
 def _multiprocessing_pool(sup: TaskSupervisor) -> Callable[[], None]:
-    import multiprocessing
-    pool = multiprocessing.Pool(processes=2)
+    pool = multiprocessing.get_context('spawn').Pool(processes=2)  # not fork: threads run here
     sup.mp_pool = pool
 
     def close() -> None:
