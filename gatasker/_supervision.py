@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from greenlet import getcurrent
+
 from ._actor import Actor
 from ._bridge import Latch
 from ._errors import ActorNotRunning, GataskerError
@@ -225,6 +227,26 @@ class ActorSupervisor(Actor):
     def on_stop(self) -> None:
         """Stop every child in reverse order."""
         self._stop_children()
+
+    def stop(self, wait: bool | float = True, drain: bool = False) -> bool:
+        """Stop the children in reverse order, then the supervisor (see ``Actor.stop``).
+
+        Called from the handler of one of its children (or their children),
+        it does not wait, whatever *wait* says: the stop waits for that very
+        child, which can only stop once its handler has returned.
+        """
+        if self._holds(getcurrent()):
+            wait = False
+        return super().stop(wait, drain)
+
+    def _holds(self, glet: object) -> bool:
+        """True if *glet* is the greenlet of a child or of a child's descendant."""
+        for child in list(self._children):
+            actor = child.actor
+            if actor._actor.greenlet is glet or (
+                    isinstance(actor, ActorSupervisor) and actor._holds(glet)):
+                return True
+        return False
 
     def on_receive(self, message: _Incident | None) -> ActorSupervisorStatistics | None:
         """``ask(None)`` answers :meth:`statistics` once every failure reported

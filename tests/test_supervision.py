@@ -173,6 +173,39 @@ def test_strategy_start_and_stop_orders(supervisor: gatasker.TaskSupervisor, log
     assert sup.statistics().state == 'stopped'
 
 
+class Stopper(Child):
+    """On 'stop sup', stops the supervisor it is given (its own or an ancestor), waiting."""
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, tuple) and message[0] == 'stop sup':
+            returned = message[1].stop()  # wait=True: must not wait for this very child
+            self.log.add(('stop returned', self.name, returned))
+            return returned
+        return super().on_receive(message)
+
+
+@pytest.mark.parametrize('levels', [1, 2], ids=['own', 'ancestor'])
+def test_a_child_stopping_its_supervisor_from_a_handler_does_not_deadlock(
+        supervisor: gatasker.TaskSupervisor, log: Log, levels: int) -> None:
+    specs = [ChildSpec(Child, log, name='a'), ChildSpec(Stopper, log, name='b')]
+    if levels == 1:
+        top = inner = ActorSupervisor.spawn(specs, supervisor=supervisor)
+    else:
+        top = ActorSupervisor.spawn([ChildSpec(ActorSupervisor, specs, name='inner')],
+                                    supervisor=supervisor)
+        [inner] = top.children()
+        assert isinstance(inner, ActorSupervisor)
+    stopper = inner.children()[1]
+    log.wait(lambda events: ('start', 'b') in events, 'start')
+    log.take()
+    assert stopper.ask(('stop sup', top), timeout=30) is True
+    log.wait(lambda events: ('stop', 'a') in events, 'the supervisor stopped its children')
+    top._actor.stopped.wait(30)
+    assert log.take() == [('stop returned', 'b', True), ('stop', 'b'), ('stop', 'a')]
+    assert top.statistics().state == 'stopped'
+    assert not stopper.is_alive()
+
+
 @pytest.mark.parametrize('exc', BASE_EXCEPTIONS, ids=lambda e: type(e).__name__)
 def test_identity_mailbox_and_state_across_a_restart(supervisor: gatasker.TaskSupervisor,
                                                      log: Log, exc: BaseException) -> None:
