@@ -27,32 +27,27 @@ def test_example_runs(script: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_process_example_runs_monkey_patched() -> None:
-    proc = subprocess.run([sys.executable, str(EXAMPLES / 'process_tasks.py'), '--patched'],
+def _assert_runs_monkey_patched(script: str) -> None:
+    proc = subprocess.run([sys.executable, str(EXAMPLES / script), '--patched'],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'mode: embedded' in proc.stdout and proc.stdout.rstrip().endswith('ok')
+
+
+def test_process_example_runs_monkey_patched() -> None:
+    _assert_runs_monkey_patched('process_tasks.py')
 
 
 def test_interop_example_runs_monkey_patched() -> None:
-    proc = subprocess.run([sys.executable, str(EXAMPLES / 'interop.py'), '--patched'],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert 'mode: embedded' in proc.stdout and proc.stdout.rstrip().endswith('ok')
+    _assert_runs_monkey_patched('interop.py')
 
 
 def test_supervision_example_runs_monkey_patched() -> None:
-    proc = subprocess.run([sys.executable, str(EXAMPLES / 'supervision.py'), '--patched'],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert 'mode: embedded' in proc.stdout and proc.stdout.rstrip().endswith('ok')
+    _assert_runs_monkey_patched('supervision.py')
 
 
 def test_observability_example_runs_monkey_patched() -> None:
-    proc = subprocess.run([sys.executable, str(EXAMPLES / 'observability.py'), '--patched'],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert 'mode: embedded' in proc.stdout and proc.stdout.rstrip().endswith('ok')
+    _assert_runs_monkey_patched('observability.py')
 
 
 def test_every_example_is_covered() -> None:
