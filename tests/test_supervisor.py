@@ -75,23 +75,17 @@ def test_reserves_per_priority(supervisor: gatasker.TaskSupervisor, tt: int) -> 
         tasks.extend(supervisor.put_task(rec.run, (f'{prefix}{i}',), priority=priority, tt=tt)
                      for i in range(n))
 
+    def put_and_expect_running(n: int, priority: int, prefix: str, expected: int) -> None:
+        put(n, priority, prefix)
+        rec.wait_started(expected)
+        settle(supervisor)
+        assert running(supervisor, tt) == expected
+
     with dispatch_order(supervisor) as started:
-        put(3, TASK_LOW, 'L')
-        rec.wait_started(2)
-        settle(supervisor)
-        assert running(supervisor, tt) == 2
-        put(2, TASK_NORMAL, 'N')
-        rec.wait_started(3)
-        settle(supervisor)
-        assert running(supervisor, tt) == 3
-        put(2, TASK_HIGH, 'H')
-        rec.wait_started(4)
-        settle(supervisor)
-        assert running(supervisor, tt) == 4
-        put(2, TASK_CRITICAL, 'C')
-        rec.wait_started(6)
-        settle(supervisor)
-        assert running(supervisor, tt) == 6
+        put_and_expect_running(3, TASK_LOW, 'L', 2)
+        put_and_expect_running(2, TASK_NORMAL, 'N', 3)
+        put_and_expect_running(2, TASK_HIGH, 'H', 4)
+        put_and_expect_running(2, TASK_CRITICAL, 'C', 6)
         info = supervisor.get_info()
         queued = info.thread_queued if tt == TT_THREAD else info.greenlet_queued
         assert queued == {TASK_CRITICAL: 0, TASK_HIGH: 1, TASK_NORMAL: 1, TASK_LOW: 1}
