@@ -152,6 +152,18 @@ def serve_forked(fd: int, max_tasks: int | None, initializer: Any, initargs: tup
     _serve_tasks(sock, max_tasks, flush=True)
 
 
+def flush_std_streams() -> None:
+    """Write out what ``sys.stdout`` and ``sys.stderr`` buffer (before a fork or
+    ``os._exit()``). A stream that cannot be flushed is left as it is: there is
+    nowhere left to report that."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+
+
 def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> None:
     # The parent sends SIGUSR1 when a task's soft time limit passes.
     signal.signal(signal.SIGUSR1, _soft_limit)
@@ -173,12 +185,7 @@ def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> No
         except BaseException as exc:  # reported as the task's outcome
             ok, value, tb = False, exc, traceback.format_exc()
         if flush:
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    if stream is not None:
-                        stream.flush()
-                except Exception:
-                    pass
+            flush_std_streams()
         _send_frame(sock, _dump_outcome(ok, value, tb))
         value = None
         done += 1

@@ -416,7 +416,8 @@ def _fork(fd: int, pool: ProcessPool) -> int:
     The calling greenlet waits for the fork cooperatively (the hub runs on;
     the pool counts the process as starting meanwhile).
     """
-    _flush_std_streams()  # or the child would write the parent's buffered output again
+    # Or the child would write the parent's buffered output again.
+    _process_child.flush_std_streams()
     forked: list[Any] = []
     finished = Latch()
     fork = gevent.monkey.get_original('os', 'fork')  # gevent's would re-arm a hub in the child
@@ -463,7 +464,7 @@ def _forked_child(fd: int, max_tasks: int | None, initializer: Callable[..., Any
         _process_child.serve_forked(fd, max_tasks, initializer, initargs)
         code = 0
     finally:
-        _flush_std_streams()
+        _process_child.flush_std_streams()
         os._exit(code)
 
 
@@ -478,15 +479,6 @@ def _close_fds_except(keep: int) -> None:
                 os.close(fd)
             except OSError:
                 pass
-
-
-def _flush_std_streams() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except Exception:
-            pass
 
 
 _guarded: dict[tuple[str, float], bool] = {}
