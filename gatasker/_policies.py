@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ._bridge import allocate_lock, state_lock
-from ._constants import TASK_STATUS_STARTED
+from ._constants import TASK_STATUS_STARTED, check_delay
 from ._errors import TaskCancelled, TaskTimeout
 
 if TYPE_CHECKING:
@@ -36,13 +36,10 @@ _UNITS = {'s': 1.0, 'sec': 1.0, 'm': 60.0, 'min': 60.0, 'h': 3600.0, 'hour': 360
 
 
 def _check_seconds(name: str, value: float | None) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f'{name} must be a number of seconds or None, got {value!r}')
-    if not value > 0 or value == float('inf'):
+    seconds = check_delay(value, name)  # TypeError for a non-number, ValueError below 0 or NaN
+    if seconds is not None and not 0 < seconds < float('inf'):
         raise ValueError(f'{name} must be a positive finite number of seconds, got {value!r}')
-    return float(value)
+    return seconds
 
 
 def parse_rate(rate: str) -> tuple[float, float]:
