@@ -232,7 +232,7 @@ def interrupted_outcome(pending: BaseException, ok: bool,
     from ._errors import WorkerProcessDied
     if isinstance(value, (TimeoutError, asyncio.CancelledError, GreenletExit,
                           WorkerProcessDied, TaskCancelled)):
-        if isinstance(value, BaseException) and pending.__cause__ is None:
+        if pending.__cause__ is None:
             pending.__cause__ = value
         return False, pending
     return ok, value
