@@ -127,6 +127,8 @@ def test_stop_fails_what_is_left(supervisor: gatasker.TaskSupervisor) -> None:
         if member._actor.stopping:
             break
         gevent.sleep(0.01)
+    else:
+        pytest.fail('the member was never asked to stop')
     gate.set()
     stopper.get(timeout=30)
     assert held[0].get(timeout=30)[1][0] == 'hold'
