@@ -201,7 +201,8 @@ def critical_atasker(n: int) -> Result:
 
 # -- actors: N tell() then one ask() barrier; ask round trips ----------------------------
 
-def _rss_kib() -> int:
+def rss_kib() -> int:
+    """This process's resident memory, in KiB."""
     with open('/proc/self/status') as status:
         for line in status:
             if line.startswith('VmRSS:'):
@@ -410,7 +411,7 @@ def idle_interval_workers_gatasker(n: int) -> Result:
                                               supervisor=sup)
     probe.start()  # warm everything up before the baseline
     gc.collect()
-    before = _rss_kib()
+    before = rss_kib()
     workers = [gatasker.BackgroundIntervalWorker(func=_noop, interval=3600, supervisor=sup)
                for _ in range(n)]
     for worker in workers:
@@ -418,7 +419,7 @@ def idle_interval_workers_gatasker(n: int) -> Result:
     # every worker's greenlet is parked once the supervisor answered a later message
     gatasker.wait_completed(sup.put_task(_noop, tt=gatasker.TT_GREENLET))
     gc.collect()
-    per_worker = (_rss_kib() - before) / n
+    per_worker = (rss_kib() - before) / n
     return per_worker, 'KiB each'
 
 
@@ -428,12 +429,12 @@ def idle_greenlet_on_event_patched(n: int) -> Result:
     import gevent
     from gevent.event import Event
     gc.collect()
-    before = _rss_kib()
+    before = rss_kib()
     events = [Event() for _ in range(n)]
     greenlets = [gevent.spawn(event.wait) for event in events]
     gevent.sleep(0.1)
     gc.collect()
-    per = (_rss_kib() - before) / n
+    per = (rss_kib() - before) / n
     for event in events:
         event.set()
     gevent.joinall(greenlets)
@@ -449,10 +450,10 @@ def idle_pykka_actors(n: int) -> Result:
         pass
 
     gc.collect()
-    before = _rss_kib()
+    before = rss_kib()
     refs = [Idle.start() for _ in range(n)]
     gc.collect()
-    per = (_rss_kib() - before) / n
+    per = (rss_kib() - before) / n
     pykka.ActorRegistry.stop_all()
     del refs
     return per, 'KiB each'

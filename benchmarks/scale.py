@@ -14,19 +14,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.contenders import rss_kib
+
 MESSAGES = 10  # told to every actor
 PROBES = 200  # CRITICAL tasks put while the queue is full
 SLOTS = 25  # all busy while the LOW tasks queue up
 
 Metrics = dict[str, tuple[float, str]]
-
-
-def _rss_kib() -> int:
-    with open('/proc/self/status') as status:
-        for line in status:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    return 0
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -48,13 +42,13 @@ def _spawn_and_tell(n: int, spawn: Callable[[], Any], settle: Callable[[Any], An
     """Time *n* ``spawn()`` calls (until ``settle(last)`` returns: every actor
     started and idle) with the memory they took, then MESSAGES told to each."""
     gc.collect()
-    before = _rss_kib()
+    before = rss_kib()
     started = time.perf_counter()
     actors = [spawn() for _ in range(n)]
     settle(actors[-1])
     spawned = time.perf_counter() - started
     gc.collect()
-    grown = _rss_kib() - before
+    grown = rss_kib() - before
     started = time.perf_counter()
     for actor in actors:
         tell = tell_of(actor)
@@ -163,14 +157,14 @@ def _scale_queue_gatasker(n: int, tt_name: str) -> Metrics:
     left[0] = n
     blockers = [sup.put_task(lambda **_: gate.wait(), tt=tt) for _ in range(SLOTS)]
     gc.collect()
-    before = _rss_kib()
+    before = rss_kib()
     put = sup.put_task
     for _ in range(n):
         put(low, tt=tt, priority=gatasker.TASK_LOW)
     # the supervisor took every put (its inbox is FIFO) once it answers a later one
     gatasker.wait_completed(put(lambda **_: None, tt=tt, priority=gatasker.TASK_CRITICAL))
     gc.collect()
-    grown = _rss_kib() - before
+    grown = rss_kib() - before
     latencies: list[float] = []
     for _ in range(PROBES):
         box: list[float] = []
@@ -237,11 +231,11 @@ def scale_queue_bare_gevent_patched(n: int) -> Metrics:
     blockers = [put(gate.wait, LOW) for _ in range(SLOTS)]
     gevent.sleep(0)
     gc.collect()
-    before = _rss_kib()
+    before = rss_kib()
     for _ in range(n):
         put(low, LOW)
     gc.collect()
-    grown = _rss_kib() - before
+    grown = rss_kib() - before
     latencies: list[float] = []
     for _ in range(PROBES):
         box: list[float] = []
