@@ -44,6 +44,23 @@ _TIER = ['supervisor', 'tier']
 _PRIORITY = ['supervisor', 'tier', 'priority']
 _ACTOR = ['supervisor', 'actor', 'kind']
 
+# (family, metric name, help, attribute of the statistics object), in output order.
+_PRIORITY_METRICS: tuple[tuple[Callable[..., Metric], str, str, str], ...] = (
+    (GaugeMetricFamily, 'tasks_running', 'Tasks running', 'running'),
+    (GaugeMetricFamily, 'tasks_queued', 'Tasks waiting for a slot', 'queued'),
+    (CounterMetricFamily, 'tasks_completed', 'Tasks that ended (failed ones too)', 'completed'),
+    (CounterMetricFamily, 'tasks_failed', 'Tasks that raised', 'failed'),
+    (CounterMetricFamily, 'tasks_cancelled', 'Tasks canceled before they started', 'cancelled'),
+    (CounterMetricFamily, 'tasks_timed_out',
+     'Times a waiting task passed timeout_warning or timeout_critical', 'timed_out'),
+)
+_ACTOR_METRICS: tuple[tuple[Callable[..., Metric], str, str, str], ...] = (
+    (GaugeMetricFamily, 'actor_mailbox', 'Messages (items) waiting', 'mailbox'),
+    (CounterMetricFamily, 'actor_handled', 'Messages handled (worker: executor runs)', 'handled'),
+    (CounterMetricFamily, 'actor_failed', 'Messages whose handler (executor) raised', 'failed'),
+    (CounterMetricFamily, 'actor_restarts', 'Times an ActorSupervisor restarted it', 'restarts'),
+)
+
 
 def _buckets(histogram: HistogramSnapshot) -> list[tuple[str, float]]:
     cumulative, buckets = 0, []
@@ -110,19 +127,9 @@ class GataskerCollector:
                        _TIER).add_metric(labels, tier.reserve_high)
                 for priority, pri in tier.priorities.items():
                     plabels = [sid, tier.name, PRIORITY_LABELS[priority]]
-                    family(gauge, 'tasks_running', 'Tasks running',
-                           _PRIORITY).add_metric(plabels, pri.running)
-                    family(gauge, 'tasks_queued', 'Tasks waiting for a slot',
-                           _PRIORITY).add_metric(plabels, pri.queued)
-                    family(counter, 'tasks_completed', 'Tasks that ended (failed ones too)',
-                           _PRIORITY).add_metric(plabels, pri.completed)
-                    family(counter, 'tasks_failed', 'Tasks that raised',
-                           _PRIORITY).add_metric(plabels, pri.failed)
-                    family(counter, 'tasks_cancelled', 'Tasks canceled before they started',
-                           _PRIORITY).add_metric(plabels, pri.cancelled)
-                    family(counter, 'tasks_timed_out', 'Times a waiting task passed '
-                           'timeout_warning or timeout_critical',
-                           _PRIORITY).add_metric(plabels, pri.timed_out)
+                    for kind, name, doc, attr in _PRIORITY_METRICS:
+                        family(kind, name, doc, _PRIORITY).add_metric(
+                            plabels, getattr(pri, attr))
                     family(histogram, 'task_queue_wait_seconds', 'From queued (after any '
                            'delay) to started', _PRIORITY).add_metric(
                         plabels, _buckets(pri.queue_wait), pri.queue_wait.sum)
@@ -131,14 +138,8 @@ class GataskerCollector:
                                                  pri.run_time.sum)
             for actor in stats.actor_statistics:
                 alabels = [sid, actor.name, actor.kind]
-                family(gauge, 'actor_mailbox', 'Messages (items) waiting',
-                       _ACTOR).add_metric(alabels, actor.mailbox)
-                family(counter, 'actor_handled', 'Messages handled (worker: executor runs)',
-                       _ACTOR).add_metric(alabels, actor.handled)
-                family(counter, 'actor_failed', 'Messages whose handler (executor) raised',
-                       _ACTOR).add_metric(alabels, actor.failed)
-                family(counter, 'actor_restarts', 'Times an ActorSupervisor restarted it',
-                       _ACTOR).add_metric(alabels, actor.restarts)
+                for kind, name, doc, attr in _ACTOR_METRICS:
+                    family(kind, name, doc, _ACTOR).add_metric(alabels, getattr(actor, attr))
             pool = stats.process_pool
             if pool is not None:
                 family(gauge, 'process_pool_processes', 'Configured worker processes',
