@@ -24,7 +24,7 @@ from gevent import monkey
 from ._bridge import Latch, start_real_thread
 from ._constants import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL
 from ._logging import logger
-from ._statistics import HistogramSnapshot
+from ._statistics import HistogramSnapshot, SupervisorStatistics
 
 #: The unpatched socket class: the endpoint's thread is a real OS thread.
 _socket: Any = monkey.get_original('socket', 'socket')
@@ -64,7 +64,7 @@ def parse_address(address: object) -> tuple[int, Any]:
     return family, ('127.0.0.1' if host == 'localhost' else host, port)
 
 
-def to_jsonable(stats: Any) -> dict[str, Any]:
+def to_jsonable(stats: SupervisorStatistics) -> dict[str, Any]:
     """A SupervisorStatistics as plain JSON data (priorities become string keys)."""
     data: dict[str, Any] = dataclasses.asdict(stats)
     data['id'] = str(stats.id)
