@@ -90,8 +90,6 @@ def tiers(sup: gatasker.TaskSupervisor) -> None:
 
 
 def workers_and_actors(sup: gatasker.TaskSupervisor) -> None:
-    if not hasattr(gatasker, 'Actor'):
-        return
     print('\n3. Workers and an actor')
     ticks = Journal()
     items = Journal()
