@@ -96,6 +96,8 @@ class HubWatchdog:
                 try:
                     call_in_hub(self._hub, self._answer, pong, time.monotonic())
                 except Exception:  # the hub is gone: nothing left to watch
+                    logger.debug('supervisor %s: the hub watchdog ends, its hub is gone',
+                                 self._name, exc_info=True)
                     return
                 if pong.acquire(True, self.threshold) or self._closed.is_set():
                     continue
