@@ -30,7 +30,8 @@ class TaskFuture(concurrent.futures.Future[T]):
         """The task this future follows."""
         return self._task
 
-    def _follow(self, task: Task[Any]) -> None:
+    def follow(self, task: Task[Any]) -> None:
+        """Settle this future as *task* ended (called by the task). Any thread."""
         # In whichever thread ended the task, or in future()'s caller when the task had
         # already ended; both may run for a task that ended while future() was called.
         try:

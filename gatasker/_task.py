@@ -34,6 +34,7 @@ from ._policies import RunState, TaskPolicy, ask_to_stop
 if TYPE_CHECKING:
     import concurrent.futures
 
+    from ._futures import TaskFuture
     from ._supervisor import _SupervisorCore
 
 T = TypeVar('T')
@@ -144,7 +145,7 @@ class Task(Generic[T_co]):
         self._handle: Any = None
         self._callbacks: list[Callable[[Task[Any]], Any]] | None = None
         self._links: list[HubCallback] | None = None  # gevent rawlinks
-        self._future: concurrent.futures.Future[Any] | None = None
+        self._future: TaskFuture[Any] | None = None
 
     def __repr__(self) -> str:
         name = self.name or getattr(self.target, '__qualname__', repr(self.target))
@@ -286,10 +287,11 @@ class Task(Generic[T_co]):
         """
         me = real_thread_id()
         with state_lock:
-            links = [link for link in self._links or ()
+            current = self._links or []
+            links = [link for link in current
                      if link.func == callback and link.owner_thread == me]
             for link in links:
-                self._links.remove(link)  # type: ignore[union-attr]
+                current.remove(link)
                 if self._callbacks is not None and link.fire in self._callbacks:
                     self._callbacks.remove(link.fire)
         for link in links:
@@ -343,7 +345,7 @@ class Task(Generic[T_co]):
                 future = self._future
                 done = self._done.is_set()
             if done and future is new:  # else _run_callbacks settles it
-                new._follow(self)
+                new.follow(self)
         return future
 
     # -- used by the supervisor ------------------------------------------
@@ -431,7 +433,7 @@ class Task(Generic[T_co]):
         # The task is done, so nothing is added any more: no lock needed to see there is nothing.
         future = self._future
         if future is not None:
-            future._follow(self)  # type: ignore[attr-defined]
+            future.follow(self)
         if self._callbacks is None:
             return
         with state_lock:
