@@ -1,9 +1,14 @@
-"""``python -m benchmarks [--quick] [--repeat N] [--only CASE] [--plot FILE.png]``
+"""``python -m benchmarks [--quick] [--repeat N] [--only CASE] [--plot FILE.png] [--against DIR]``
 
 Runs every case, each contender in a fresh process, and prints one table:
 the median of the repetitions per contender and the ratio of gatasker to
 each peer, where a ratio above 1 always means gatasker did better (more
 throughput, or less latency or memory).
+
+``--against DIR`` also runs gatasker's own contenders from another build (a
+checkout or ``git archive`` of an older commit in DIR), interleaved with this
+build's runs, and prints this build against that one for every case, marking
+a case more than 5 % worse.
 """
 
 from __future__ import annotations
@@ -120,16 +125,25 @@ CASES = [
 ]
 
 
-#: Child results by (contender, size): cases that show other metrics of one run share it.
-_runs: dict[tuple[str, int], list[dict[str, object]]] = {}
+#: Child results by (contender, size, build): cases that show other metrics of one
+#: run share it. The build is '' for this checkout, else the directory of --against.
+_runs: dict[tuple[str, int, str], list[dict[str, object]]] = {}
+
+#: How much worse than the --against build a case may be before it is marked.
+REGRESSION = 0.05
 
 
-def run_contender(name: str, size: int, timeout: float) -> dict[str, object] | str:
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(
-        [os.getcwd()] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])}
+def run_contender(name: str, size: int, timeout: float,
+                  build: str = '') -> dict[str, object] | str:
+    """Run one contender in a fresh process, from this checkout or from *build*."""
+    root = build or os.getcwd()
+    others = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+              if p and os.path.abspath(p) != os.path.abspath(os.getcwd())]
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([root, *others])}
     try:
         proc = subprocess.run([sys.executable, '-m', 'benchmarks.child', name, str(size)],
-                              capture_output=True, text=True, timeout=timeout, env=env)
+                              capture_output=True, text=True, timeout=timeout, env=env,
+                              cwd=root)
     except subprocess.TimeoutExpired:
         return 'timed out'
     if proc.returncode != 0:
@@ -139,11 +153,12 @@ def run_contender(name: str, size: int, timeout: float) -> dict[str, object] | s
     return data
 
 
-def measure(case: Case, contender: str, size: int, index: int) -> tuple[float | str, str]:
+def measure(case: Case, contender: str, size: int, index: int,
+            build: str = '') -> tuple[float | str, str]:
     """The *index*-th run of *contender* at *size*, run now or shared with an earlier case."""
-    runs = _runs.setdefault((contender, size), [])
+    runs = _runs.setdefault((contender, size, build), [])
     if index >= len(runs):
-        data = run_contender(contender, size, timeout=600)
+        data = run_contender(contender, size, timeout=600, build=build)
         if isinstance(data, str):
             return data, ''
         runs.append(data)
@@ -155,25 +170,36 @@ def measure(case: Case, contender: str, size: int, index: int) -> tuple[float | 
     return float(value), str(unit)
 
 
-def run_case(case: Case, repeat: int, quick: bool) -> None:
+def run_case(case: Case, repeat: int, quick: bool, against: str = '') -> None:
     size = case.quick_size if quick else case.size
     if case.needs and not hasattr(gatasker, case.needs):
         case.results = {case.name: f'not available yet (no gatasker.{case.needs})'}
         return
     for contender in case.ours + case.peers:
-        values: list[float] = []
         n = case.peer_sizes.get(contender, size)
         if quick and contender in case.peer_sizes:
             n = max(1, n // 5)
+        # Against another build, its runs interleave with ours, so both see the same machine.
+        builds = ['', against] if against and contender in case.ours else ['']
+        values: dict[str, list[float]] = {build: [] for build in builds}
+        failed: dict[str, str] = {}
         for index in range(repeat):
-            value, unit = measure(case, contender, n, index)
-            if isinstance(value, str):
-                case.results[contender] = value
-                break
-            values.append(value)
-            case.unit = unit
-        else:
-            case.results[contender] = statistics.median(values)
+            for build in builds:
+                if build in failed:
+                    continue
+                value, unit = measure(case, contender, n, index, build)
+                if isinstance(value, str):
+                    failed[build] = value
+                    continue
+                values[build].append(value)
+                case.unit = unit
+        for build in builds:
+            key = contender if not build else contender + BEFORE
+            case.results[key] = failed.get(build) or statistics.median(values[build])
+
+
+#: The suffix --against gives the other build's results.
+BEFORE = '@against'
 
 
 def ratio(case: Case, ours: float | str, peer: float | str) -> str:
@@ -202,6 +228,20 @@ def print_table(cases: list[Case]) -> None:
                 line += '  ' + ', '.join(ratio(case, case.results.get(o, '-'), value)
                                          for o in case.ours)
             print(line)
+
+
+def print_against(cases: list[Case], against: str) -> None:
+    """This build against the --against build, per case; mark cases more than 5 % worse."""
+    print(f'\nthis build against {against} (above 1 = this build better; '
+          f'! = more than {REGRESSION:.0%} worse)')
+    for case in cases:
+        for contender in case.ours:
+            now, then = case.results.get(contender, '-'), case.results.get(contender + BEFORE, '-')
+            text = ratio(case, now, then)
+            mark = ''
+            if text != '-' and float(text.rstrip('x')) < 1 - REGRESSION:
+                mark = '  !'
+            print(f'{case.name:20} {contender:38} {fmt(now):>14} {fmt(then):>14}  {text}{mark}')
 
 
 def plot(cases: list[Case], path: str) -> None:
@@ -238,13 +278,18 @@ def main() -> None:
     parser.add_argument('--repeat', type=int, default=3, help='repetitions (median)')
     parser.add_argument('--only', action='append', help='run only this case (repeatable)')
     parser.add_argument('--plot', metavar='FILE.png', help='draw the table as a bar chart')
+    parser.add_argument('--against', metavar='DIR',
+                        help="also run gatasker's contenders from the build in DIR, interleaved")
     args = parser.parse_args()
+    against = os.path.abspath(args.against) if args.against else ''
     repeat = 1 if args.quick else args.repeat
     cases = [c for c in CASES if not args.only or c.name in args.only]
     for case in cases:
         print(f'running {case.name} ...', flush=True)
-        run_case(case, repeat, args.quick)
+        run_case(case, repeat, args.quick, against)
     print_table(cases)
+    if against:
+        print_against(cases, against)
     if args.plot:
         plot(cases, args.plot)
 
