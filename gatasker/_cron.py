@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
+from ._interval_worker import BackgroundIntervalWorker
 from ._schedule import Schedule
-from ._workers import BackgroundIntervalWorker
 
 
 def _croniter() -> Any:

@@ -1,0 +1,112 @@
+"""The interval worker: runs of the executor on a timer, re-armed after each run."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ._event_worker import BackgroundEventWorker
+from ._schedule import Schedule, check_timing
+from ._worker import TIMING_KWARGS
+
+
+def _one_of(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+    """The value of a keyword that has an atasker alias; TypeError if both are given."""
+    if alias_value is None:
+        return value
+    if value is not None:
+        raise TypeError(f'{name}= and {alias}= are the same setting: give one of them')
+    return alias_value
+
+
+class BackgroundIntervalWorker(BackgroundEventWorker):
+    """Runs the executor on a schedule: ``interval=`` (alias ``i=``; start to
+    start, on a grid, no drift, no overlap), ``delay=`` (alias
+    ``delay_after=``; end to start) and ``delay_before=`` (before each run).
+    With neither ``interval`` nor ``delay`` it waits 1 s between runs
+    (atasker's default). ``trigger()`` runs it now as well.
+    """
+
+    def __init__(self, *args: Any, interval: float | None = None, delay: float | None = None,
+                 delay_before: float | None = None, i: float | None = None,
+                 delay_after: float | None = None, **kwargs: Any) -> None:
+        interval = _one_of('interval', interval, 'i', i)
+        delay = _one_of('delay', delay, 'delay_after', delay_after)
+        if interval is None and delay is None:
+            delay = DEFAULT_DELAY
+        check_timing(interval, delay, delay_before)
+        super().__init__(*args, **kwargs)
+        self.interval = interval
+        self.delay = delay
+        self.delay_before = delay_before
+        self._schedule: Schedule | None = None
+        self._timer: Any = None
+
+    def _apply_controls(self, controls: dict[str, Any]) -> None:
+        timing = {k: controls.pop(k) for k in TIMING_KWARGS if k in controls}
+        if '_delay_after' in timing:
+            timing['_delay'] = _one_of('_delay', timing.get('_delay'), '_delay_after',
+                                       timing.pop('_delay_after'))
+        if timing:
+            interval = timing.get('_interval', self.interval)
+            delay = timing.get('_delay', self.delay)
+            if '_interval' in timing and '_delay' not in timing:
+                delay = None
+            if '_delay' in timing and '_interval' not in timing:
+                interval = None
+            delay_before = timing.get('_delay_before', self.delay_before)
+            check_timing(interval, delay, delay_before)
+        super()._apply_controls(controls)  # checks the rest before changing anything
+        if timing:
+            self.interval, self.delay, self.delay_before = interval, delay, delay_before
+
+    def _on_actor_start(self) -> None:
+        super()._on_actor_start()
+        self._schedule = self._make_schedule()
+        run = self._actor.run
+        first = self._schedule.first(time.monotonic())
+        if run.inbox.in_owner_thread():
+            self._arm(first)
+        else:
+            run.inbox.put((self._arm, (first,)))
+
+    def _make_schedule(self) -> Schedule:
+        """Hook: what computes the start times (a cron worker's differs)."""
+        return Schedule(self.interval, self.delay, self.delay_before)
+
+    def _arm(self, when: float) -> None:
+        # In the hub's thread: one timer per worker, re-armed after each run.
+        self._disarm()
+        if self._actor.stopping:
+            return
+        timer = self._actor.run.hub.loop.timer(max(0.0, when - time.monotonic()))
+        self._timer = timer
+        timer.start(self._on_trigger, True)
+
+    def _disarm(self) -> None:
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
+
+    def _do_work(self) -> None:
+        assert self._schedule is not None
+        self._schedule.started(time.monotonic())
+        super()._do_work()
+        if not self._actor.stopping:
+            self._arm(self._schedule.next(time.monotonic()))
+
+    def _on_actor_stop(self) -> None:
+        run = self._actor.run
+        if run is not None and not run.finished:
+            if run.inbox.in_owner_thread():
+                self._disarm()
+            else:
+                run.inbox.put((self._disarm, ()))
+
+    def _finish(self) -> None:
+        self._disarm()
+        super()._finish()
+
+
+#: Seconds between runs of an interval worker given neither interval nor delay.
+DEFAULT_DELAY = 1

@@ -1,0 +1,316 @@
+"""The worker base: an actor that runs its executor as tasks, back to back.
+
+Each run of the executor is a task in the worker's tier (``tt=``, default
+``supervisor.default_tt``) under the worker's priority, so workers share the
+pools' accounting; the worker's greenlet waits for the task cooperatively and
+holds no slot while idle.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable, Generator
+from typing import Any
+
+import gevent
+from zope.interface import implementer
+
+from . import _logging
+from ._actor import Actor
+from ._constants import TASK_NORMAL, TT_MP, check_priority, check_tt
+from ._errors import SupervisorNotRunning
+from ._interfaces import IWorker
+from ._logging import logger
+from ._policies import make_policy
+
+#: start() keyword arguments that change the worker instead of reaching the executor.
+CONTROL_KWARGS = ('_priority', '_interval', '_delay', '_delay_after', '_delay_before', '_loop',
+                  '_name')
+
+#: Timing keywords only interval workers take (``_``-prefixed at start()).
+TIMING_KWARGS = ('_interval', '_delay', '_delay_after', '_delay_before')
+
+
+class Done:
+    """What ``put()`` and ``trigger()`` return: done already, and awaitable.
+
+    atasker's forms were coroutines (``await worker.put(x)`` inside an async
+    executor); here the call itself does the work, so both the plain call and
+    the awaited one queue exactly once.
+    """
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+    def __repr__(self) -> str:
+        return '<done>'
+
+
+DONE = Done()
+
+
+@implementer(IWorker)
+class BackgroundWorker(Actor):
+    """Runs its executor over and over, yielding to the hub between runs.
+
+    Define the executor by overriding ``run(self, *args, **kwargs)`` or with
+    ``func=`` (alias ``executor_func=``). It gets the ``start()`` arguments
+    plus ``_worker``, ``_name``, ``o`` and ``_task_id``. Returning False stops
+    the worker; an exception is logged and passed to
+    ``on_error(**on_error_kwargs)``, and the worker keeps running — unless
+    ``fail_on_error`` is true (set it on the class or the worker): then the
+    worker fails, and stops, or its ActorSupervisor restarts it.
+
+    ``timeout=``/``soft_timeout=`` limit each run of the executor as
+    ``put_task`` does (a run that times out is a failure with
+    ``gatasker.TaskTimeout``), and ``rate='10/m'`` how often runs start
+    (a run past the rate waits outside the pool); see ``docs/policies.md``.
+    """
+
+    #: Whether an executor exception fails the worker (see the class docstring).
+    fail_on_error = False
+
+    def __init__(self, name: str | None = None, func: Callable[..., Any] | None = None,
+                 executor_func: Callable[..., Any] | None = None, priority: int = TASK_NORMAL,
+                 o: Any = None, on_error: Callable[..., Any] | None = None,
+                 on_error_kwargs: dict[str, Any] | None = None, supervisor: Any = None,
+                 poll_delay: float | None = None, tt: int | None = None, loop: Any = None,
+                 timeout: float | None = None, soft_timeout: float | None = None,
+                 rate: str | None = None, **kwargs: Any) -> None:
+        if 'daemon' in kwargs:
+            kwargs.pop('daemon')
+            warnings.warn('daemon= is ignored: workers are greenlets and never keep the '
+                          'process alive', DeprecationWarning, stacklevel=2)
+        if kwargs:
+            raise TypeError(f'{type(self).__name__}() got unexpected keyword arguments: '
+                            f'{sorted(kwargs)}')
+        func = func or executor_func
+        if func is not None and not callable(func):
+            raise TypeError(f'func must be callable, got {func!r}')
+        if on_error is not None and not callable(on_error):
+            raise TypeError(f'on_error must be callable, got {on_error!r}')
+        if on_error_kwargs is not None and not isinstance(on_error_kwargs, dict):
+            raise TypeError(f'on_error_kwargs must be a dict, got {on_error_kwargs!r}')
+        if tt is not None:
+            check_tt(tt)
+        #: The run-time limits of each run of the executor (docs/policies.md).
+        self._policy = make_policy(timeout, soft_timeout, rate=rate)
+        if name is None and func is not None:
+            name = getattr(func, '__name__', None)
+        self._configure_actor(name, priority, supervisor)
+        self._func = func
+        self.o = o
+        self.on_error = on_error
+        self.on_error_kwargs = on_error_kwargs or {}
+        self.poll_delay = poll_delay  # accepted for atasker code; nothing polls
+        self.tt = tt
+        self.loop = loop
+        self._args: tuple[Any, ...] = ()
+        self._kwargs: dict[str, Any] = {}
+        self._task: Any = None  # the executor task in progress
+        self._coroutine = False  # the executor is a coroutine function (set at start)
+        self._was_started = False
+
+    @classmethod
+    def spawn(cls, *args: Any, **kwargs: Any) -> Any:
+        """Construct the worker with ``cls(*args, **kwargs)``, start it and return it."""
+        worker = cls(*args, **kwargs)
+        worker.start()
+        return worker
+
+    # -- what runs where -----------------------------------------------------------
+
+    @property
+    def executor(self) -> Callable[..., Any]:
+        """The executor: ``func=`` if given, else the ``run`` method."""
+        return self._func if self._func is not None else self.run
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """The executor, when no ``func=`` was given: override it."""
+        raise NotImplementedError(f'{type(self).__name__} needs func= or a run() method')
+
+    def _runs_in_processes(self) -> bool:
+        return self._func is None and isinstance(
+            inspect.getattr_static(type(self), 'run', None), staticmethod)
+
+    def process_result(self, result: Any) -> Any:
+        """With a ``@staticmethod run`` (process tier): gets each result; False stops."""
+        return None
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def start(self, *args: Any, **kwargs: Any) -> bool:
+        """Start the worker; False if it is already running.
+
+        *args* and *kwargs* reach the executor on every run, except the
+        control keywords ``_priority``, ``_interval``, ``_delay`` (alias
+        ``_delay_after``), ``_delay_before``, ``_loop`` and ``_name``, which
+        change the worker. ``o=`` here replaces the constructor's ``o`` for
+        this start. Any thread or greenlet; never blocks for long.
+        """
+        if self.is_alive():
+            return False
+        controls = {k: kwargs.pop(k) for k in CONTROL_KWARGS if k in kwargs}
+        self._apply_controls(controls)
+        if self._runs_in_processes() and self.tt is None:
+            self.tt = TT_MP
+        self._coroutine = inspect.iscoroutinefunction(self.executor)
+        if self._coroutine:
+            self._check_async_support()
+        self._args, self._kwargs = args, kwargs
+        started = super().start()
+        if started:
+            self._was_started = True
+            if _logging._debug:
+                logger.debug('worker %s started', self.name)
+        return started
+
+    def _apply_controls(self, controls: dict[str, Any]) -> None:
+        # Check every control before changing anything.
+        for key in TIMING_KWARGS:
+            if key in controls:
+                raise TypeError(f'{key} applies only to interval workers')
+        if '_priority' in controls:
+            check_priority(controls['_priority'])
+        if '_name' in controls and not isinstance(controls['_name'], str):
+            raise TypeError(f"_name must be a str, got {controls['_name']!r}")
+        if '_priority' in controls:
+            self._actor.priority = controls['_priority']
+        if '_name' in controls:
+            self._actor.name = controls['_name']
+        if '_loop' in controls:
+            self.loop = controls['_loop']
+
+    def _check_async_support(self) -> None:
+        if not hasattr(self.supervisor, '_run_coroutine_executor'):
+            raise RuntimeError(f'{self.name}: coroutine executors need aloops, which this '
+                               'version of gatasker does not provide yet')
+
+    def stop(self, wait: bool | float = True, drain: bool = False) -> bool:
+        """Stop the worker; waits for the run in progress (at most *wait* seconds).
+
+        A run still waiting for a pool slot is canceled (a queue worker counts
+        its item as not run), except with *drain*, which runs it. Never hangs
+        on a worker that failed or returned False.
+        """
+        task = self._task
+        if task is not None and not drain and not self._actor.stopping and not task.is_started():
+            task.cancel()
+        stopped = super().stop(wait=wait, drain=drain)
+        if stopped and _logging._debug:
+            logger.debug('worker %s stopped', self.name)
+        return stopped
+
+    def restart(self, *args: Any, **kwargs: Any) -> bool:
+        """Stop (waiting for the run in progress) and start again.
+
+        Without arguments the worker restarts with those of its last start.
+        """
+        self.stop(wait=True)
+        if not args and not kwargs:
+            args, kwargs = self._args, dict(self._kwargs)
+        return self.start(*args, **kwargs)
+
+    def is_active(self) -> bool:
+        """True while the worker runs. Never blocks."""
+        return self.is_alive()
+
+    def is_started(self) -> bool:
+        """True while the worker runs (atasker's name). Never blocks."""
+        return self.is_alive()
+
+    def is_stopped(self) -> bool:
+        """True when the worker does not run. Never blocks."""
+        return not self.is_alive()
+
+    # -- running the executor ------------------------------------------------------
+
+    def _has_work(self) -> bool:
+        return True  # back to back
+
+    def _do_work(self) -> None:
+        self._execute(())
+
+    def _execute(self, leading: tuple[Any, ...]) -> None:
+        """Run the executor once as a task and wait for it (worker greenlet)."""
+        sup = self.supervisor
+        kwargs = dict(self._kwargs)
+        kwargs.setdefault('o', self.o)  # start(o=...) wins, as in atasker
+        kwargs.update(_worker=self, _name=self.name)
+        try:
+            task = self._submit(sup, leading, kwargs)
+        except SupervisorNotRunning:
+            # The supervisor stops (with stop_schedulers=False): so does the worker.
+            if _logging._debug:
+                logger.debug('worker %s: supervisor stopped, worker stops', self.name)
+            self._not_run(leading)
+            self.stop(wait=False)
+            return
+        ran_here = task.done()  # in this greenlet, without a yield to the hub
+        self._task = task
+        try:
+            task.wait()
+        finally:
+            self._task = None
+        self._handle_outcome(task, leading)
+        if ran_here and not self._actor.stopping and self._has_work():
+            gevent.sleep(0)  # between runs, as a queued run would, so others get the hub
+
+    def _handle_outcome(self, task: Any, leading: tuple[Any, ...]) -> None:
+        if task.is_canceled():
+            self._not_run(leading)
+            return
+        self._actor.handled += 1
+        if task.exception is not None:
+            self._actor.failed += 1
+            self._executor_failed(task.exception)
+            return
+        result = task.result
+        if task.tt == TT_MP:
+            try:
+                result = self.process_result(result)
+            except BaseException as exc:  # handled like the executor's own failure
+                self._executor_failed(exc)
+                return
+        if result is False:
+            self.stop(wait=False)
+
+    def _submit(self, sup: Any, leading: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._coroutine:
+            return sup._run_coroutine_executor(self.executor, leading + self._args, kwargs,
+                                               self.loop, policy=self._policy)
+        else:
+            tt = self.tt if self.tt is not None else sup.default_tt
+            target = type(self).run if tt == TT_MP and self._func is None else self.executor
+            if tt == TT_MP:
+                kwargs.pop('_worker')  # a worker does not travel to another process
+                if 'o' not in self._kwargs:
+                    kwargs.pop('o')  # nor its object, unless start() was given one
+            task = sup._put_worker_task(self, target, leading + self._args, kwargs,
+                                        self._actor.priority, tt, policy=self._policy)
+        return task
+
+    def _not_run(self, leading: tuple[Any, ...]) -> None:
+        """Hook: a run was taken but never started (canceled at a stop)."""
+
+    def _executor_failed(self, exc: BaseException) -> None:
+        logger.error('worker %s: the executor failed', self.name, exc_info=exc)
+        if self.on_error is not None:
+            try:
+                self.on_error(**self.on_error_kwargs)
+            except BaseException:  # the worker goes on
+                logger.exception('worker %s: on_error failed', self.name)
+        if self.fail_on_error:
+            self._actor.failure = exc  # the loop ends after this run
+
+
+class BackgroundAsyncWorker(BackgroundWorker):
+    """A worker whose executor is a coroutine function, run on an aloop.
+
+    ``loop=`` (or ``_loop=`` at start) names the aloop or gives the ALoop
+    object; by default the supervisor's default aloop.
+    """
+
