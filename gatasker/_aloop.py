@@ -2,7 +2,7 @@
 
 The hub never waits on asyncio directly: a coroutine is handed to its loop
 with ``asyncio.run_coroutine_threadsafe`` and its end comes back through the
-future's done-callback, which sets a :class:`~gatasker._bridge.Latch`
+future's done-callback, which sets a `Latch`
 (cooperative for a waiting greenlet) or posts to the supervisor's inbox.
 """
 
@@ -31,7 +31,7 @@ class ALoop:
     """An asyncio loop running in the OS thread ``supervisor_<id>_aloop_<name>``.
 
     Created by ``supervisor.create_aloop(name)``. Its methods may be called
-    from any thread or greenlet; :meth:`run` blocks (cooperatively in a
+    from any thread or greenlet; `run()` blocks (cooperatively in a
     greenlet), the others do not.
     """
 
@@ -171,7 +171,7 @@ class ALoop:
         return future.result()
 
     def background_task(self, coro: Coroutine[Any, Any, T]) -> Task[T]:
-        """Run *coro* on the loop as a registered :class:`Task`; return it at once.
+        """Run *coro* on the loop as a registered `Task`; return it at once.
 
         The task completes with the coroutine's result, or with its exception
         (``asyncio.CancelledError`` included) as ``task.exception``.

@@ -89,8 +89,8 @@ def background_task(
     Use it as ``@background_task``, as ``@background_task(priority=TASK_HIGH)``
     or as ``background_task(f, priority=...)``. Calling the returned function
     with ``(*args, **kwargs)`` queues ``f(*args, **kwargs)`` and returns its
-    :class:`Task` at once; *f* gets exactly those arguments, in every tier
-    (no ``_task_id``: only :meth:`~TaskSupervisor.put_task` targets get it).
+    `Task` at once; *f* gets exactly those arguments, in every tier
+    (no ``_task_id``: only `TaskSupervisor.put_task()` targets get it).
     ``tt=None`` runs a coroutine function on an aloop
     and anything else on the supervisor's ``default_tt``. Bad arguments raise
     at decoration time.

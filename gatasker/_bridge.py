@@ -3,17 +3,17 @@
 A gevent object belongs to the hub of the thread that made it. Code in
 another thread reaches that hub only through the helpers here:
 
-* :class:`Inbox` — a queue any thread may append to, drained by one greenlet
+* `Inbox` — a queue any thread may append to, drained by one greenlet
   in the owning hub. Appends from the owning thread wake the greenlet with a
   local callback; appends from other threads with a ref'd ``async_`` watcher,
   which also keeps the hub's loop alive so waits there never hit
   ``LoopExit``.
-* :class:`Latch` — a one-shot flag set from any thread and waited on from any
+* `Latch` — a one-shot flag set from any thread and waited on from any
   thread or greenlet: cooperatively in a greenlet (the hub keeps running), by
   blocking the OS thread otherwise.
-* :class:`HubCallback` — a function to call in the hub of the thread that
+* `HubCallback` — a function to call in the hub of the thread that
   made it, fired once from any thread (gevent's ``rawlink`` protocol).
-* :func:`start_real_thread` — a real OS thread, also under monkey-patching.
+* `start_real_thread()` — a real OS thread, also under monkey-patching.
 """
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ class HubKeepAlive:
     another OS thread completes waits on a gevent lock; with nothing else
     pending in the hub, gevent ends that wait with ``LoopExit`` (gevent
     #2124). A ref'd async watcher, started while work is out, keeps the loop
-    alive. Create it and call :meth:`hold` in the hub's thread;
-    :meth:`release` from any thread. Both are called with *lock* held (the
+    alive. Create it and call `hold()` in the hub's thread;
+    `release()` from any thread. Both are called with *lock* held (the
     owner's lock, which also guards the count).
     """
 
@@ -209,12 +209,12 @@ class HubCallback:
     """``func(arg)``, called once in the hub of the thread that created this.
 
     Create it in a greenlet of the hub that is to run *func* (a hub is made
-    for a plain thread that has none). :meth:`fire` may be called from any
+    for a plain thread that has none). `fire()` may be called from any
     thread and never blocks; *func* then runs in a callback of that hub, so
     it must not block either (a gevent ``rawlink`` callback, such as the
     switch of a ``gevent.wait``, is the intended use). While armed, the hub's
     loop is kept alive, so a greenlet waiting only for this never gets
-    ``LoopExit``. :meth:`cancel` (owning thread only) disarms it.
+    ``LoopExit``. `cancel()` (owning thread only) disarms it.
     """
 
     __slots__ = ('_done', '_func', '_hub', '_keepalive', '_thread')
@@ -274,7 +274,7 @@ def _make_waiter() -> _ThreadWaiter | _GreenletWaiter:
 class Latch:
     """A one-shot flag: set once from any thread, waited on from anywhere.
 
-    :meth:`wait` parks the calling greenlet when the calling thread runs a
+    `wait()` parks the calling greenlet when the calling thread runs a
     gevent hub, and blocks the calling OS thread otherwise.
     """
 
@@ -285,7 +285,7 @@ class Latch:
         self._waiters: list[Any] | None = None
 
     def is_set(self) -> bool:
-        """True once :meth:`set` was called. Never blocks."""
+        """True once `set()` was called. Never blocks."""
         return self._is_set
 
     def set(self) -> bool:
@@ -338,7 +338,7 @@ def wait_future(future: Any, timeout: float | None = None) -> bool:
     """Wait until a ``concurrent.futures`` future is done; return whether it is.
 
     Its done-callback (run in whichever thread completes it) sets a
-    :class:`Latch`: the wait parks a greenlet, or blocks an OS thread that
+    `Latch`: the wait parks a greenlet, or blocks an OS thread that
     runs no hub, and never polls.
     """
     done = Latch()
@@ -347,7 +347,7 @@ def wait_future(future: Any, timeout: float | None = None) -> bool:
 
 
 class _Discard(deque[Any]):
-    """A deque that stays empty: what an abandoned :class:`Inbox` appends to."""
+    """A deque that stays empty: what an abandoned `Inbox` appends to."""
 
     def append(self, item: Any) -> None:
         pass
@@ -356,8 +356,8 @@ class _Discard(deque[Any]):
 class Inbox:
     """Messages for one greenlet of one hub, appended from any thread.
 
-    Must be created in the hub's thread. :meth:`put` may be called from any
-    thread or greenlet and never blocks; :meth:`take` is called only by the
+    Must be created in the hub's thread. `put()` may be called from any
+    thread or greenlet and never blocks; `take()` is called only by the
     owning greenlet and parks it until there is something to take.
     """
 
@@ -409,7 +409,7 @@ class Inbox:
 
     @property
     def closed(self) -> bool:
-        """True once :meth:`close` was called. Any thread; never blocks."""
+        """True once `close()` was called. Any thread; never blocks."""
         return self._closed
 
     def leftovers(self) -> Iterator[Any]:

@@ -2,7 +2,7 @@
 
 It prints what ran where: priorities under saturation, tiers, workers and
 an actor. ``--patched`` runs it monkey-patched (embedded mode); the patching
-happens in :mod:`gatasker.__main__` before this module is imported.
+happens in `gatasker.__main__` before this module is imported.
 """
 
 from __future__ import annotations

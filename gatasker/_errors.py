@@ -14,7 +14,7 @@ class SupervisorNotRunning(GataskerError, RuntimeError):
 
 
 class TaskCancelled(GataskerError, concurrent.futures.CancelledError):
-    """Raised by :meth:`Task.get` and :func:`wait_completed` for a task that was canceled."""
+    """Raised by `Task.get()` and `wait_completed()` for a task that was canceled."""
 
 
 class MailboxFull(GataskerError, OverflowError):

@@ -22,7 +22,7 @@ T = TypeVar('T')
 
 
 class _Shared:
-    """What an executor and the views made by :meth:`Executor.options` share."""
+    """What an executor and the views made by `Executor.options()` share."""
 
     __slots__ = ('cancel', 'lock', 'shut_down', 'tasks')
 
@@ -41,13 +41,13 @@ class Executor(concurrent.futures.Executor):
     ``Executor(supervisor=None, *, priority=TASK_NORMAL, tt=None)``: calls
     run on *supervisor* (the default ``task_supervisor`` if None) with
     *priority*, in task type *tt* (None: a coroutine function on an aloop,
-    anything else on the supervisor's ``default_tt``). :meth:`options`
+    anything else on the supervisor's ``default_tt``). `options()`
     gives the same executor with another priority or task type for some
     calls. Give it to anything that takes an Executor, such as
-    ``loop.run_in_executor``. :meth:`shutdown` does not stop the supervisor.
+    ``loop.run_in_executor``. `shutdown()` does not stop the supervisor.
 
     Every method may be called from any thread or greenlet; only
-    :meth:`shutdown` with ``wait=True`` and the iterator of :meth:`map`
+    `shutdown()` with ``wait=True`` and the iterator of `map()`
     block (cooperatively in a greenlet).
     """
 
@@ -96,10 +96,10 @@ class Executor(concurrent.futures.Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any,
                **kwargs: Any) -> concurrent.futures.Future[Any]:
-        """Queue ``fn(*args, **kwargs)`` as a task; return its future (see :meth:`Task.future`).
+        """Queue ``fn(*args, **kwargs)`` as a task; return its future (see `Task.future()`).
 
         Cancelling the future cancels the task if it has not started. Raises
-        RuntimeError after :meth:`shutdown`, SupervisorNotRunning when the
+        RuntimeError after `shutdown()`, SupervisorNotRunning when the
         supervisor is not running. Never blocks.
         """
         return self._submit(fn, args, kwargs).future()

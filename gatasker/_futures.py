@@ -1,4 +1,4 @@
-"""A task's ``concurrent.futures.Future``: what :meth:`Task.future` returns."""
+"""A task's ``concurrent.futures.Future``: what `Task.future()` returns."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ T = TypeVar('T')
 
 
 class TaskFuture(concurrent.futures.Future[T]):
-    """The ``concurrent.futures.Future`` of a task: returned by :meth:`Task.future`.
+    """The ``concurrent.futures.Future`` of a task: returned by `Task.future()`.
 
-    It is done when its task is. :meth:`cancel` cancels the task;
-    :meth:`result` and :meth:`exception` wait cooperatively in a greenlet
+    It is done when its task is. `cancel()` cancels the task;
+    `result()` and `exception()` wait cooperatively in a greenlet
     (the stdlib's condition would block the whole OS thread in a process
     that is not monkey-patched) and block a plain thread.
     """
@@ -67,7 +67,7 @@ class TaskFuture(concurrent.futures.Future[T]):
     def exception(self, timeout: float | None = None) -> BaseException | None:
         """The task's exception: see ``concurrent.futures.Future.exception``.
 
-        Blocks up to *timeout* seconds like :meth:`result`.
+        Blocks up to *timeout* seconds like `result()`.
         """
         wait_future(self, check_timeout(timeout))
         return super().exception(0)

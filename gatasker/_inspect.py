@@ -3,7 +3,7 @@
 An application opts in with ``supervisor.serve_inspect(address)``. A daemon
 OS thread then accepts connections on a loopback TCP port or a unix socket
 and answers each with one JSON document (a line) of every running
-supervisor's :meth:`~TaskSupervisor.statistics`, then closes. The thread
+supervisor's `statistics()`, then closes. The thread
 uses the unpatched ``socket`` module and never enters a hub, so it answers
 also while a greenlet blocks the hub: that is when one wants to look.
 """

@@ -23,5 +23,5 @@ def set_debug(mode: bool = True) -> None:
 
 
 def is_debug() -> bool:
-    """Return True when :func:`set_debug` turned debug logging on."""
+    """Return True when `set_debug()` turned debug logging on."""
     return _debug

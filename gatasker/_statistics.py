@@ -59,7 +59,7 @@ class HistogramSnapshot:
 
 
 class Histogram:
-    """Durations counted into :data:`LATENCY_BOUNDS` buckets; one writer."""
+    """Durations counted into `LATENCY_BOUNDS` buckets; one writer."""
 
     __slots__ = ('counts', 'sum')
 

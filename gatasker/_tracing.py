@@ -1,6 +1,6 @@
 """Where a tracer plugs into the core (``gatasker.contrib.opentelemetry`` is one).
 
-The core reads :data:`tracer` at five places: when a task is queued (in the
+The core reads `tracer` at five places: when a task is queued (in the
 caller), around a task's target (in the thread or greenlet that runs it),
 around a coroutine task (on its aloop), when a process task's target is
 pickled, and when an actor message is told/asked and handled. While no

@@ -1,4 +1,4 @@
-"""Waiting for many tasks: :func:`wait_completed` and :func:`as_completed`."""
+"""Waiting for many tasks: `wait_completed()` and `as_completed()`."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def wait_completed(
 ) -> Any:
     """Wait for tasks and return their results.
 
-    A single :class:`Task` gives its result; any iterable of tasks (a
+    A single `Task` gives its result; any iterable of tasks (a
     generator too) gives the list of results in input order. A failed task
     re-raises its exception, unless *return_exceptions* puts the exception
     object in its place. *timeout* bounds the whole wait; when it runs out

@@ -42,7 +42,7 @@ def check_threshold(threshold: object) -> float | None:
 
 
 class HubWatchdog:
-    """Watches one hub from a daemon OS thread until :meth:`close`.
+    """Watches one hub from a daemon OS thread until `close()`.
 
     *thread_id* is the real id of the hub's OS thread; *name* names the
     supervisor in log messages.

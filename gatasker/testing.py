@@ -2,7 +2,7 @@
 
 Installed with gatasker and registered through the ``pytest11`` entry point,
 so it is active in any test run: the ``gatasker_supervisor`` fixture and the
-:func:`run_patched` helper.
+`run_patched()` helper.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class _InContext:
 
 
 class Instrumentation:
-    """What :func:`instrument` installed; :meth:`uninstrument` removes it.
+    """What `instrument()` installed; `uninstrument()` removes it.
 
     Implements the core's tracer hooks; every hook is quick and logs
     instead of raising.

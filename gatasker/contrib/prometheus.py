@@ -6,7 +6,7 @@ One call registers a collector::
     prometheus.register()                   # every running supervisor
     prometheus.start_http_server(9100)      # or serve the registry your own way
 
-The collector reads :meth:`TaskSupervisor.statistics` when Prometheus
+The collector reads `TaskSupervisor.statistics()` when Prometheus
 scrapes, in the scraping thread: no polling worker, no task of its own (so
 it never counts itself), nothing counted twice. Counters are the
 supervisor's own totals, which survive a restart of the supervisor.
@@ -76,7 +76,7 @@ class GataskerCollector:
 
     *supervisors*: the supervisors to export; None (the default) exports
     every supervisor of the process that is running at scrape time.
-    Metric names start with *namespace* (``gatasker``). :meth:`collect` is
+    Metric names start with *namespace* (``gatasker``). `collect()` is
     called by prometheus_client in the scraping thread; it never blocks.
     """
 
@@ -162,7 +162,7 @@ class GataskerCollector:
 def register(supervisors: Iterable[TaskSupervisor] | TaskSupervisor | None = None,
              registry: CollectorRegistry = REGISTRY,
              namespace: str = 'gatasker') -> GataskerCollector:
-    """Register a :class:`GataskerCollector` with *registry* and return it.
+    """Register a `GataskerCollector` with *registry* and return it.
 
     *supervisors*: one supervisor, several, or None for every running one.
     Unregister with ``registry.unregister(collector)``. Raises ValueError
