@@ -73,6 +73,7 @@ from ._supervision import ChildStatistics as ChildStatistics
 from ._supervision import SupervisionFailed as SupervisionFailed
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
+from ._version import __version__ as __version__
 from ._waiting import as_completed as as_completed
 from ._waiting import wait_completed as wait_completed
 from ._watch import Terminated as Terminated
@@ -83,7 +84,6 @@ from ._workers import BackgroundQueueWorker as BackgroundQueueWorker
 from ._workers import BackgroundWorker as BackgroundWorker
 from ._workers import background_worker as background_worker
 
-__version__ = '0.1.0'
 
 __all__ = [
     'TASK_CRITICAL',

@@ -85,6 +85,7 @@ from ._statistics import (
 )
 from ._task import Task, current_task, run_target
 from ._thread_tier import ThreadSizes, ThreadTier
+from ._version import __version__
 from ._watchdog import HubWatchdog, check_threshold
 
 T = TypeVar('T')
@@ -509,7 +510,6 @@ class _SupervisorCore:
         return server.address
 
     def _inspect_snapshot(self) -> dict[str, Any]:
-        from . import __version__
         supervisors = [self] + [sup for sup in list(_running) if sup is not self]
         return {'version': __version__, 'pid': os.getpid(), 'time': time.time(),
                 'supervisors': [to_jsonable(sup.statistics()) for sup in supervisors]}
