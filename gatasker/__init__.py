@@ -9,6 +9,7 @@ from ._actor import Actor as Actor
 from ._actor_pool import ActorPool as ActorPool
 from ._aloop import ALoop as ALoop
 from ._api import background_task as background_task
+from ._api import co_mp_apply as co_mp_apply
 from ._api import task_supervisor as task_supervisor
 from ._collections import FunctionCollection as FunctionCollection
 from ._collections import TaskCollection as TaskCollection
@@ -58,7 +59,6 @@ from ._policies import checkpoint as checkpoint
 from ._policies import current_task as current_task
 from ._process_pool import ProcessPool as ProcessPool
 from ._process_pool import RemoteTraceback as RemoteTraceback
-from ._process_support import co_mp_apply as co_mp_apply
 from ._statistics import ActorStatistics as ActorStatistics
 from ._statistics import HistogramSnapshot as HistogramSnapshot
 from ._statistics import HubStatistics as HubStatistics
@@ -83,7 +83,6 @@ from ._workers import BackgroundIntervalWorker as BackgroundIntervalWorker
 from ._workers import BackgroundQueueWorker as BackgroundQueueWorker
 from ._workers import BackgroundWorker as BackgroundWorker
 from ._workers import background_worker as background_worker
-
 
 __all__ = [
     'TASK_CRITICAL',

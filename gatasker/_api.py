@@ -1,22 +1,17 @@
-"""The default supervisor and the ``background_task`` decorator."""
+"""The default supervisor, the ``background_task`` decorator and ``co_mp_apply``."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
-from ._constants import TASK_NORMAL, TT_COROUTINE, check_delay, check_priority, check_tt
+from ._constants import TASK_NORMAL, TT_COROUTINE, TT_MP, check_delay, check_priority, check_tt
+from ._default import task_supervisor as task_supervisor
 from ._policies import make_policy
 from ._supervisor import TaskSupervisor
 from ._task import Task
-
-#: The supervisor used when none is given; it starts with the first task
-#: or worker that needs it.
-task_supervisor = TaskSupervisor(supervisor_id='default')
-task_supervisor._autostart = True
-
 
 P = ParamSpec('P')
 T = TypeVar('T')
@@ -134,3 +129,22 @@ def background_task(
                             _policy=policy)  # one for all its tasks: they share its rate
 
     return queue
+
+
+async def co_mp_apply(f: Callable[..., Any], args: Iterable[Any] = (),
+                      kwargs: dict[str, Any] | None = None, priority: int | None = None,
+                      delay: float | None = None, supervisor: Any = None) -> Any:
+    """Run ``f(*args, **kwargs)`` in the process tier and return its result.
+
+    A coroutine, for code on an aloop (or any asyncio loop): it awaits the
+    task without blocking the loop, and raises the task's exception. Uses
+    the default ``task_supervisor`` unless *supervisor* is given. *f* gets
+    exactly *args* and *kwargs* (no ``_task_id``). Cancelling the coroutine
+    cancels the task if it has not started.
+    """
+    if supervisor is None:
+        supervisor = task_supervisor
+    task = supervisor.put_task(f, args, kwargs, tt=TT_MP, delay=delay,
+                               priority=TASK_NORMAL if priority is None else priority,
+                               _pass_task_id=False)
+    return await task

@@ -8,14 +8,13 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, overload
 
 from ._bridge import allocate_lock
 from ._constants import TASK_NORMAL, TT_COROUTINE, check_priority, check_timeout, check_tt
+from ._default import task_supervisor
+from ._supervisor import TaskSupervisor
 from ._task import Task
-
-if TYPE_CHECKING:
-    from ._supervisor import TaskSupervisor
 
 P = ParamSpec('P')
 T = TypeVar('T')
@@ -53,7 +52,6 @@ class Executor(concurrent.futures.Executor):
 
     def __init__(self, supervisor: TaskSupervisor | None = None, *,
                  priority: int = TASK_NORMAL, tt: int | None = None) -> None:
-        from ._supervisor import TaskSupervisor
         if supervisor is not None and not isinstance(supervisor, TaskSupervisor):
             raise TypeError(f'supervisor must be a TaskSupervisor or None, got {supervisor!r}')
         self._supervisor = supervisor
@@ -70,7 +68,6 @@ class Executor(concurrent.futures.Executor):
         """The supervisor the calls run on."""
         if self._supervisor is not None:
             return self._supervisor
-        from ._api import task_supervisor
         return task_supervisor
 
     def options(self, *, priority: int | None = None, tt: int | None = None) -> Executor:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 from ._admission import Limits
 from ._bridge import Latch
-from ._constants import TASK_NORMAL, TT_MP
+from ._constants import TT_MP
 from ._process_pool import EXIT_TIMEOUT, ProcessPool, dump_call
 from ._process_tier import ExecutorBackend, ProcessTier
 from ._statistics import ProcessPoolStatistics
@@ -194,22 +194,3 @@ class ProcessSupport:
         return ProcessPoolStatistics(processes=backend.processes, alive=len(backend.pids),
                                      replaced=backend.replaced)
 
-
-async def co_mp_apply(f: Callable[..., Any], args: Iterable[Any] = (),
-                      kwargs: dict[str, Any] | None = None, priority: int | None = None,
-                      delay: float | None = None, supervisor: Any = None) -> Any:
-    """Run ``f(*args, **kwargs)`` in the process tier and return its result.
-
-    A coroutine, for code on an aloop (or any asyncio loop): it awaits the
-    task without blocking the loop, and raises the task's exception. Uses
-    the default ``task_supervisor`` unless *supervisor* is given. *f* gets
-    exactly *args* and *kwargs* (no ``_task_id``). Cancelling the coroutine
-    cancels the task if it has not started.
-    """
-    if supervisor is None:
-        from ._api import task_supervisor
-        supervisor = task_supervisor
-    task = supervisor.put_task(f, args, kwargs, tt=TT_MP, delay=delay,
-                               priority=TASK_NORMAL if priority is None else priority,
-                               _pass_task_id=False)
-    return await task
