@@ -23,7 +23,7 @@ def test_ruff() -> None:
     if shutil.which('ruff') is None and not (pathlib.Path(sys.executable).parent / 'ruff').exists():
         pytest.skip('ruff is not installed (pip install -e .[test])')
     ruff = shutil.which('ruff') or str(pathlib.Path(sys.executable).parent / 'ruff')
-    proc = run(ruff, 'check', 'gatasker', 'tests', 'benchmarks')
+    proc = run(ruff, 'check', 'gatasker', 'tests', 'benchmarks', 'scripts')
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
