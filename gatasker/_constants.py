@@ -1,4 +1,6 @@
-"""Priorities, task types and task status codes (the names atasker used)."""
+"""Priorities, task types and task status codes (the names atasker used), and
+the one validator for each kind of argument (seconds, counts, priorities,
+task types, ``wait``): call these instead of writing another check."""
 
 from __future__ import annotations
 
@@ -49,22 +51,78 @@ def check_tt(tt: object) -> int:
     return tt
 
 
+def check_seconds(value: object, name: str, *, positive: bool = False, finite: bool = False,
+                  optional: bool = True) -> float | None:
+    """Return *value*, a number of seconds, as a float (None stays None).
+
+    The one check for every argument in seconds; the keywords say which kind:
+    *positive* rejects 0, *finite* rejects ``inf``, ``optional=False``
+    rejects None. Any thread; never blocks.
+
+    Raises:
+        TypeError: *value* is not an int or float (a bool is not a number
+            here), or is None when not *optional*.
+        ValueError: *value* is negative or NaN, or is 0 when *positive*, or
+            ``inf`` when *finite*.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        none = ' or None' if optional else ''
+        raise TypeError(f'{name} must be a number of seconds{none}, got {value!r}')
+    if not value >= 0:  # also rejects NaN
+        raise ValueError(f'{name} must not be negative, got {value!r}')
+    if positive and value == 0:
+        raise ValueError(f'{name} must be positive, got {value!r}')
+    if finite and value == float('inf'):
+        raise ValueError(f'{name} must be finite, got {value!r}')
+    return float(value)
+
+
+def check_delay(delay: object, name: str = 'delay') -> float | None:
+    """Return *delay* (seconds >= 0, ``inf`` allowed) as a float, or None.
+
+    Raises TypeError for a non-number and ValueError for a negative or NaN one.
+    """
+    return check_seconds(delay, name)
+
+
 def check_timeout(timeout: object, name: str = 'timeout') -> float | None:
     """Return a wait bound in seconds, None meaning no limit (``inf`` too).
 
     Raises TypeError for a non-number and ValueError for a negative or NaN one.
     """
-    seconds = check_delay(timeout, name)
+    seconds = check_seconds(timeout, name)
     # inf: no limit, as None (an OS lock's acquire(timeout=inf) raises OverflowError)
     return None if seconds == float('inf') else seconds
 
 
-def check_delay(delay: object, name: str = 'delay') -> float | None:
-    """Return *delay* as a float (or None); raise TypeError/ValueError for bad values."""
-    if delay is None:
+def check_wait(wait: object, name: str = 'wait') -> float | None:
+    """Return how long a ``stop(wait=...)`` waits: None for ever, else seconds.
+
+    ``True`` waits for ever, ``False`` does not wait (0.0), a number is a
+    bound as for `check_timeout`.
+
+    Raises:
+        TypeError: *wait* is neither a bool nor a number.
+        ValueError: *wait* is a negative or NaN number.
+    """
+    if wait is True:
         return None
-    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
-        raise TypeError(f'{name} must be a number of seconds or None, got {delay!r}')
-    if not delay >= 0:  # also rejects NaN
-        raise ValueError(f'{name} must not be negative, got {delay!r}')
-    return float(delay)
+    if wait is False:
+        return 0.0
+    return check_timeout(wait, name)
+
+
+def check_count(value: object, name: str) -> int:
+    """Return *value* if it is an int >= 0 (not a bool).
+
+    Raises:
+        TypeError: *value* is not an int.
+        ValueError: *value* is negative.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f'{name} must be an int, got {value!r}')
+    if value < 0:
+        raise ValueError(f'{name} must not be negative, got {value!r}')
+    return value

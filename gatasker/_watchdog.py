@@ -23,6 +23,7 @@ from collections import deque
 from typing import Any
 
 from ._bridge import Latch, allocate_lock, call_in_hub, start_real_thread
+from ._constants import check_seconds
 from ._logging import logger
 from ._statistics import HubStatistics
 
@@ -31,14 +32,12 @@ SAMPLES = 1024
 
 
 def check_threshold(threshold: object) -> float | None:
-    """Return *threshold* as a float (or None); raise TypeError/ValueError otherwise."""
-    if threshold is None:
-        return None
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise TypeError(f'threshold must be a number of seconds or None, got {threshold!r}')
-    if not 0 < threshold < float('inf'):
-        raise ValueError(f'threshold must be positive and finite, got {threshold!r}')
-    return float(threshold)
+    """Return *threshold* (positive, finite seconds) as a float, or None.
+
+    Raises TypeError for a non-number and ValueError for anything else that
+    is not positive and finite; see `check_seconds`.
+    """
+    return check_seconds(threshold, 'threshold', positive=True, finite=True)
 
 
 class HubWatchdog:
