@@ -73,6 +73,7 @@ from ._policies import RunState, TaskPolicy, ask_to_stop, eta_delay, interrupted
 from ._process_child import PREPARING_ENV
 from ._process_pool import check_not_preparing
 from ._process_support import ProcessSupport
+from ._run import HubRun
 from ._statistics import (
     ActorStatistics,
     HubStatistics,
@@ -139,32 +140,8 @@ def _observe(counters: PriorityCounters, task: Task[Any]) -> None:
     counters.run_time.observe(max(0.0, task.time_completed - started))
 
 
-class _Run:
-    """What lives from one ``start()`` to the end of the matching stop, in the hub."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.inbox: Inbox | None = None
-        self.hub: Any = None
-        self.thread_id = 0  # the real id of the hub's OS thread
-        self.watchdog: HubWatchdog | None = None
-        self.inspect: InspectServer | None = None
-        self.tiers: dict[int, Any] = {}
-        self.admissions: dict[int, Admission[Task[Any]]] = {}
-        self.ready = Latch()
-        self.stopped = Latch()
-        self.exited = Latch()  # the mailbox (and in threaded mode its thread) ended
-        self.quiet: Latch | None = None  # set when no task is left during stop
-        self.ignored: set[Any] = set()  # ids of tasks stop() must not wait for
-        # Whose code called stop() from inside: ids of actors and aloops the stop
-        # sequence must not wait for, and aloops whose coroutine tasks it must not wait for.
-        self.callers: set[int] = set()
-        self.ignored_loops: set[Any] = set()
-        self.abandoned: dict[int, Task[Any]] = {}  # canceled by stop() before they started
-        self.closing = False
-        self.cancel_running = False  # stop(cancel_tasks=True): stop running tasks too
-        self.finished = False
-        self.error: BaseException | None = None  # why the hub thread could not start
+# The task path below still names the run HubRun (it moves to _engine.py next).
+_Run = HubRun
 
 
 class _SupervisorCore:
@@ -205,7 +182,7 @@ class _SupervisorCore:
         self.default_aloop: Any = None
         self._state = STOPPED
         self._state_lock = allocate_lock()
-        self._run: _Run | None = None
+        self._run: HubRun | None = None
         self._starting = Latch()  # set when the latest start() finished
         self._starting.set()
         self._ever_started = False
@@ -345,17 +322,18 @@ class _SupervisorCore:
         return True
 
     def _start_run(self, mode: str) -> None:
-        run = _Run(mode)
         if mode == 'embedded':
-            self._open_run(run)
+            run = self._open_run(mode)
             gevent.spawn(self._mailbox, run)
         else:
-            with _hub_runs_lock:
-                _hub_runs.add(run)
-            start_real_thread(functools.partial(self._hub_thread, run), f'supervisor_{self.id}_hub')
-            run.ready.wait()
-            if run.error is not None:
-                raise run.error
+            launch = _Launch()
+            start_real_thread(functools.partial(self._hub_thread, mode, launch),
+                              f'supervisor_{self.id}_hub')
+            launch.ready.wait()
+            if launch.run is None:
+                assert launch.error is not None
+                raise launch.error
+            run = launch.run
         with self._state_lock:
             self._run = run
             self._state = RUNNING
@@ -367,15 +345,14 @@ class _SupervisorCore:
     def _on_started(self) -> None:
         """Hook run after a start, in the caller's thread."""
 
-    def _open_run(self, run: _Run) -> None:
-        run.hub = gevent.get_hub()
-        run.thread_id = real_thread_id()
-        run.inbox = Inbox()
+    def _open_run(self, mode: str) -> HubRun:
+        """A new run in the calling thread's hub, its tiers started."""
+        run = HubRun(mode, gevent.get_hub(), real_thread_id(), Inbox())
         for tt in (TT_GREENLET, TT_THREAD, TT_MP):
             self._open_tier(run, tt)
-        run.ready.set()
+        return run
 
-    def _open_tier(self, run: _Run, tt: int) -> None:
+    def _open_tier(self, run: HubRun, tt: int) -> None:
         tier = self._make_tier(tt, functools.partial(self._task_done, run))
         if tier is None:
             return
@@ -383,26 +360,28 @@ class _SupervisorCore:
         run.tiers[tt] = tier
         run.admissions[tt] = Admission(self._limits(tt))
 
-    def _hub_thread(self, run: _Run) -> None:
+    def _hub_thread(self, mode: str, launch: _Launch) -> None:
         try:
-            try:
-                self._open_run(run)
-            except BaseException as exc:
-                run.error = exc
-                run.ready.set()
-                return
+            run = self._open_run(mode)
+        except BaseException as exc:
+            launch.error = exc
+            launch.ready.set()
+            return
+        with _hub_runs_lock:
+            _hub_runs.add(run)
+        launch.run = run
+        launch.ready.set()
+        try:
             self._mailbox(run)
-            hub = run.hub
-            hub.join(timeout=1.0)  # let pool threads finish exiting
-            hub.destroy(destroy_loop=True)
+            run.hub.join(timeout=1.0)  # let pool threads finish exiting
+            run.hub.destroy(destroy_loop=True)
         finally:
             run.exited.set()
             with _hub_runs_lock:
                 _hub_runs.discard(run)
 
-    def _mailbox(self, run: _Run) -> None:
+    def _mailbox(self, run: HubRun) -> None:
         inbox = run.inbox
-        assert inbox is not None
         take = inbox.take
         while not run.finished:
             items = take()
@@ -419,16 +398,15 @@ class _SupervisorCore:
         if run.mode == 'embedded':
             run.exited.set()
 
-    def _post(self, run: _Run, handler: Callable[..., Any], *args: Any) -> None:
-        assert run.inbox is not None
+    def _post(self, run: HubRun, handler: Callable[..., Any], *args: Any) -> None:
         run.inbox.put((handler, args))
 
-    def _call_in_hub(self, run: _Run | None, func: Callable[..., Any], *args: Any) -> None:
+    def _call_in_hub(self, run: HubRun | None, func: Callable[..., Any], *args: Any) -> None:
         """Run ``func(*args)`` in a new greenlet of the run's hub. Any thread; never blocks.
 
         Once the run has ended (its hub may be gone), *func* runs in the caller.
         """
-        if run is None or run.finished or run.inbox is None:
+        if run is None or run.finished:
             func(*args)
         elif run.inbox.in_owner_thread():
             gevent.spawn(func, *args)
@@ -440,7 +418,7 @@ class _SupervisorCore:
             if self._state == RUNNING and self._run is not None:
                 self._post(self._run, handler, self._run, *args)
 
-    def _running_run(self) -> _Run:
+    def _running_run(self) -> HubRun:
         """The current run if the supervisor accepts work; lazily starts the default one."""
         if self._state != RUNNING:
             if self._restart_on_use or (self._autostart and not self._ever_started):
@@ -469,7 +447,7 @@ class _SupervisorCore:
         if run is not None:
             self._restart_watchdog(run)
 
-    def _restart_watchdog(self, run: _Run, stopping: bool = False) -> None:
+    def _restart_watchdog(self, run: HubRun, stopping: bool = False) -> None:
         with self._state_lock:
             old, run.watchdog = run.watchdog, None
             threshold = None if stopping else self._watch_threshold
@@ -514,7 +492,7 @@ class _SupervisorCore:
         return {'version': __version__, 'pid': os.getpid(), 'time': time.time(),
                 'supervisors': [to_jsonable(sup.statistics()) for sup in supervisors]}
 
-    def _close_inspect(self, run: _Run) -> None:
+    def _close_inspect(self, run: HubRun) -> None:
         with self._state_lock:
             server, run.inspect = run.inspect, None
         if server is not None:
@@ -570,7 +548,7 @@ class _SupervisorCore:
         self._restart_watchdog(run, stopping=True)
         self._close_inspect(run)
         if run.finished and not run.ignored and not (
-                run.mode == 'threaded' and run.inbox is not None and run.inbox.in_owner_thread()):
+                run.mode == 'threaded' and run.inbox.in_owner_thread()):
             # Nothing runs any more: let the hub thread end before returning,
             # also when the wait ran out, because an interpreter that exits
             # while another thread tears down its hub can crash. (When tasks
@@ -582,17 +560,17 @@ class _SupervisorCore:
         logger.debug('supervisor %s stopped', self.id)
         return True
 
-    def _note_callers(self, run: _Run) -> None:
+    def _note_callers(self, run: HubRun) -> None:
         """Hook: add to ``run.callers`` the actors and aloops whose code calls stop()."""
 
-    def _on_stop(self, run: _Run, deadline: float | None, stop_schedulers: bool,
+    def _on_stop(self, run: HubRun, deadline: float | None, stop_schedulers: bool,
                  cancel: bool, done: Latch) -> None:
         gevent.spawn(self._stop_sequence, run, deadline, stop_schedulers, cancel, done)
 
     def _remaining(self, deadline: float | None) -> float | None:
         return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-    def _stop_sequence(self, run: _Run, deadline: float | None, stop_schedulers: bool,
+    def _stop_sequence(self, run: HubRun, deadline: float | None, stop_schedulers: bool,
                        cancel: bool, done: Latch) -> None:
         try:
             if stop_schedulers:
@@ -616,10 +594,10 @@ class _SupervisorCore:
             run.stopped.set()
             done.set()
 
-    def _stop_extensions(self, run: _Run, deadline: float | None) -> None:
+    def _stop_extensions(self, run: HubRun, deadline: float | None) -> None:
         """Hook: stop aloops and the like, within *deadline*."""
 
-    def _call_in_mailbox(self, run: _Run, handler: Callable[..., Any], *args: Any) -> None:
+    def _call_in_mailbox(self, run: HubRun, handler: Callable[..., Any], *args: Any) -> None:
         """Run *handler* in the mailbox greenlet and wait for it (from another greenlet)."""
         latch = Latch()
 
@@ -632,7 +610,7 @@ class _SupervisorCore:
         self._post(run, call)
         latch.wait()
 
-    def _stop_schedulers(self, run: _Run, deadline: float | None) -> None:
+    def _stop_schedulers(self, run: HubRun, deadline: float | None) -> None:
         objects = list(self._schedulers.values()) + list(self._sync_schedulers.values())
         objects += self._extension_schedulers()
         greenlets = [gevent.spawn(call_logged, 'stopping %r',
@@ -1141,7 +1119,7 @@ class _SupervisorCore:
                 raise SupervisorNotRunning(f'supervisor {self.id!r} is not running')
             self._tasks[task_id] = task
             if not here:
-                run.inbox.put((self._on_put, (run, task)))  # type: ignore[union-attr]
+                run.inbox.put((self._on_put, (run, task)))
         if _logging._debug:
             logger.debug('task %r queued', task)
         if _events.subscribed():
@@ -1157,7 +1135,7 @@ class _SupervisorCore:
         return (task.tt == TT_GREENLET and not task.delay and not run.closing
                 and (task.policy is None or task.policy.bucket is None)  # admission decides
                 and admission is not None and task.tt in run.tiers
-                and run.inbox.in_owner_thread()  # type: ignore[union-attr]
+                and run.inbox.in_owner_thread()
                 and admission.may_start_now(task.priority))
 
     def _run_here(self, run: _Run, task: Task[Any]) -> None:
@@ -1266,8 +1244,7 @@ class _SupervisorCore:
             run.tiers.clear()  # their threads, greenlets and processes are the parent's
             for admission in run.admissions.values():
                 admission.drain()
-            if run.inbox is not None:
-                run.inbox.abandon()
+            run.inbox.abandon()
         tasks = list(self._tasks.values())
         self._tasks.clear()
         self._recent_ids.clear()
@@ -1318,7 +1295,7 @@ class _SupervisorCore:
         self._extend_info(info, run)
         return info
 
-    def _extend_info(self, info: SimpleNamespace, run: _Run | None) -> None:
+    def _extend_info(self, info: SimpleNamespace, run: HubRun | None) -> None:
         """Hook: add the fields of the other modules."""
 
     def statistics(self) -> SupervisorStatistics:
@@ -1397,6 +1374,15 @@ class TaskSupervisor(ActorSupport, ALoopSupport, ProcessSupport, _SupervisorCore
     """
 
 
+class _Launch:
+    """Hands a threaded run (or why it could not start) from its new hub thread to start()."""
+
+    def __init__(self) -> None:
+        self.ready = Latch()
+        self.run: HubRun | None = None
+        self.error: BaseException | None = None
+
+
 def _describe(tasks: list[Task[Any]]) -> str:
     """``'3 tasks (thread: 2, greenlet: 1): name, name, name'`` for a log line."""
     per_tier: dict[str, int] = {}
@@ -1417,7 +1403,7 @@ _running: weakref.WeakSet[_SupervisorCore] = weakref.WeakSet()
 # thread (a callback, process_result, an actor) returns before that thread has
 # torn its hub down; an interpreter that exits meanwhile can crash, so the exit
 # hook waits for them too.
-_hub_runs: set[_Run] = set()
+_hub_runs: set[HubRun] = set()
 _hub_runs_lock = allocate_lock()
 
 
