@@ -16,7 +16,6 @@ Where things happen:
 
 from __future__ import annotations
 
-import atexit
 import functools
 import itertools
 import logging
@@ -64,6 +63,7 @@ from ._constants import (
     check_tt,
 )
 from ._errors import SupervisorNotRunning, TaskCancelled, TaskTimeout
+from ._fork import EXIT_GRACE, RunningSupervisors
 from ._greenlet_tier import GreenletTier
 from ._ids import new_task_id
 from ._inspect import InspectServer, parse_address, to_jsonable
@@ -91,9 +91,6 @@ from ._watchdog import HubWatchdog, check_threshold
 
 T = TypeVar('T')
 _supervisor_ids = itertools.count(1)
-
-#: Seconds stop() gives the hub thread to end once the stop sequence is over.
-EXIT_GRACE = 2.0
 
 #: How many ids of finished tasks ``mark_task_completed`` still recognises.
 RECENT_IDS = 10_000
@@ -337,7 +334,8 @@ class _SupervisorCore:
         with self._state_lock:
             self._run = run
             self._state = RUNNING
-        _running.add(self)
+        assert isinstance(self, TaskSupervisor)  # until the mixins are merged into it
+        _running.add(self, self._after_fork_in_child)
         self._restart_watchdog(run)
         self._on_started()
         logger.debug('supervisor %s started (%s)', self.id, mode)
@@ -367,8 +365,7 @@ class _SupervisorCore:
             launch.error = exc
             launch.ready.set()
             return
-        with _hub_runs_lock:
-            _hub_runs.add(run)
+        _running.hub_started(run)
         launch.run = run
         launch.ready.set()
         try:
@@ -377,8 +374,7 @@ class _SupervisorCore:
             run.hub.destroy(destroy_loop=True)
         finally:
             run.exited.set()
-            with _hub_runs_lock:
-                _hub_runs.discard(run)
+            _running.hub_ended(run)
 
     def _mailbox(self, run: HubRun) -> None:
         inbox = run.inbox
@@ -488,7 +484,7 @@ class _SupervisorCore:
         return server.address
 
     def _inspect_snapshot(self) -> dict[str, Any]:
-        supervisors = [self] + [sup for sup in list(_running) if sup is not self]
+        supervisors = [self] + [sup for sup in running_supervisors() if sup is not self]
         return {'version': __version__, 'pid': os.getpid(), 'time': time.time(),
                 'supervisors': [to_jsonable(sup.statistics()) for sup in supervisors]}
 
@@ -556,6 +552,7 @@ class _SupervisorCore:
             # a greenlet of the hub thread itself cannot wait for it to end.)
             remaining = self._remaining(deadline)
             run.exited.wait(EXIT_GRACE if remaining is None else max(remaining, EXIT_GRACE))
+        assert isinstance(self, TaskSupervisor)  # until the mixins are merged into it
         _running.discard(self)
         logger.debug('supervisor %s stopped', self.id)
         return True
@@ -1396,70 +1393,13 @@ def _describe(tasks: list[Task[Any]]) -> str:
     return f'{len(tasks)} {noun} ({tiers}): {names}{more}'
 
 
-_running: weakref.WeakSet[_SupervisorCore] = weakref.WeakSet()
+_running: RunningSupervisors[TaskSupervisor] = RunningSupervisors()
 
 
-# The runs whose hub thread has not ended yet. A stop from inside the hub
-# thread (a callback, process_result, an actor) returns before that thread has
-# torn its hub down; an interpreter that exits meanwhile can crash, so the exit
-# hook waits for them too.
-_hub_runs: set[HubRun] = set()
-_hub_runs_lock = allocate_lock()
+def running_supervisors() -> list[TaskSupervisor]:
+    """Every supervisor of the process that runs now (started, not yet stopped).
 
-
-def _stop_at_exit() -> None:
-    for supervisor in list(_running):
-        try:
-            supervisor.stop(wait=supervisor.exit_timeout)
-        except Exception:
-            logger.exception('stopping %r at exit failed', supervisor)
-    with _hub_runs_lock:
-        runs = list(_hub_runs)
-    for run in runs:
-        # Only a hub with nothing left to run: one that still runs a task
-        # stopped without waiting for it, and is left to end after it.
-        if run.finished and not run.exited.wait(EXIT_GRACE):
-            logger.debug('a supervisor hub thread was still ending at exit')
-
-
-atexit.register(_stop_at_exit)
-
-
-def _after_fork_in_child() -> None:
-    global _hub_runs_lock
-    _hub_runs_lock = allocate_lock()  # another thread may have held it at the fork
-    _hub_runs.clear()  # their threads are the parent's
-    supervisors = list(_running)
-    _running.clear()
-    for supervisor in supervisors:
-        try:
-            supervisor._after_fork_in_child()
-        except Exception:
-            logger.exception('%r: cleaning up after a fork failed', supervisor)
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _hook_uwsgi_fork() -> None:
-    """Inside uWSGI, run the fork handling from its post-fork hook too.
-
-    uWSGI forks its workers with the C ``fork()``, which skips Python's
-    at-fork hooks unless ``--py-call-osafterfork`` is given; its
-    ``postfork`` hook always runs in a new worker. Running both is harmless:
-    the second finds no supervisor left to reset.
+    What ``python -m gatasker inspect`` and the contrib exporters report.
+    Any thread; never blocks.
     """
-    try:
-        from uwsgidecorators import postfork  # importable only inside uWSGI
-    except ImportError:
-        return
-
-    def after_uwsgi_fork() -> None:
-        from . import _ids
-        _ids.redraw()
-        _after_fork_in_child()
-
-    postfork(after_uwsgi_fork)
-
-
-_hook_uwsgi_fork()
+    return _running.supervisors()

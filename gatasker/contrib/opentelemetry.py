@@ -49,7 +49,7 @@ from .._constants import (
 )
 from .._logging import logger
 from .._statistics import SupervisorStatistics
-from .._supervisor import TaskSupervisor, _running
+from .._supervisor import TaskSupervisor, running_supervisors
 from .._task import Task
 
 __all__ = ['Instrumentation', 'instrument']
@@ -209,7 +209,7 @@ class Instrumentation:
     # -- metrics -------------------------------------------------------------------------
 
     def _snapshots(self) -> list[SupervisorStatistics]:
-        supervisors = self._supervisors if self._supervisors is not None else list(_running)
+        supervisors = self._supervisors if self._supervisors is not None else running_supervisors()
         return [sup.statistics() for sup in supervisors]
 
     def _observe_statistics(self, meter: Any) -> None:

@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from .._constants import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL
 from .._process_child import PREPARING_ENV
 from .._statistics import HistogramSnapshot, SupervisorStatistics
-from .._supervisor import TaskSupervisor, _running
+from .._supervisor import TaskSupervisor, running_supervisors
 
 __all__ = ['GataskerCollector', 'register', 'start_http_server']
 
@@ -93,7 +93,7 @@ class GataskerCollector:
         self._ns = namespace
 
     def _snapshots(self) -> list[SupervisorStatistics]:
-        supervisors = self._supervisors if self._supervisors is not None else list(_running)
+        supervisors = self._supervisors if self._supervisors is not None else running_supervisors()
         return [sup.statistics() for sup in supervisors]
 
     def collect(self) -> Iterator[Metric]:
