@@ -16,8 +16,9 @@ from typing import Any
 from ._admission import Limits
 from ._bridge import Latch
 from ._constants import TT_MP
+from ._process_backend import ExecutorBackend
 from ._process_pool import EXIT_TIMEOUT, ProcessPool, dump_call
-from ._process_tier import ExecutorBackend, ProcessTier
+from ._process_tier import ProcessTier
 from ._statistics import ProcessPoolStatistics
 from ._task import Task
 

@@ -630,11 +630,11 @@ def test_patched_load_never_blocks_the_hub() -> None:
 
 def test_a_reader_failure_fails_the_task_and_replaces_the_worker(
         mp_supervisor: TaskSupervisor, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gatasker import _process_pool
+    from gatasker import _process_worker
     pool = mp_supervisor.mp_pool
     first = gatasker.wait_completed(
         [mp_supervisor.put_task(mp_targets.pid, tt=TT_MP) for _ in range(2)], timeout=60)
-    real = _process_pool._load_outcome
+    real = _process_worker._load_outcome
     calls: list[int] = []
 
     def broken(frame: Any) -> Any:
@@ -643,10 +643,10 @@ def test_a_reader_failure_fails_the_task_and_replaces_the_worker(
             raise RuntimeError('a bug while reading a result')
         return real(frame)
 
-    monkeypatch.setattr(_process_pool, '_load_outcome', broken)
+    monkeypatch.setattr(_process_worker, '_load_outcome', broken)
     with pytest.raises(WorkerProcessDied):
         mp_supervisor.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)
-    monkeypatch.setattr(_process_pool, '_load_outcome', real)
+    monkeypatch.setattr(_process_worker, '_load_outcome', real)
     later = gatasker.wait_completed(
         [mp_supervisor.put_task(mp_targets.pid, tt=TT_MP) for _ in range(6)], timeout=60)
     assert len(pool.pids) == 2
@@ -657,8 +657,8 @@ def test_a_reader_failure_fails_the_task_and_replaces_the_worker(
                     reason='needs Linux')
 def test_a_process_that_hangs_up_but_stays_is_killed(
         mp_supervisor: TaskSupervisor, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gatasker import _process_pool
-    monkeypatch.setattr(_process_pool, 'EXIT_TIMEOUT', 0.5)
+    from gatasker import _process_worker
+    monkeypatch.setattr(_process_worker, 'EXIT_TIMEOUT', 0.5)
     task = mp_supervisor.put_task(mp_targets.hang_up_and_stay, tt=TT_MP)
     with pytest.raises(WorkerProcessDied, match='SIGKILL'):
         task.get(timeout=60)

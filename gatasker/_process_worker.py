@@ -1,0 +1,371 @@
+"""One worker process of the built-in pool, and the greenlets that talk to it.
+
+Everything here runs in the supervisor's hub, in its greenlets.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.select
+import gevent.socket
+
+from . import _process_child, _tracing
+from ._bridge import Latch
+from ._errors import WorkerProcessDied
+from ._logging import logger
+from ._process_start import check_not_preparing, dump_call, fork_process, spawn_process
+from ._task import Task
+
+if TYPE_CHECKING:
+    from ._process_pool import ProcessPool
+
+_HEADER = _process_child.HEADER
+_UNKNOWN = -(1 << 16)  # an exit code nobody can know any more
+
+_SMALL = 64 * 1024  # frames up to this size are sent in one piece
+_CHUNK = 256 * 1024  # how much the reader asks for at a time
+#: A big frame is read in slices of this size, yielding to the hub between
+#: them: while the process writes faster than the reader reads, the socket
+#: stays readable and a gevent socket never yields by itself.
+SLICE = 1024 * 1024
+
+
+def _yield_to_hub() -> None:
+    """Let every other greenlet of the hub run once (between slices of a big frame)."""
+    gevent.sleep(0)
+
+#: Seconds a closing pool gives a worker process to exit before killing it.
+EXIT_TIMEOUT = 5.0
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process (its ``__cause__``)."""
+
+    def __init__(self, tb: str) -> None:
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self) -> str:
+        return '\n"""\n' + self.tb.rstrip() + '\n"""'
+
+
+class Worker:
+    """One worker process and the greenlets that talk to it."""
+
+    __slots__ = (
+        '_fd',
+        '_pidfd',
+        '_pool',
+        'code',
+        'done',
+        'pid',
+        'reader',
+        'ready',
+        'settled',
+        'sock',
+        'started',
+        'task',
+    )
+
+    def __init__(self, pool: ProcessPool, preparation: bytes | None) -> None:
+        self._pool = pool
+        self.task: Task[Any] | None = None
+        self.ready = False
+        self.settled = Latch()  # set once the process is ready, or gone
+        self.done = 0  # tasks this process ran
+        self.started = False  # the process took self.task
+        check_not_preparing('start worker processes')
+        parent, child = gevent.socket.socketpair()
+        try:
+            if preparation is None:
+                self.pid: int = fork_process(child.fileno(), pool.maxtasksperchild,
+                                             pool.initializer, pool.initargs)
+            else:
+                self.pid = spawn_process(child.fileno(), pool.maxtasksperchild or 0)
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+        self.sock = parent
+        self._fd = parent.fileno()
+        self.code: int | None = None
+        self._pidfd: int | None = None
+        if hasattr(os, 'pidfd_open'):
+            try:
+                self._pidfd = os.pidfd_open(self.pid)
+            except OSError:
+                self._pidfd = None
+        self.reader = gevent.spawn(self._read)
+        if preparation is not None:
+            self._send(preparation)
+
+    def __repr__(self) -> str:
+        return f'<worker process {self.pid}>'
+
+    # -- the socket -------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        """Send one frame; try at once without blocking, finish in a greenlet if the
+        socket is full. Any greenlet; never blocks."""
+        header = _HEADER.pack(len(data))
+        whole = len(data) <= _SMALL
+        frame = header + data if whole else header
+        try:
+            sent = os.write(self._fd, frame)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # the process is gone: the reader sees the end of the stream
+        if sent < len(frame) or not whole:
+            rest = [memoryview(frame)[sent:]]
+            if not whole:
+                rest.append(memoryview(data))
+            gevent.spawn(self._send_rest, rest)
+
+    def _send_rest(self, parts: list[memoryview]) -> None:
+        try:
+            for part in parts:
+                self.sock.sendall(part)
+        except OSError:
+            pass  # the process is gone: the reader sees the end of the stream
+
+    def _frames(self) -> Iterator[bytearray]:
+        """The frames the process sends, read in large chunks; the empty
+        STARTED frames only set :attr:`started`."""
+        buf = bytearray()
+        recv = self.sock.recv
+
+        def fill(size: int) -> bool:
+            # Read until *buf* holds *size* bytes; False at the end of the stream.
+            while len(buf) < size:
+                chunk = recv(_CHUNK)
+                if not chunk:
+                    return False
+                buf.extend(chunk)
+            return True
+
+        try:
+            while fill(_HEADER.size):
+                size = _HEADER.unpack_from(buf)[0]
+                if not size:
+                    del buf[:_HEADER.size]
+                    self.started = True  # the process took its task
+                    task = self.task
+                    if task is not None and task._state is not None \
+                            and task._state.pending is not None:
+                        self.soft_stop()  # its soft limit passed before it got there
+                    del task  # parked here until the next frame: keep no task alive
+                    continue
+                end = _HEADER.size + size
+                if len(buf) < end and size > _CHUNK:
+                    frame = self._recv_big(buf, size)  # not through the buffer
+                    if frame is None:
+                        return
+                    yield frame
+                    continue
+                if not fill(end):
+                    return
+                frame = buf[_HEADER.size:end]
+                del buf[:end]
+                yield frame
+        except OSError:
+            return
+
+    def _recv_big(self, buf: bytearray, size: int) -> bytearray | None:
+        """The rest of a big frame whose start is in *buf* (emptied), read in place."""
+        frame = bytearray(size)
+        have = len(buf) - _HEADER.size
+        frame[:have] = buf[_HEADER.size:]
+        buf.clear()
+        view = memoryview(frame)
+        pause_at = have + SLICE
+        while have < size:
+            count = self.sock.recv_into(view[have:])
+            if not count:
+                return None
+            have += count
+            if have >= pause_at and have < size:
+                _yield_to_hub()
+                pause_at = have + SLICE
+        return frame
+
+    def _read(self) -> None:
+        pool = self._pool
+        error = None
+        try:
+            frames = self._frames()
+            frame = next(frames, None)
+            if frame is not None:
+                status, value = pickle.loads(frame)
+                if status == 'ready':
+                    self.ready = True
+                    self.settled.set()
+                    for frame in frames:
+                        task = self.task
+                        if task is not None:
+                            ok, value = _load_outcome(frame)
+                            del frame
+                            self.done += 1
+                            self.task = None
+                            pool.task_ended(self, task, ok, value, alive=True)
+                            # this greenlet waits for the next frame now: it
+                            # must not keep the finished task or its outcome
+                            task = value = None
+                else:
+                    error = value
+        except Exception:
+            # Whatever went wrong, the worker is dropped and its task fails:
+            # a reader that ended without _died() would freeze that task.
+            logger.exception('%r: reading from the process failed', self)
+            self.kill()
+        finally:
+            self._died(error)
+
+    def _died(self, error: str | None) -> None:
+        self.settled.set()
+        self.sock.close()
+        code = self._reap()
+        task, self.task = self.task, None
+        pool = self._pool
+        if task is not None and error is None and not self.started and not pool.closing_kill \
+                and pool.retry(task):
+            task = None  # the process died before it took the task, which never ran: once more
+        if task is not None:
+            if error is not None:
+                message = (f'worker process {self.pid} could not start, so {task!r} did not '
+                           f'run:\n{error}')
+            elif pool.closing_kill:
+                message = (f'{task!r} was stopped: the supervisor stopped and its wait ran out '
+                           f'(worker process {self.pid} was killed)')
+            else:
+                message = (f'worker process {self.pid} died ({describe(code)}) '
+                           f'while running {task!r}')
+            pool.task_ended(self, task, False, WorkerProcessDied(message), alive=False)
+        elif error is not None:
+            logger.error('worker process %s could not start:\n%s', self.pid, error)
+        pool.worker_gone(self, code)
+
+    def _reap(self) -> int | None:
+        """Wait for the process to exit (its stream ended), killing it if it does
+        not; return its exit code. Bounded: at most EXIT_TIMEOUT + 1 s."""
+        if self._wait_exit(EXIT_TIMEOUT) is None:
+            self.kill()
+            self._wait_exit(1.0)
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        return self.code
+
+    def _wait_exit(self, timeout: float) -> int | None:
+        """The exit code once the process exited, or None after *timeout* seconds."""
+        if self._pidfd is not None:
+            # a pidfd turns readable when the process exits: an event, no polling
+            if not gevent.select.select([self._pidfd], [], [], timeout)[0]:
+                return self._poll()
+            # It exited. Under patch_all() gevent's SIGCHLD handler reaps it and
+            # hands the status to the patched waitpid once the hub has run: a
+            # few short turns collect it.
+            timeout = 1.0
+        for _ in range(int(timeout / 0.01)):  # without a pidfd: a short, bounded poll
+            if self._poll() is not None:
+                break
+            gevent.sleep(0.01)
+        return self._poll()
+
+    def _poll(self) -> int | None:
+        """The exit code once the process ended (and was reaped here), else None."""
+        if self.code is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: the code is lost
+                self.code = _UNKNOWN
+            else:
+                if pid:
+                    self.code = os.waitstatus_to_exitcode(status)
+        return self.code
+
+    # -- used by the pool ---------------------------------------------------------
+
+    def run(self, task: Task[Any]) -> None:
+        """Send *task* to the process. Pickles it here, one task at a time as
+        processes free up, so a burst of big arguments never holds the hub
+        for long in one go."""
+        self.task = task
+        self.started = False
+        try:
+            target = task.target
+            if task._trace is not None and _tracing.tracer is not None:
+                target = _tracing.tracer.process_target(task, target)
+            payload = dump_call(target, task.args, task.kwargs)
+        except TypeError as exc:
+            self.task = None
+            # reported from a greenlet of its own: the caller may be the pump
+            gevent.spawn(self._pool.task_ended, self, task, False, exc, True)
+            return
+        self._send(payload)
+
+    def forget_parent(self) -> None:
+        """In a forked child: let go of the parent's process without touching it.
+
+        It is neither killed nor reaped here, and the child closes its copy of
+        the socket, so the process still ends when the parent lets it go.
+        """
+        self.code = _UNKNOWN  # so nothing here kills or waits for it
+        self.task = None
+        self.ready = False
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        try:
+            os.close(self.sock.detach())
+        except OSError:
+            pass
+        self.reader.kill(block=False)  # a reader that survived in this hub ends quietly
+
+    def close(self) -> None:
+        """Ask the process to exit (an empty frame); the reader then reaps it."""
+        self._send(b'')
+
+    def soft_stop(self) -> None:
+        """SIGUSR1: the process raises TimeoutError in the task it runs."""
+        self._signal(signal.SIGUSR1)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: int) -> None:
+        if self.code is None:  # not reaped: the pid is still this process's
+            try:
+                os.kill(self.pid, signum)
+            except OSError:
+                pass
+
+
+def describe(code: int | None) -> str:
+    if code is None or code == _UNKNOWN:
+        return 'exit code unknown'
+    if code < 0:
+        try:
+            return f'killed by {signal.Signals(-code).name}'
+        except ValueError:
+            return f'killed by signal {-code}'
+    return f'exit code {code}'
+
+
+def _load_outcome(frame: bytearray) -> tuple[bool, Any]:
+    try:
+        ok, value, tb = pickle.loads(frame)
+    except Exception as exc:
+        return False, pickle.UnpicklingError(
+            f'the result of a TT_MP task could not be unpickled: {type(exc).__name__}: {exc}')
+    if not ok and tb and isinstance(value, BaseException):
+        value.__cause__ = RemoteTraceback(tb)
+    return ok, value
+
