@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
 from greenlet import GreenletExit, getcurrent
-from greenlet import greenlet as RawGreenlet
 from zope.interface import implementer
 
 from . import _logging, _tracing
@@ -25,6 +24,8 @@ from ._errors import ActorNotRunning, MailboxFull
 from ._interfaces import IActor
 from ._logging import logger
 from ._mailbox import Mailbox
+from ._port import ActorHost, HubPort
+from ._supervisor import actor_host
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # annotations only: no run-time dependency
@@ -112,16 +113,17 @@ class _ActorCore:
         'greenlet',
         'guardian',
         'handled',
+        'host',
         'hub_thread',
         'limit',
         'lock',
         'mailbox',
         'name',
         'pending',
+        'port',
         'priority',
         'remote',
         'restarts',
-        'run',
         'sleeping',
         'space_waiters',
         'state',
@@ -132,6 +134,9 @@ class _ActorCore:
         'wake_pending',
     )
 
+    #: The hub it runs in; set by the first start (nothing reads it before).
+    port: HubPort
+
     def __init__(self) -> None:
         self.name: str | None = None
         self.priority = TASK_NORMAL
@@ -141,7 +146,7 @@ class _ActorCore:
         self.state = STOPPED
         self.stopping = False
         self.drain = False
-        self.run: Any = None
+        self.host: ActorHost | None = None  # its supervisor, as actors see it
         self.greenlet: Any = None
         self.sleeping = False
         self.wake_pending = False
@@ -322,21 +327,19 @@ class Actor:
             core.stop_hook_ran = False
             core.stopped = Latch()
             core.mailbox = self.mailbox_class()
-        sup = self.supervisor
+        host = actor_host(self.supervisor)
         try:
-            run = sup._running_run()
+            port = host.running_port()
         except BaseException:
             core.state = STOPPED
             core.stopped.set()
             raise
-        core.run = run
-        core.hub_thread = run.inbox._thread_id
-        sup._register_actor(self)
+        core.host = host
+        core.port = port
+        core.hub_thread = port.thread_id
+        host.register_actor(self)
         self._on_actor_start()
-        if run.inbox.in_owner_thread():
-            self._spawn_greenlet(run)
-        else:
-            run.inbox.put((self._spawn_greenlet, (run,)))
+        port.call(self._spawn_greenlet, port)
         return True
 
     def _on_actor_start(self) -> None:
@@ -364,20 +367,18 @@ class Actor:
 
     def _started_again_after_fork(self) -> bool:
         """A message to an actor that ran before a fork is a first use: restart the supervisor."""
-        sup = self.supervisor
-        if not sup._restart_on_use or self not in sup._forked_actors:
+        host = actor_host(self.supervisor)
+        if not host.restarts_after_fork(self):
             return False
-        sup._running_run()  # starts it, and this actor with it
+        host.running_port()  # starts it, and this actor with it
         return self._actor.state == RUNNING
 
     def _start_again(self) -> None:
         """Start as the parent had started it (its arguments and settings kept)."""
         Actor.start(self)
 
-    def _spawn_greenlet(self, run: Any) -> None:
-        glet = RawGreenlet(self._main, run.hub)
-        self._actor.greenlet = glet
-        run.hub.loop.run_callback(glet.switch)
+    def _spawn_greenlet(self, port: HubPort) -> None:
+        self._actor.greenlet = port.spawn_raw(self._main)
 
     def stop(self, wait: bool | float = True, drain: bool = False) -> bool:
         """Stop after the message being handled; return False if not running.
@@ -402,15 +403,12 @@ class Actor:
         for waiter in waiters:
             waiter.set()
         self._on_actor_stop()
-        run = core.run
-        if run.finished:
+        if core.port.finished:
             core.state = STOPPED  # its hub is gone: nothing will run the greenlet
             self._run_exit_hooks()
             core.stopped.set()
-        elif run.inbox.in_owner_thread():
-            self._wake()
         else:
-            run.inbox.put((self._wake, ()))
+            core.port.call(self._wake)
         if wait is not False and getcurrent() is not core.greenlet:
             core.stopped.wait(limit)
         return True
@@ -440,10 +438,10 @@ class Actor:
             if priority == TASK_NORMAL and type(mailbox) is Mailbox:
                 mailbox.normal.append(item)
             else:
-                mailbox.put(item, priority)
+                mailbox.push(item, priority)
             if core.sleeping and not core.wake_pending:
                 core.wake_pending = True
-                core.run.hub.loop.run_callback(self._resume)
+                core.port.run_callback(self._resume)
             return
         self._send((message, None if _tracing.tracer is None else _told()), priority, block)
 
@@ -480,19 +478,19 @@ class Actor:
 
     def _send(self, item: tuple[Any, _Told | None], priority: int, block: bool) -> None:
         core = self._actor
-        if core.state != RUNNING or core.stopping or core.run.finished:
+        if core.state != RUNNING or core.stopping or core.port.finished:
             if not self._started_again_after_fork():
                 raise ActorNotRunning(f'{self!r} is not running')
         if core.limit is not None:
             self._reserve_room(block)
-        run = core.run
-        if run.inbox.in_owner_thread():
+        port = core.port
+        if port.in_owner_thread():
             if core.remote:
                 self._drain_remote()
             self._deliver(item, priority)
         else:
             core.remote.append((item, priority))
-            run.inbox.put((self._drain_remote, ()))
+            port.post(self._drain_remote)
 
     def _drain_remote(self) -> None:
         # In the hub's thread: deliver what other threads told, in their order.
@@ -522,7 +520,7 @@ class Actor:
         if core.state != RUNNING or (core.stopping and not core.drain):
             self._drop(item)
             return
-        core.mailbox.put(item, priority)
+        core.mailbox.push(item, priority)
         self._wake()
 
     def _drop(self, item: tuple[Any, _Told | None]) -> None:
@@ -536,7 +534,7 @@ class Actor:
         core = self._actor
         if core.sleeping and not core.wake_pending:
             core.wake_pending = True
-            core.run.hub.loop.run_callback(self._resume)
+            core.port.run_callback(self._resume)
 
     def _resume(self) -> None:
         core = self._actor
@@ -631,7 +629,7 @@ class Actor:
         core = self._actor
         core.sleeping = True
         try:
-            core.run.hub.switch()
+            core.port.switch()
         finally:
             core.sleeping = False
 
@@ -714,7 +712,8 @@ class Actor:
         finally:
             core.state = STOPPED
             core.greenlet = None
-            self.supervisor._unregister_actor(self)
+            if core.host is not None:
+                core.host.unregister_actor(self)
             if _logging._debug:
                 logger.debug('actor %s stopped', self.name)
             self._run_exit_hooks()  # before stopped is set: stop(wait) returns after them

@@ -66,7 +66,7 @@ class _PoolSupervisor(ActorSupervisor):
         specs = [ChildSpec(factory, name=f'{self.name}-{n}') for n in range(size)]
         super().__init__(specs, ONE_FOR_ONE, max_restarts, within, backoff)
         self.routing = routing
-        self.pending = Mailbox()  # waits while no member is up
+        self.pending: Mailbox[_Routed] = Mailbox()  # waits while no member is up
         self.busy: dict[int, int] = {id(m): 0 for m in self.children()}
         self._turn = itertools.count()
 
@@ -90,7 +90,7 @@ class _PoolSupervisor(ActorSupervisor):
             return
         member = self._pick()
         if member is None:
-            self.pending.put(routed, routed.priority)
+            self.pending.push(routed, routed.priority)
             return
         routed.member = member
         self.busy[id(member)] += 1
@@ -119,7 +119,7 @@ class _PoolSupervisor(ActorSupervisor):
             else:
                 own.append(item)
         for item in own:
-            mailbox.put(item)
+            mailbox.push(item)
 
     def on_stop(self) -> None:
         super().on_stop()
@@ -197,12 +197,9 @@ class ActorPool:
     def _send(self, routed: _Routed) -> None:
         sup = self._sup
         core = sup._actor
-        if not sup.is_alive() or core.run.finished:
+        if not sup.is_alive() or core.port.finished:
             raise ActorNotRunning(f'actor pool {self.name} is not running')
-        if core.run.inbox.in_owner_thread():
-            sup.route(routed)
-        else:
-            core.run.inbox.put((sup.route, (routed,)))
+        core.port.call(sup.route, routed)
 
     def stop(self, wait: bool | float = True) -> bool:
         """Stop the members and the pool; messages not yet handled fail with

@@ -35,13 +35,9 @@ class BackgroundEventWorker(BackgroundWorker):
         ``await worker.trigger()`` works too.
         """
         core = self._actor
-        if core.state != 'running' or core.stopping or core.run.finished:
+        if core.state != 'running' or core.stopping or core.port.finished:
             raise ActorNotRunning(f'{self!r} is not running')
-        run = core.run
-        if run.inbox.in_owner_thread():
-            self._on_trigger(force)
-        else:
-            run.inbox.put((self._on_trigger, (force,)))
+        core.port.call(self._on_trigger, force)
         return DONE
 
     trigger_threadsafe = trigger

@@ -63,12 +63,7 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
     def _on_actor_start(self) -> None:
         super()._on_actor_start()
         self._schedule = self._make_schedule()
-        run = self._actor.run
-        first = self._schedule.first(time.monotonic())
-        if run.inbox.in_owner_thread():
-            self._arm(first)
-        else:
-            run.inbox.put((self._arm, (first,)))
+        self._actor.port.call(self._arm, self._schedule.first(time.monotonic()))
 
     def _make_schedule(self) -> Schedule:
         """Hook: what computes the start times (a cron worker's differs)."""
@@ -79,9 +74,8 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
         self._disarm()
         if self._actor.stopping:
             return
-        timer = self._actor.run.hub.loop.timer(max(0.0, when - time.monotonic()))
-        self._timer = timer
-        timer.start(self._on_trigger, True)
+        self._timer = self._actor.port.call_later(max(0.0, when - time.monotonic()),
+                                                  self._on_trigger, True)
 
     def _disarm(self) -> None:
         timer, self._timer = self._timer, None
@@ -96,12 +90,9 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
             self._arm(self._schedule.next(time.monotonic()))
 
     def _on_actor_stop(self) -> None:
-        run = self._actor.run
-        if run is not None and not run.finished:
-            if run.inbox.in_owner_thread():
-                self._disarm()
-            else:
-                run.inbox.put((self._disarm, ()))
+        port = self._actor.port
+        if not port.finished:
+            port.call(self._disarm)
 
     def _finish(self) -> None:
         self._disarm()

@@ -16,6 +16,7 @@ from gevent.hub import Hub
 from ._admission import Admission
 from ._bridge import Inbox, Latch
 from ._inspect import InspectServer
+from ._port import HubPort
 from ._task import Task
 from ._watchdog import HubWatchdog
 
@@ -37,6 +38,8 @@ class HubRun:
         self.hub = hub
         self.thread_id = thread_id
         self.inbox = inbox
+        #: What actors and workers get of the run (they never see its hub or inbox).
+        self.port = HubPort(hub, thread_id, inbox)
         self.watchdog: HubWatchdog | None = None
         self.inspect: InspectServer | None = None
         self.tiers: dict[int, Any] = {}
@@ -52,4 +55,12 @@ class HubRun:
         self.abandoned: dict[int, Task[Any]] = {}  # canceled by stop() before they started
         self.closing = False
         self.cancel_running = False  # stop(cancel_tasks=True): stop running tasks too
-        self.finished = False
+
+    @property
+    def finished(self) -> bool:
+        """True once the run ended: kept by its port, which actors and workers see."""
+        return self.port.finished
+
+    @finished.setter
+    def finished(self, value: bool) -> None:
+        self.port.finished = value

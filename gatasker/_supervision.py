@@ -452,8 +452,7 @@ class ActorSupervisor(Actor):
             fired.append(True)
             self._wake()
 
-        timer = self._actor.run.hub.loop.timer(delay)
-        timer.start(fire)
+        timer = self._actor.port.call_later(delay, fire)
         try:
             while not fired and not self._actor.stopping:
                 self._park()

@@ -70,6 +70,7 @@ from ._inspect import InspectServer, parse_address, to_jsonable
 from ._interfaces import ISupervisor, IWorker
 from ._logging import logger
 from ._policies import RunState, TaskPolicy, ask_to_stop, eta_delay, interrupted_outcome
+from ._port import ActorHost, HubPort
 from ._process_child import PREPARING_ENV
 from ._process_pool import check_not_preparing
 from ._process_support import ProcessSupport
@@ -1378,6 +1379,46 @@ class _Launch:
         self.ready = Latch()
         self.run: HubRun | None = None
         self.error: BaseException | None = None
+
+
+class SupervisorActorHost:
+    """A TaskSupervisor as its actors and workers see it (an ``ActorHost``)."""
+
+    __slots__ = ('_sup',)
+
+    def __init__(self, sup: TaskSupervisor) -> None:
+        self._sup = sup
+
+    def running_port(self) -> HubPort:
+        """The running run's port; starts the supervisor if it starts on use.
+
+        Raises SupervisorNotRunning otherwise. Any thread; may block while
+        the supervisor starts.
+        """
+        return self._sup._running_run().port
+
+    def register_actor(self, actor: object) -> None:
+        """Count *actor* among the running ones (stopped with the supervisor)."""
+        self._sup._register_actor(actor)
+
+    def unregister_actor(self, actor: object) -> None:
+        """Forget *actor*, if it is the one registered under its id."""
+        self._sup._unregister_actor(actor)
+
+    def restarts_after_fork(self, actor: object) -> bool:
+        """True if *actor* ran in the parent of this forked process and the
+        supervisor starts afresh (with it) on first use."""
+        sup = self._sup
+        return sup._restart_on_use and actor in sup._forked_actors
+
+    def is_started(self) -> bool:
+        """True while the supervisor runs."""
+        return bool(self._sup.is_started())
+
+
+def actor_host(sup: TaskSupervisor) -> ActorHost:
+    """What the actors and workers of *sup* use of it. Any thread; never blocks."""
+    return SupervisorActorHost(sup)
 
 
 def _describe(tasks: list[Task[Any]]) -> str:

@@ -1,0 +1,146 @@
+"""The hub port: the one way actors and workers reach their supervisor's hub.
+
+A supervisor run owns one hub (one OS thread) and one thread-safe inbox that
+its mailbox greenlet serves. :class:`HubPort` is what the rest of the
+package gets of it: the hub thread's id, "call now if I am in that thread,
+else post through the inbox" written once, timers, and the few raw hub
+operations an actor's greenlet needs. Nobody but the supervisor touches the
+run's inbox or hub directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from gevent.hub import Hub
+from greenlet import greenlet as RawGreenlet
+
+from ._bridge import Inbox, real_thread_id
+
+if TYPE_CHECKING:  # annotations only: no run-time dependency
+    from typing_extensions import TypeVarTuple, Unpack
+
+    Ts = TypeVarTuple('Ts')
+
+
+class Closable(Protocol):
+    """A handle on something pending (a timer) that ``close()`` cancels."""
+
+    def close(self) -> None: ...
+
+
+class RunCallback(Protocol):
+    """``loop.run_callback``: run ``func(*args)`` in the hub soon. Hub thread only."""
+
+    def __call__(self, func: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> object: ...
+
+
+class _Timer(Protocol):
+    """A gevent timer watcher, as far as the port uses it."""
+
+    def start(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _Loop(Protocol):
+    """A gevent loop, as far as the port uses it."""
+
+    run_callback: RunCallback
+
+    def timer(self, after: float, repeat: float = 0.0, ref: bool = True) -> _Timer: ...
+
+
+class HubPort:
+    """One supervisor run's hub, as actors, workers and tiers see it.
+
+    Made by the run, in the hub's thread. ``thread_id``, ``finished``,
+    :meth:`in_owner_thread`, :meth:`call` and :meth:`post` may be used from
+    any thread; the rest only in the hub's thread.
+
+    ``run_callback(func, *args)`` (the loop's own bound method, for the
+    actors' hot paths) schedules ``func(*args)`` in the hub; ``switch()``
+    parks the calling greenlet until something switches back to it.
+
+    Args:
+        hub: the gevent hub of the run (the calling thread's).
+        thread_id: the real id of that hub's OS thread.
+        inbox: the supervisor's inbox, served by its mailbox greenlet in *hub*.
+    """
+
+    __slots__ = ('_hub', '_inbox', '_loop', 'finished', 'run_callback', 'switch', 'thread_id')
+
+    def __init__(self, hub: Hub, thread_id: int, inbox: Inbox) -> None:
+        self._hub = hub
+        loop: _Loop = hub.loop
+        self._loop = loop
+        self._inbox = inbox
+        #: The real id of the hub's OS thread.
+        self.thread_id = thread_id
+        #: True once the run ended: its hub may be gone and nothing posted runs.
+        self.finished = False
+        self.run_callback: RunCallback = loop.run_callback
+        self.switch: Callable[[], object] = hub.switch
+
+    def in_owner_thread(self) -> bool:
+        """True when called from the hub's OS thread. Any thread; never blocks."""
+        return real_thread_id() == self.thread_id
+
+    def post(self, func: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> None:
+        """Run ``func(*args)`` in the supervisor's mailbox greenlet, after what
+        was posted before. Any thread; never blocks."""
+        self._inbox.put((func, args))
+
+    def call(self, func: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> None:
+        """Run ``func(*args)`` now when called in the hub's thread, else post it.
+        Any thread; never blocks (except for what *func* does when run now)."""
+        if real_thread_id() == self.thread_id:
+            func(*args)
+        else:
+            self._inbox.put((func, args))
+
+    def call_soon(self, func: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> None:
+        """Run ``func(*args)`` in the hub at its next turn. Hub thread only; never blocks."""
+        self._loop.run_callback(func, *args)
+
+    def call_later(self, seconds: float, func: Callable[[Unpack[Ts]], object],
+                   *args: Unpack[Ts], ref: bool = True) -> Closable:
+        """Run ``func(*args)`` in the hub after *seconds*; ``close()`` the handle to
+        cancel it. With ``ref=False`` the pending timer alone does not keep the
+        hub's loop running. Hub thread only; never blocks."""
+        timer = self._loop.timer(seconds, ref=ref)
+        timer.start(func, *args)
+        return timer
+
+    def spawn_raw(self, run: Callable[[], object]) -> RawGreenlet:
+        """A raw greenlet running *run* in the hub, started at the hub's next
+        turn. Hub thread only; never blocks."""
+        glet = RawGreenlet(run, self._hub)
+        self._loop.run_callback(glet.switch)
+        return glet
+
+
+class ActorHost(Protocol):
+    """What an actor or worker needs of the TaskSupervisor it runs under.
+
+    ``_supervisor.actor_host(sup)`` gives one. Any thread.
+    """
+
+    def running_port(self) -> HubPort:
+        """The port of the running run; starts the supervisor if it starts on
+        use (the default one, or after a fork). Raises SupervisorNotRunning
+        otherwise. May block while the supervisor starts."""
+
+    def register_actor(self, actor: object) -> None:
+        """Count *actor* among the running ones: the supervisor's stop stops it."""
+
+    def unregister_actor(self, actor: object) -> None:
+        """Forget *actor* (it ended). Never blocks."""
+
+    def restarts_after_fork(self, actor: object) -> bool:
+        """True if *actor* ran in the parent of this forked process and the
+        supervisor starts afresh, with it, on first use. Never blocks."""
+
+    def is_started(self) -> bool:
+        """True while the supervisor runs. Never blocks."""
