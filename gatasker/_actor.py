@@ -20,6 +20,7 @@ from zope.interface import implementer
 from . import _logging, _tracing
 from ._bridge import Latch, allocate_lock, real_thread_id
 from ._constants import TASK_NORMAL, check_priority, check_timeout
+from ._default import task_supervisor
 from ._errors import ActorNotRunning, MailboxFull
 from ._interfaces import IActor
 from ._logging import logger
@@ -294,7 +295,6 @@ class Actor:
     def supervisor(self) -> Any:
         """The supervisor the actor runs under (the default one unless given)."""
         if self._actor.supervisor is None:
-            from ._api import task_supervisor
             return task_supervisor
         return self._actor.supervisor
 
