@@ -1,8 +1,11 @@
-"""A task's ``concurrent.futures.Future``: what `Task.future()` returns."""
+"""A task's ``concurrent.futures.Future`` (what `Task.future()` returns), and
+the one translation between a ``concurrent.futures.Future`` and an outcome
+``(ok, result_or_exception)`` in either direction."""
 
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._bridge import wait_future
@@ -10,6 +13,41 @@ from ._constants import TASK_STATUS_CANCELED, check_timeout
 from ._task import Task
 
 T = TypeVar('T')
+
+
+def future_outcome(future: concurrent.futures.Future[T],
+                   canceled: Callable[[], BaseException]) -> tuple[bool, T | BaseException]:
+    """The outcome of a done *future*: ``(True, result)`` or ``(False, exception)``.
+
+    A canceled future gives ``(False, canceled())``. Any thread; never blocks
+    (the future must be done).
+    """
+    if future.cancelled():
+        return False, canceled()
+    exc = future.exception(0)
+    if exc is not None:
+        return False, exc
+    return True, future.result(0)
+
+
+def settle_future(future: concurrent.futures.Future[object], ok: bool, value: object) -> bool:
+    """Give *future* the outcome ``(ok, value)``: its result *value* if *ok*, else
+    the exception *value*. Any thread; never blocks.
+
+    Returns False, changing nothing, if the future was already done (its
+    owner canceled it meanwhile). Raises TypeError for a failed outcome
+    whose *value* is not an exception.
+    """
+    if not ok and not isinstance(value, BaseException):
+        raise TypeError(f'a failed outcome needs an exception, got {value!r}')
+    try:
+        if isinstance(value, BaseException) and not ok:
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+    except concurrent.futures.InvalidStateError:
+        return False
+    return True
 
 
 class TaskFuture(concurrent.futures.Future[T]):

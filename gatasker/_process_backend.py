@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import TaskCancelled
+from ._futures import future_outcome
 from ._task import Task
 
 
@@ -57,14 +58,8 @@ class ExecutorBackend:
 
     def _future_done(self, task: Task[Any], future: concurrent.futures.Future[Any]) -> None:
         # Any thread: the executor's. Only the thread-safe finish is touched.
-        if future.cancelled():
-            self._finish(task, False, TaskCancelled(f'{task!r}: the executor canceled it'))
-            return
-        exc = future.exception()
-        if exc is not None:
-            self._finish(task, False, exc)
-        else:
-            self._finish(task, True, future.result())
+        self._finish(task, *future_outcome(
+            future, lambda: TaskCancelled(f'{task!r}: the executor canceled it')))
 
     def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
         """Cancel the task's future; an executor cannot stop a call that began."""

@@ -19,6 +19,7 @@ from conftest import BASE_EXCEPTIONS, boom, call_from, echo
 import gatasker
 from gatasker import TT_GREENLET, TT_THREAD, TaskCancelled
 from gatasker._bridge import Latch, allocate_lock, real_thread_id, start_real_thread
+from gatasker._futures import future_outcome, settle_future
 
 WHERE = ['greenlet', 'thread']
 
@@ -463,3 +464,34 @@ def test_a_greenlet_task_waits_for_other_tasks_with_gevent(
 
     task = supervisor.put_task(waiter, tt=TT_GREENLET, _pass_task_id=False)
     assert task.get(30) == [0, 1, 2]
+
+
+def test_future_outcome_of_a_result_an_exception_and_a_cancel() -> None:
+    done: concurrent.futures.Future[int] = concurrent.futures.Future()
+    done.set_result(7)
+    assert future_outcome(done, TaskCancelled) == (True, 7)
+    failed: concurrent.futures.Future[int] = concurrent.futures.Future()
+    error = KeyError('x')
+    failed.set_exception(error)
+    assert future_outcome(failed, TaskCancelled) == (False, error)
+    canceled: concurrent.futures.Future[int] = concurrent.futures.Future()
+    assert canceled.cancel()
+    ok, value = future_outcome(canceled, lambda: TaskCancelled('gone'))
+    assert not ok and isinstance(value, TaskCancelled) and str(value) == 'gone'
+
+
+@pytest.mark.parametrize('exc', BASE_EXCEPTIONS)
+def test_settle_future_gives_the_outcome_once(exc: BaseException) -> None:
+    future: concurrent.futures.Future[object] = concurrent.futures.Future()
+    assert settle_future(future, True, None)
+    assert future.result(0) is None
+    assert not settle_future(future, False, exc)  # already done: nothing changes
+    assert future.result(0) is None
+    failed: concurrent.futures.Future[object] = concurrent.futures.Future()
+    assert settle_future(failed, False, exc)
+    assert failed.exception(0) is exc
+    canceled: concurrent.futures.Future[object] = concurrent.futures.Future()
+    canceled.cancel()
+    assert not settle_future(canceled, True, 1) and canceled.cancelled()
+    with pytest.raises(TypeError):
+        settle_future(concurrent.futures.Future(), False, 'not an exception')

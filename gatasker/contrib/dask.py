@@ -44,6 +44,7 @@ from .._bridge import (
     wait_future,
 )
 from .._constants import TASK_NORMAL
+from .._futures import settle_future
 from .._logging import logger
 
 __all__ = ['DaskExecutor', 'dask_priority']
@@ -69,16 +70,6 @@ def _wait(future: concurrent.futures.Future[T], timeout: float | None = None) ->
     if not wait_future(future, timeout):
         raise TimeoutError(f'no answer within {timeout} s')
     return future.result()
-
-
-def _settle(future: concurrent.futures.Future[Any], ok: bool, value: Any) -> None:
-    try:
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-    except concurrent.futures.InvalidStateError:  # its owner canceled it meanwhile
-        pass
 
 
 class _ClientLoop(ALoop):
@@ -296,7 +287,7 @@ class DaskExecutor(concurrent.futures.Executor):
             job.dask_future = self._client.submit(job.call, key=job.key, pure=False,
                                                   priority=job.priority)
         except BaseException as exc:  # e.g. an argument that cannot be pickled
-            _settle(job.future, False, exc)
+            settle_future(job.future, False, exc)
             return
         job.watcher = asyncio.ensure_future(self._follow(job))
 
@@ -309,7 +300,7 @@ class DaskExecutor(concurrent.futures.Executor):
         except BaseException as exc:
             value, ok = exc, False
         job.dask_future = None  # lets the cluster release the key
-        _settle(job.future, ok, value)
+        settle_future(job.future, ok, value)
 
     def _job_done(self, future: concurrent.futures.Future[Any]) -> None:
         # Any thread: where the future was completed or canceled.
