@@ -130,16 +130,27 @@ class _PoolSupervisor(ActorSupervisor):
 class ActorPool:
     """A router over *size* identical actors made by *factory*, supervised.
 
-    ``ActorPool(factory, size, strategy='round_robin')``: *factory* is called
-    with no argument for each member (an Actor subclass will do); *strategy*
-    ``'round_robin'`` takes the members in turn, ``'least_busy'`` the one with
-    the fewest messages in hand (in turn among equals). ``tell``/``ask`` work as on one actor,
-    priorities included. A member that fails is restarted one_for_one after
-    a backoff (default from 10 ms doubling up to 1 s) and skipped while down;
+    ``tell``/``ask`` work as on one actor, priorities included. A member that
+    fails is restarted one_for_one after a backoff and skipped while down;
     the messages it still held go to the others. By default there is no
-    restart limit (``max_restarts=None``), so one member that always fails
-    never stops the pool. The pool starts at construction; every method may
-    be called from any thread.
+    restart limit, so one member that always fails never stops the pool.
+    The pool starts at construction; every method may be called from any
+    thread.
+
+    Args:
+        factory: Called with no argument for each member (an Actor subclass
+            will do).
+        size: How many members.
+        strategy: ``'round_robin'`` takes the members in turn,
+            ``'least_busy'`` the one with the fewest messages in hand (in
+            turn among equals).
+        max_restarts: As `ActorSupervisor` takes it; None (default) for no
+            limit.
+        within: As `ActorSupervisor` takes it.
+        backoff: As `ActorSupervisor` takes it; by default from 10 ms
+            doubling up to 1 s.
+        name: The pool's name; members are named ``<name>-<n>``.
+        supervisor: The `TaskSupervisor`; the default one when None.
     """
 
     def __init__(self, factory: Callable[[], Actor], size: int, strategy: str = ROUND_ROBIN,
@@ -166,24 +177,57 @@ class ActorPool:
         return self._sup
 
     def members(self) -> list[Actor]:
-        """The members, each the same object across its restarts."""
+        """The members. Any thread; never blocks.
+
+        Returns:
+            list[Actor]: Each member stays the same object across its restarts.
+        """
         return self._sup.children()
 
     def statistics(self) -> ActorSupervisorStatistics:
-        """The members' states and restarts. Any thread; never blocks."""
+        """The members' states and restarts. Any thread; never blocks.
+
+        Returns:
+            ActorSupervisorStatistics: A frozen snapshot.
+        """
         return self._sup.statistics()
 
     def tell(self, message: object = None, priority: int = TASK_NORMAL) -> None:
-        """Send *message* to one member without waiting. Raises ActorNotRunning
-        when the pool stopped. Any thread or greenlet; never blocks."""
+        """Send *message* to one member without waiting.
+
+        Any thread or greenlet; never blocks.
+
+        Args:
+            message: Handed to the member's ``on_receive()``.
+            priority: ``TASK_CRITICAL``, ``TASK_HIGH``, ``TASK_NORMAL`` or
+                ``TASK_LOW``.
+
+        Raises:
+            ActorNotRunning: The pool stopped.
+        """
         check_priority(priority)
         self._send(_Routed(self._sup, message, priority, asked=False))
 
     def ask(self, message: object = None, timeout: float | None = None,
             priority: int = TASK_NORMAL) -> object:
-        """Send *message* to one member and return its answer (or raise what its
-        handler raised); TimeoutError after *timeout* seconds. Blocks:
-        cooperatively in a greenlet, or the calling OS thread."""
+        """Send *message* to one member and return its answer.
+
+        Blocks: cooperatively in a greenlet, or the calling OS thread.
+
+        Args:
+            message: Handed to the member's ``on_receive()``.
+            timeout: Seconds to wait at most; None waits as long as it takes.
+            priority: ``TASK_CRITICAL``, ``TASK_HIGH``, ``TASK_NORMAL`` or
+                ``TASK_LOW``.
+
+        Returns:
+            object: What the member's handler returned.
+
+        Raises:
+            TimeoutError: The builtin one, after *timeout* seconds.
+            ActorNotRunning: The pool stopped.
+            BaseException: What the member's handler raised.
+        """
         check_priority(priority)
         limit = check_timeout(timeout)
         routed = _Routed(self._sup, message, priority, asked=True)
@@ -202,8 +246,17 @@ class ActorPool:
         core.port.call(sup.route, routed)
 
     def stop(self, wait: bool | float = True) -> bool:
-        """Stop the members and the pool; messages not yet handled fail with
-        ActorNotRunning. Blocks like ``Actor.stop``."""
+        """Stop the members and the pool.
+
+        Messages not yet handled fail with ``ActorNotRunning``. Blocks like
+        `Actor.stop()`.
+
+        Args:
+            wait: As `Actor.stop()` takes it.
+
+        Returns:
+            bool: True if it was running, False if not.
+        """
         return self._sup.stop(wait=wait)
 
     def __repr__(self) -> str:

@@ -30,9 +30,14 @@ T = TypeVar('T')
 class ALoop:
     """An asyncio loop running in the OS thread ``supervisor_<id>_aloop_<name>``.
 
-    Created by ``supervisor.create_aloop(name)``. Its methods may be called
+    Created by `TaskSupervisor.create_aloop()`. Its methods may be called
     from any thread or greenlet; `run()` blocks (cooperatively in a
     greenlet), the others do not.
+
+    Args:
+        name: Its name, unique in the supervisor.
+        supervisor: The `TaskSupervisor` it belongs to.
+        daemon: Run the loop's thread as a daemon thread.
     """
 
     def __init__(self, name: str, supervisor: Any, daemon: bool = False) -> None:
@@ -54,17 +59,29 @@ class ALoop:
         return f'<ALoop {self.name!r} {"running" if self.is_active() else "stopped"}>'
 
     def is_active(self) -> bool:
-        """True while the loop runs. Never blocks."""
+        """Tell whether the loop runs. Never blocks.
+
+        Returns:
+            bool: True while the loop runs.
+        """
         return self._loop is not None and not self._stopped.is_set()
 
     def get_loop(self) -> asyncio.AbstractEventLoop | None:
-        """The asyncio event loop (None while stopped), for direct use."""
+        """The asyncio event loop, for direct use. Never blocks.
+
+        Returns:
+            asyncio.AbstractEventLoop | None: The loop; None while stopped.
+        """
         return self._loop
 
     # -- life cycle ------------------------------------------------------------
 
     def start(self) -> bool:
-        """Start the loop's thread; False if it runs already. Waits until it is up."""
+        """Start the loop's thread. Waits until it is up.
+
+        Returns:
+            bool: True if it started, False if it runs already.
+        """
         if self.is_active():
             return False
         self._ready = Latch()
@@ -100,12 +117,21 @@ class ALoop:
             self._stopped.set()
 
     def stop(self, wait: bool | float = True, cancel_tasks: bool = False) -> bool:
-        """Stop the loop; False if it was not running.
+        """Stop the loop.
 
-        With *wait* (True or seconds), coroutines still running get that long
-        to finish and are canceled after it; *cancel_tasks* or ``wait=False``
-        cancels them at once. Blocks (cooperatively in a greenlet) until the
-        thread ended, at most *wait* seconds plus a short grace.
+        Blocks (cooperatively in a greenlet) until the thread ended, at most
+        *wait* seconds plus a short grace.
+
+        Args:
+            wait: True (or seconds) gives the coroutines still running that long
+                to finish, then cancels them; False cancels them at once.
+            cancel_tasks: Cancel them at once.
+
+        Returns:
+            bool: True if it stopped, False if it was not running.
+
+        Raises:
+            RuntimeError: Called from the loop's own thread.
         """
         loop = self._loop
         if loop is None or self._stopped.is_set():
@@ -146,7 +172,15 @@ class ALoop:
     # -- running coroutines ---------------------------------------------------------
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Schedule *coro* on the loop; return a concurrent.futures.Future. Never blocks."""
+        """Schedule *coro* on the loop. Never blocks.
+
+        Args:
+            coro: A coroutine object.
+
+        Returns:
+            concurrent.futures.Future: Done with the coroutine's result or
+                exception.
+        """
         loop = self._loop
         if loop is None or self._stopped.is_set():
             coro.close()
@@ -157,8 +191,20 @@ class ALoop:
         """Run *coro* on the loop and return its result, or raise its exception.
 
         Blocks: cooperatively in a greenlet (the hub keeps running), or the
-        calling OS thread. Raises RuntimeError from the aloop's own thread
-        (it would wait for itself) and TimeoutError after *timeout* seconds.
+        calling OS thread.
+
+        Args:
+            coro: A coroutine object.
+            timeout: Seconds to wait at most; None waits as long as it takes.
+
+        Returns:
+            T: What the coroutine returned.
+
+        Raises:
+            RuntimeError: Called from the aloop's own thread (it would wait for
+                itself).
+            TimeoutError: After *timeout* seconds.
+            BaseException: What the coroutine raised.
         """
         if real_thread_id() == self._thread_id:
             coro.close()
@@ -175,6 +221,12 @@ class ALoop:
 
         The task completes with the coroutine's result, or with its exception
         (``asyncio.CancelledError`` included) as ``task.exception``.
+
+        Args:
+            coro: A coroutine object.
+
+        Returns:
+            Task: The task.
         """
         if not asyncio.iscoroutine(coro):
             raise TypeError(f'background_task() needs a coroutine object, got {coro!r}')

@@ -84,20 +84,41 @@ def background_task(
     Use it as ``@background_task``, as ``@background_task(priority=TASK_HIGH)``
     or as ``background_task(f, priority=...)``. Calling the returned function
     with ``(*args, **kwargs)`` queues ``f(*args, **kwargs)`` and returns its
-    `Task` at once; *f* gets exactly those arguments, in every tier
-    (no ``_task_id``: only `TaskSupervisor.put_task()` targets get it).
-    ``tt=None`` runs a coroutine function on an aloop
-    and anything else on the supervisor's ``default_tt``. Bad arguments raise
-    at decoration time.
-
-    *timeout*/*soft_timeout* limit each run, *retries* (*retry_backoff*,
-    *retry_on*) run a failed task again and *rate* (``'100/s'``, ``'10/m'``)
-    limits how often its tasks start, counted over all calls of the decorated
-    function: see ``docs/policies.md``.
+    `Task` at once; *f* gets exactly those arguments, in every tier (no
+    ``_task_id``: only `TaskSupervisor.put_task()` targets get it).
 
     Typed: the decorated function keeps its parameters, and a call returns
     ``Task[R]`` where ``R`` is what *f* returns (what it awaits to, for a
-    coroutine function).
+    coroutine function). Any thread; never blocks.
+
+    Args:
+        f: The function (or coroutine function); None when used as
+            ``@background_task(...)``.
+        priority: ``TASK_CRITICAL``, ``TASK_HIGH``, ``TASK_NORMAL`` or
+            ``TASK_LOW``.
+        tt: The tier; None runs a coroutine function on an aloop and
+            anything else on the supervisor's ``default_tt``.
+        delay: Seconds each task waits outside the pool before queuing.
+        callback: Called with each task's result on success, in the
+            supervisor's hub.
+        loop: The aloop (or its name) of a coroutine function.
+        supervisor: The `TaskSupervisor`; the default one when None.
+        name: The tasks' name.
+        timeout: A hard limit on each run, in seconds.
+        soft_timeout: A soft limit on each run, in seconds.
+        retries: How many times a failed run is run again.
+        retry_backoff: ``(initial, maximum)`` seconds between retries.
+        retry_on: The exception classes that are retried (default: all).
+        rate: How often its tasks may start, e.g. ``'100/s'`` or ``'10/m'``,
+            counted over all calls of the decorated function; see
+            ``docs/policies.md``.
+
+    Returns:
+        object: The decorated function, or a decorator when *f* is None.
+
+    Raises:
+        TypeError: A bad argument, at decoration time.
+        ValueError: A bad argument, at decoration time.
     """
     check_priority(priority)
     if tt is not None:
@@ -137,10 +158,23 @@ async def co_mp_apply(f: Callable[..., Any], args: Iterable[Any] = (),
     """Run ``f(*args, **kwargs)`` in the process tier and return its result.
 
     A coroutine, for code on an aloop (or any asyncio loop): it awaits the
-    task without blocking the loop, and raises the task's exception. Uses
-    the default ``task_supervisor`` unless *supervisor* is given. *f* gets
-    exactly *args* and *kwargs* (no ``_task_id``). Cancelling the coroutine
-    cancels the task if it has not started.
+    task without blocking the loop. *f* gets exactly *args* and *kwargs*
+    (no ``_task_id``). Cancelling the coroutine cancels the task if it has
+    not started.
+
+    Args:
+        f: A picklable, module-level function.
+        args: Its positional arguments.
+        kwargs: Its keyword arguments.
+        priority: The task's priority; ``TASK_NORMAL`` when None.
+        delay: Seconds to wait outside the pool before queuing.
+        supervisor: The `TaskSupervisor`; the default one when None.
+
+    Returns:
+        object: What *f* returned.
+
+    Raises:
+        BaseException: What *f* raised.
     """
     if supervisor is None:
         supervisor = task_supervisor

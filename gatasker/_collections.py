@@ -14,12 +14,16 @@ class FunctionCollection:
     """Functions to run together, most important first (lower priority number).
 
     Use it as a decorator, ``@collection`` or ``@collection(priority=...)``
-    (both return the function), or call :meth:`append`. :meth:`execute`
-    calls every function with no arguments and returns ``(results, all_ok)``;
-    *results* maps ``'<module>.<name>'`` to what the function returned. A
-    failing function's entry is None, or ``(exception, traceback_text)`` with
-    ``include_exceptions=True``; the failure is passed to
-    ``on_error(**on_error_kwargs)`` if set, and logged otherwise.
+    (both return the function), or call `append()`. `execute()` calls every
+    function with no arguments and returns ``(results, all_ok)``; *results*
+    maps ``'<module>.<name>'`` to what the function returned.
+
+    Args:
+        on_error: Called with ``**on_error_kwargs`` when a function raised;
+            without it the failure is logged.
+        on_error_kwargs: The keywords for *on_error*.
+        include_exceptions: A failing function's entry is
+            ``(exception, traceback_text)`` instead of None.
     """
 
     def __init__(self, on_error: Callable[..., Any] | None = None,
@@ -47,7 +51,12 @@ class FunctionCollection:
         return f
 
     def append(self, f: Callable[..., Any], priority: float | None = None) -> None:
-        """Add *f* (once) with *priority* (any number; default TASK_NORMAL)."""
+        """Add *f* (once).
+
+        Args:
+            f: A function that takes no argument.
+            priority: Any number, lower first; ``TASK_NORMAL`` when None.
+        """
         if not callable(f):
             raise TypeError(f'{f!r} is not callable')
         if priority is None:
@@ -58,7 +67,14 @@ class FunctionCollection:
             self._entries.append((f, priority))
 
     def remove(self, f: Callable[..., Any]) -> None:
-        """Remove *f*; ValueError if it is not in the collection."""
+        """Remove *f*.
+
+        Args:
+            f: A function of the collection.
+
+        Raises:
+            ValueError: *f* is not in the collection.
+        """
         for index, (func, _) in enumerate(self._entries):
             if func is f:
                 del self._entries[index]
@@ -66,20 +82,40 @@ class FunctionCollection:
         raise ValueError(f'{f!r} is not in the collection')
 
     def ordered(self) -> list[tuple[Callable[..., Any], float]]:
-        """The functions with their priorities, in running order (stable)."""
+        """The functions with their priorities, in running order (stable).
+
+        Returns:
+            list: ``(function, priority)`` pairs.
+        """
         return sorted(self._entries, key=lambda entry: entry[1])
 
     @staticmethod
     def key(f: Callable[..., Any]) -> str:
-        """The result key of *f*: ``'<module>.<name>'``."""
+        """The result key of *f*.
+
+        Args:
+            f: A function.
+
+        Returns:
+            str: ``'<module>.<name>'``.
+        """
         return f'{getattr(f, "__module__", "")}.{getattr(f, "__name__", repr(f))}'
 
     def run(self) -> dict[str, Any]:
-        """Run the collection and return only the results."""
+        """Run the collection and return only the results.
+
+        Returns:
+            dict: ``'<module>.<name>'`` to what each function returned.
+        """
         return self.execute()[0]
 
     def execute(self) -> tuple[dict[str, Any], bool]:
-        """Run every function in priority order; return ``(results, all_ok)``."""
+        """Run every function in priority order.
+
+        Returns:
+            tuple: ``(results, all_ok)``: *results* maps ``'<module>.<name>'``
+                to what each function returned; *all_ok* is False if one raised.
+        """
         results: dict[str, Any] = {}
         all_ok = True
         for f, _ in self.ordered():
@@ -104,13 +140,20 @@ class FunctionCollection:
 
 
 class TaskCollection(FunctionCollection):
-    """Like :class:`FunctionCollection`, but the functions run concurrently as tasks.
+    """Like `FunctionCollection`, but the functions run concurrently as tasks.
 
-    They are queued in priority order on *supervisor* (default: the default
-    supervisor) in tier *tt* (default: its ``default_tt``); a function whose
-    priority is one of the four task priorities keeps it, any other number
-    runs as TASK_NORMAL. :meth:`execute` waits for all of them and never
-    hangs on an exception. Blocks the caller like ``wait_completed``.
+    They are queued in priority order; a function whose priority is one of
+    the four task priorities keeps it, any other number runs as
+    ``TASK_NORMAL``. `execute()` waits for all of them and never hangs on an
+    exception. Blocks the caller like `wait_completed()`.
+
+    Args:
+        on_error: As `FunctionCollection` takes it.
+        on_error_kwargs: As `FunctionCollection` takes it.
+        include_exceptions: As `FunctionCollection` takes it.
+        supervisor: The `TaskSupervisor`; the default one when None.
+        tt: The tier; the supervisor's ``default_tt`` when None.
+        poll_delay: Kept for atasker code; nothing polls.
     """
 
     def __init__(self, on_error: Callable[..., Any] | None = None,
@@ -123,6 +166,14 @@ class TaskCollection(FunctionCollection):
         self.poll_delay = poll_delay  # accepted for atasker code; nothing polls
 
     def execute(self) -> tuple[dict[str, Any], bool]:
+        """Run every function as a task, in priority order, and wait for them all.
+
+        Blocks like `wait_completed()`.
+
+        Returns:
+            tuple: ``(results, all_ok)``: *results* maps ``'<module>.<name>'``
+                to what each function returned; *all_ok* is False if one raised.
+        """
         from ._api import task_supervisor
         from ._waiting import wait_completed
 

@@ -37,17 +37,19 @@ class _Shared:
 class Executor(concurrent.futures.Executor):
     """A ``concurrent.futures.Executor`` whose calls run as tasks of a supervisor.
 
-    ``Executor(supervisor=None, *, priority=TASK_NORMAL, tt=None)``: calls
-    run on *supervisor* (the default ``task_supervisor`` if None) with
-    *priority*, in task type *tt* (None: a coroutine function on an aloop,
-    anything else on the supervisor's ``default_tt``). `options()`
-    gives the same executor with another priority or task type for some
-    calls. Give it to anything that takes an Executor, such as
+    `options()` gives the same executor with another priority or task type
+    for some calls. Give it to anything that takes an Executor, such as
     ``loop.run_in_executor``. `shutdown()` does not stop the supervisor.
-
     Every method may be called from any thread or greenlet; only
-    `shutdown()` with ``wait=True`` and the iterator of `map()`
-    block (cooperatively in a greenlet).
+    `shutdown()` with ``wait=True`` and the iterator of `map()` block
+    (cooperatively in a greenlet).
+
+    Args:
+        supervisor: The `TaskSupervisor` the calls run on; the default one
+            when None.
+        priority: The calls' priority.
+        tt: Their task type; None runs a coroutine function on an aloop,
+            anything else on the supervisor's ``default_tt``.
     """
 
     def __init__(self, supervisor: TaskSupervisor | None = None, *,
@@ -71,10 +73,17 @@ class Executor(concurrent.futures.Executor):
         return task_supervisor
 
     def options(self, *, priority: int | None = None, tt: int | None = None) -> Executor:
-        """This executor with another *priority* and/or task type *tt* (None keeps it).
+        """This executor with another *priority* and/or task type *tt*.
 
         The result shares the supervisor, the pending calls and the shut-down
         state: shutting either down shuts both. Never blocks.
+
+        Args:
+            priority: The new priority; None keeps it.
+            tt: The new task type; None keeps it.
+
+        Returns:
+            Executor: A view of this executor.
         """
         view = Executor.__new__(Executor)
         view._supervisor = self._supervisor
@@ -93,11 +102,21 @@ class Executor(concurrent.futures.Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any,
                **kwargs: Any) -> concurrent.futures.Future[Any]:
-        """Queue ``fn(*args, **kwargs)`` as a task; return its future (see `Task.future()`).
+        """Queue ``fn(*args, **kwargs)`` as a task. Never blocks.
 
-        Cancelling the future cancels the task if it has not started. Raises
-        RuntimeError after `shutdown()`, SupervisorNotRunning when the
-        supervisor is not running. Never blocks.
+        Cancelling the future cancels the task if it has not started.
+
+        Args:
+            fn: What to run.
+            *args: Its positional arguments.
+            **kwargs: Its keyword arguments.
+
+        Returns:
+            concurrent.futures.Future: The task's future (see `Task.future()`).
+
+        Raises:
+            RuntimeError: After `shutdown()`.
+            SupervisorNotRunning: The supervisor is not running.
         """
         return self._submit(fn, args, kwargs).future()
 
@@ -137,16 +156,27 @@ class Executor(concurrent.futures.Executor):
             priority: int | None = None, tt: int | None = None) -> Iterator[Any]:
         """Like the builtin ``map`` with the calls run as tasks; results in input order.
 
-        *timeout* (seconds, from this call) bounds the whole iteration:
-        ``concurrent.futures.TimeoutError`` (the builtin TimeoutError from
-        Python 3.11 on) is raised when the next result is not ready by then,
-        as with the stdlib executors. With *buffersize*, at most that many calls are queued or
-        running at a time, and the inputs are read lazily (back-pressure for
-        long or endless inputs); without it every call is queued here at
-        once. *priority* and *tt* override the executor's for these calls;
-        *chunksize* is accepted and ignored. Leaving the iterator early
-        cancels the calls not started. The iterator blocks (cooperatively in
-        a greenlet) while it waits.
+        Leaving the iterator early cancels the calls not started. The iterator
+        blocks (cooperatively in a greenlet) while it waits.
+
+        Args:
+            fn: What to run.
+            *iterables: Its arguments.
+            timeout: Seconds, from this call, for the whole iteration.
+            chunksize: Accepted and ignored.
+            buffersize: At most that many calls are queued or running at a
+                time, and the inputs are read lazily (back-pressure for long or
+                endless inputs); None queues every call here at once.
+            priority: The priority of these calls; None keeps the executor's.
+            tt: The task type of these calls; None keeps the executor's.
+
+        Returns:
+            Iterator: The results, in input order.
+
+        Raises:
+            TimeoutError: ``concurrent.futures.TimeoutError`` (the builtin one
+                from Python 3.11 on), from ``next()``, when the next result is
+                not ready within *timeout*.
         """
         if buffersize is not None and (isinstance(buffersize, bool)
                                        or not isinstance(buffersize, int) or buffersize < 1):
@@ -166,11 +196,14 @@ class Executor(concurrent.futures.Executor):
         return _results(executor, fn, inputs, pending, deadline, buffersize is not None)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Refuse new calls; with *cancel_futures* cancel the calls not started;
-        with *wait*, return once every call ended.
+        """Refuse new calls.
 
         Never stops the supervisor. May be called more than once. Blocks
         (cooperatively in a greenlet) only with *wait*.
+
+        Args:
+            wait: Return once every call ended.
+            cancel_futures: Cancel the calls not started.
         """
         shared = self._shared
         with shared.lock:

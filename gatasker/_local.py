@@ -31,21 +31,48 @@ class LocalProxy:
         return namespace
 
     def get(self, name: str, default: Any = None) -> Any:
-        """The value of *name* here, or *default*."""
+        """The value of *name* for the current greenlet.
+
+        Args:
+            name: The attribute's name.
+            default: What to return when it is not set.
+
+        Returns:
+            object: The value, or *default*.
+        """
         namespace = self._namespace(False)
         return default if namespace is None else namespace.get(name, default)
 
     def set(self, name: str, value: Any) -> None:
-        """Set *name* for the current greenlet."""
+        """Set *name* for the current greenlet.
+
+        Args:
+            name: The attribute's name.
+            value: Its value.
+        """
         self._namespace(True)[name] = value  # type: ignore[index]
 
     def has(self, name: str) -> bool:
-        """True if *name* is set for the current greenlet."""
+        """Tell whether *name* is set for the current greenlet.
+
+        Args:
+            name: The attribute's name.
+
+        Returns:
+            bool: True if it is set.
+        """
         namespace = self._namespace(False)
         return namespace is not None and name in namespace
 
     def clear(self, name: str | None = None) -> bool:
-        """Forget *name* (or every value, without a name). Returns True."""
+        """Forget *name*, or every value of the current greenlet.
+
+        Args:
+            name: The attribute's name; None forgets every value.
+
+        Returns:
+            bool: True.
+        """
         namespace = self._namespace(False)
         if namespace is not None:
             if name is None:

@@ -23,13 +23,17 @@ F = TypeVar('F', bound=Callable[..., Any])
 
 
 class Locker:
-    """``Locker(mod='main', timeout=5, relative=True)`` — a decorator and a ``with`` lock.
+    """A decorator and a ``with`` lock that reports a lock held too long.
 
-    With ``relative=True`` the owner may take it again (reentrant); with
-    False a second take by the owner waits like anybody else. When *timeout*
-    seconds pass without the lock, a CRITICAL line is logged and
-    :meth:`critical` is called; the decorated function then returns None
+    When *timeout* seconds pass without the lock, a CRITICAL line is logged
+    and `critical()` is called; the decorated function then returns None
     without running, and ``with`` raises the builtin TimeoutError.
+
+    Args:
+        mod: A name for the log lines.
+        timeout: Seconds to wait for the lock.
+        relative: True lets the owner take it again (reentrant); with False
+            a second take by the owner waits like anybody else.
     """
 
     def __init__(self, mod: str = 'main', timeout: float = 5, relative: bool = True) -> None:
@@ -60,9 +64,15 @@ class Locker:
         return _Lock(self)
 
     def acquire(self, timeout: float | None = None) -> bool:
-        """Take the lock; False after *timeout* seconds (default: the Locker's).
+        """Take the lock.
 
         Blocks: cooperatively in a greenlet, or the calling OS thread.
+
+        Args:
+            timeout: Seconds to wait at most; None for the Locker's *timeout*.
+
+        Returns:
+            bool: True if taken, False after *timeout* seconds.
         """
         return self._acquire(check_timeout(self.timeout if timeout is None else timeout))
 

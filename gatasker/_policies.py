@@ -252,16 +252,17 @@ def eta_delay(eta: datetime, delay: float | None) -> float:
 
 
 def current_task() -> Task[object] | None:
-    """The task whose code calls this (greenlet and thread tasks), else None.
+    """The task whose code calls this. Any thread; never blocks.
 
-    Any thread; never blocks.
+    Returns:
+        Task | None: The calling greenlet or thread task, else None.
     """
     from ._task import current_task as var
     return var.get()
 
 
 def checkpoint() -> None:
-    """Raise TaskTimeout or TaskCancelled here if the calling task was asked to stop.
+    """Raise here if the calling task was asked to stop.
 
     For code of greenlet and thread tasks that wants to stop early: a thread
     cannot be interrupted from outside, so a thread task that calls
@@ -269,6 +270,10 @@ def checkpoint() -> None:
     cancelled while it runs (``task.cancel()`` returns True for it once it
     called ``checkpoint()``). Outside a task it does nothing. Any thread;
     never blocks.
+
+    Raises:
+        TaskTimeout: The task passed a time limit.
+        TaskCancelled: The task was cancelled.
     """
     task = current_task()
     if task is None:

@@ -42,8 +42,12 @@ class HistogramSnapshot:
     def quantile(self, q: float) -> float | None:
         """The bucket bound below which a fraction *q* of the values lies.
 
-        None when nothing was observed; ``inf`` when the quantile is above
-        the last bound.
+        Args:
+            q: A fraction, from 0 to 1.
+
+        Returns:
+            float | None: None when nothing was observed; ``inf`` when the
+                quantile is above the last bound.
         """
         if not 0.0 <= q <= 1.0:
             raise ValueError(f'q must be between 0 and 1, got {q!r}')

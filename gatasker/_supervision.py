@@ -46,12 +46,19 @@ class SupervisionFailed(GataskerError, RuntimeError):
 
 
 class ChildSpec:
-    """How an :class:`ActorSupervisor` builds one child: ``factory(*args, **kwargs)``
-    must return a new, not started actor or worker (an Actor subclass is a
-    factory). The same call rebuilds the child's state at each restart.
+    """How an `ActorSupervisor` builds one child.
 
-    *restart*: ``'permanent'`` (always restarted), ``'transient'`` (only after
-    a failure) or ``'temporary'`` (never). *name* names the child.
+    ``factory(*args, **kwargs)`` must return a new, not started actor or
+    worker (an Actor subclass is a factory). The same call rebuilds the
+    child's state at each restart.
+
+    Args:
+        factory: Makes the child.
+        *args: Passed to *factory*.
+        restart: ``'permanent'`` (always restarted), ``'transient'`` (only
+            after a failure) or ``'temporary'`` (never).
+        name: The child's name.
+        **kwargs: Passed to *factory*.
     """
 
     __slots__ = ('args', 'factory', 'kwargs', 'name', 'restart')
@@ -71,7 +78,14 @@ class ChildSpec:
         self.name = name
 
     def build(self) -> Actor:
-        """A new actor from the spec; TypeError if the factory made something else."""
+        """Make a new actor from the spec.
+
+        Returns:
+            Actor: What the factory made.
+
+        Raises:
+            TypeError: The factory made something that is not an actor.
+        """
         actor = self.factory(*self.args, **self.kwargs)
         if not isinstance(actor, Actor):
             raise TypeError(f'{self.factory!r} returned {actor!r}, not an actor')
@@ -141,19 +155,25 @@ class ActorSupervisorStatistics:
 class ActorSupervisor(Actor):
     """An actor that starts, watches and restarts its children.
 
-    ``ActorSupervisor.spawn(children, strategy='one_for_one', max_restarts=3,
-    within=5.0, backoff=None)``: *children* are :class:`ChildSpec` s, started
-    in order when the supervisor starts and stopped in reverse order when it
-    stops. When a child fails, *strategy* restarts it (``'one_for_one'``),
-    every child (``'one_for_all'``) or it and the children started after it
-    (``'rest_for_one'``). More than *max_restarts* restarts (None: no limit)
-    within *within* seconds, and the supervisor stops its children and fails
-    with :class:`SupervisionFailed`, which its own supervisor handles.
-    *backoff* ``(initial, maximum)`` waits ``initial * 2**(n-1)`` seconds
-    (capped, with jitter) before the n-th restart in the window.
+    Create it with ``ActorSupervisor.spawn(children, ...)``. The children
+    are started in order when the supervisor starts and stopped in reverse
+    order when it stops. More than *max_restarts* restarts within *within*
+    seconds, and the supervisor stops its children and fails with
+    `SupervisionFailed`, which its own supervisor handles. A child runs
+    under the same `TaskSupervisor` as its supervisor. Methods may be
+    called from any thread and never block.
 
-    A child runs under the same ``TaskSupervisor`` as its supervisor.
-    Methods may be called from any thread and never block.
+    Args:
+        children: The `ChildSpec`s, in start order.
+        strategy: When a child fails, restart it (``'one_for_one'``), every
+            child (``'one_for_all'``) or it and the children started after
+            it (``'rest_for_one'``).
+        max_restarts: The restarts allowed within *within* seconds; None
+            for no limit.
+        within: The window of *max_restarts*, in seconds.
+        backoff: ``(initial, maximum)``: wait ``initial * 2**(n-1)`` seconds
+            (capped, with jitter) before the n-th restart in the window;
+            None restarts at once.
     """
 
     #: False: a child that fails to start is restarted like one that failed later.
@@ -179,8 +199,14 @@ class ActorSupervisor(Actor):
         self._ready = Latch()  # set when on_start is over
 
     def start(self) -> bool:
-        """Start the supervisor; return once every child started (or one failed
-        to start), False if already running. Blocks: cooperatively in a greenlet."""
+        """Start the supervisor and its children, in order.
+
+        Blocks: cooperatively in a greenlet, until every child started (or one
+        failed to start).
+
+        Returns:
+            bool: True if it started, False if it was already running.
+        """
         self._ready = Latch()
         if not super().start():
             return False
@@ -190,11 +216,19 @@ class ActorSupervisor(Actor):
     # -- public -------------------------------------------------------------------
 
     def children(self) -> list[Actor]:
-        """The children, in start order; each stays the same object across restarts."""
+        """The children, in start order. Any thread; never blocks.
+
+        Returns:
+            list[Actor]: Each child stays the same object across restarts.
+        """
         return [child.actor for child in self._children]
 
     def statistics(self) -> ActorSupervisorStatistics:
-        """A snapshot of the supervisor and its children. Any thread; never blocks."""
+        """A snapshot of the supervisor and its children. Any thread; never blocks.
+
+        Returns:
+            ActorSupervisorStatistics: A frozen snapshot.
+        """
         return ActorSupervisorStatistics(
             name=self.name, strategy=self.strategy, state=self._phase,
             children=tuple(ChildStatistics(c.actor.name, c.spec.restart, c.state, c.restarts)
@@ -229,11 +263,18 @@ class ActorSupervisor(Actor):
         self._stop_children()
 
     def stop(self, wait: bool | float = True, drain: bool = False) -> bool:
-        """Stop the children in reverse order, then the supervisor (see ``Actor.stop``).
+        """Stop the children in reverse order, then the supervisor.
 
-        Called from the handler of one of its children (or their children),
-        it does not wait, whatever *wait* says: the stop waits for that very
-        child, which can only stop once its handler has returned.
+        Called from the handler of one of its children (or their children), it
+        does not wait, whatever *wait* says: the stop waits for that very child,
+        which can only stop once its handler has returned.
+
+        Args:
+            wait: As `Actor.stop()` takes it.
+            drain: As `Actor.stop()` takes it.
+
+        Returns:
+            bool: True if it was running, False if not.
         """
         if self._holds(getcurrent()):
             wait = False
@@ -249,8 +290,16 @@ class ActorSupervisor(Actor):
         return False
 
     def on_receive(self, message: _Incident | None) -> ActorSupervisorStatistics | None:
-        """``ask(None)`` answers :meth:`statistics` once every failure reported
-        before it was handled (restarts included); other messages are refused."""
+        """Answer ``ask(None)``; other messages are refused.
+
+        Args:
+            message: None (failures of children arrive here too).
+
+        Returns:
+            ActorSupervisorStatistics | None: For ``ask(None)``, `statistics()`
+                once every failure reported before it was handled (restarts
+                included).
+        """
         if isinstance(message, _Incident):
             self._handle_incident(message)
             return None

@@ -32,12 +32,24 @@ def task_list(tasks: Iterable[Task[T]], what: str) -> list[Task[T]]:
 def as_completed(tasks: Iterable[Task[T]], timeout: float | None = None) -> Iterator[Task[T]]:
     """Yield the tasks as they complete or are canceled (those already done first).
 
-    Like ``concurrent.futures.as_completed`` for tasks: a task given twice
-    is yielded once. *timeout* counts from this call; when it runs out
-    before every task is done, the next ``next()`` raises the builtin
-    TimeoutError. Bad arguments raise TypeError/ValueError here, before
-    iteration. Waiting blocks cooperatively in a greenlet, or the calling OS
-    thread; any thread or greenlet may iterate.
+    Like ``concurrent.futures.as_completed`` for tasks: a task given twice is
+    yielded once. Waiting blocks cooperatively in a greenlet, or the calling
+    OS thread; any thread or greenlet may iterate.
+
+    Args:
+        tasks: Any iterable of tasks.
+        timeout: Seconds, counted from this call; None waits as long as it
+            takes.
+
+    Yields:
+        Task: Each task once, when it is done.
+
+    Raises:
+        TypeError: *tasks* is not an iterable of tasks (raised here, before
+            iteration).
+        ValueError: A bad *timeout* (raised here, before iteration).
+        TimeoutError: The builtin one, from ``next()``, when *timeout* runs
+            out before every task is done.
     """
     checked = list(dict.fromkeys(task_list(tasks, 'as_completed')))
     seconds = check_timeout(timeout)
@@ -121,14 +133,26 @@ def wait_completed(
 ) -> Any:
     """Wait for tasks and return their results.
 
-    A single `Task` gives its result; any iterable of tasks (a
-    generator too) gives the list of results in input order. A failed task
-    re-raises its exception, unless *return_exceptions* puts the exception
-    object in its place. *timeout* bounds the whole wait; when it runs out
-    the builtin TimeoutError is raised. Typed: a ``Task[T]`` gives ``T``, an
-    iterable of them ``list[T]``.
-
+    Typed: a ``Task[T]`` gives ``T``, an iterable of them ``list[T]``.
     Blocks: cooperatively in a greenlet, or the calling OS thread.
+
+    Args:
+        tasks: One `Task`, or any iterable of tasks (a generator too).
+        timeout: Seconds the whole wait may take; None waits as long as it
+            takes.
+        return_exceptions: Put a failed task's exception in its place
+            instead of raising it.
+
+    Returns:
+        object: The result of a single task, or the list of results in
+            input order.
+
+    Raises:
+        TimeoutError: The builtin one: *timeout* ran out.
+        TypeError: *tasks* is not a task or an iterable of tasks.
+        ValueError: A bad *timeout*.
+        BaseException: A failed task's exception (without
+            *return_exceptions*); ``TaskCancelled`` for a canceled one.
     """
     limit = check_timeout(timeout)
     single = isinstance(tasks, Task)

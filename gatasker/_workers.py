@@ -58,14 +58,27 @@ def background_worker(**kwargs: Any) -> Callable[[Callable[..., Any]], Backgroun
 def background_worker(*args: Any, **kwargs: Any) -> Any:
     """Make a function the executor of a new worker and return the worker.
 
-    ``@background_worker`` → :class:`BackgroundWorker` (or
-    :class:`BackgroundAsyncWorker` for a coroutine function);
+    ``@background_worker`` makes a `BackgroundWorker` (a
+    `BackgroundAsyncWorker` for a coroutine function);
     ``@background_worker(interval=1)`` / ``(i=...)`` / ``(delay=...)`` /
-    ``(delay_after=...)`` / ``(delay_before=...)`` → :class:`BackgroundIntervalWorker`;
-    ``(q=True)`` / ``(queue=...)`` → :class:`BackgroundQueueWorker`;
-    ``(e=True)`` / ``(event=True)`` → :class:`BackgroundEventWorker`;
-    ``(cron='*/5 * * * *')`` → :class:`BackgroundCronWorker` (the ``cron``
-    extra). Other keywords go to the worker. The worker is not started: call ``start()``.
+    ``(delay_after=...)`` / ``(delay_before=...)`` a
+    `BackgroundIntervalWorker`; ``(q=True)`` / ``(queue=...)`` a
+    `BackgroundQueueWorker`; ``(e=True)`` / ``(event=True)`` a
+    `BackgroundEventWorker`; ``(cron='*/5 * * * *')`` a
+    `BackgroundCronWorker` (the ``cron`` extra). The worker is not started:
+    call its ``start()``.
+
+    Args:
+        *args: The executor, when used without parentheses.
+        **kwargs: The kind of worker (above); the other keywords go to the
+            worker's constructor.
+
+    Returns:
+        object: The worker, or a decorator that makes it.
+
+    Raises:
+        TypeError: Positional arguments other than one executor, or an
+            executor that is not callable.
     """
     if len(args) == 1 and callable(args[0]) and not kwargs:
         return _make_worker(args[0], {})
