@@ -7,6 +7,8 @@ in the tests.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from zope.interface import Attribute, Interface
@@ -32,7 +34,7 @@ class ITask(Interface):
         """Wait until done; return whether it is. Blocks cooperatively in a
         greenlet, or the calling OS thread."""
 
-    def get(timeout: float | None = None) -> Any:
+    def get(timeout: float | None = None) -> object:
         """Wait, then return the result or raise the exception. Blocks like wait()."""
 
     def cancel() -> bool:
@@ -47,18 +49,18 @@ class ITask(Interface):
     def running() -> bool:
         """True while the target runs. Any thread; never blocks."""
 
-    def add_done_callback(fn: Any) -> None:
+    def add_done_callback(fn: Callable[[ITask], object]) -> None:
         """Call ``fn(task)`` once done, in the supervisor's hub (at once if done).
         Any thread; never blocks."""
 
-    def rawlink(callback: Any) -> None:
+    def rawlink(callback: Callable[[ITask], object]) -> None:
         """gevent's wait protocol: ``callback(task)`` in the caller's hub once done."""
 
-    def unlink(callback: Any) -> None:
+    def unlink(callback: Callable[[ITask], object]) -> None:
         """Undo rawlink()."""
 
-    def future() -> Any:
-        """A concurrent.futures.Future that follows the task. Never blocks."""
+    def future() -> object:
+        """A ``concurrent.futures.Future`` that follows the task. Never blocks."""
 
 
 class ITier(Interface):
@@ -69,14 +71,14 @@ class ITier(Interface):
     def start() -> None:
         """Acquire the tier's resources (threads, processes)."""
 
-    def execute(task: Any) -> None:
+    def execute(task: Any) -> None:  # each tier takes its own task type
         """Run *task*; report its end by calling the tier's ``done(task, ok, value)``
         (thread-safe: any thread may call it). A tier may also define
         ``task_finished(task)``, called in the supervisor's greenlet once that
         end was handled. Never blocks the calling greenlet.
         """
 
-    def resize(limits: Any) -> None:
+    def resize(limits: Any) -> None:  # each tier takes its own limits type
         """Adapt the tier to new limits; running tasks are never killed."""
 
     def stop(wait: bool) -> None:
@@ -100,17 +102,18 @@ class ISupervisor(Interface):
         """Stop; blocks the caller (cooperatively in a greenlet) at most *wait* seconds
         when *wait* is a number."""
 
-    def put_task(target: Any, args: Any = (), kwargs: dict[str, Any] | None = None,
-                 callback: Any = None, priority: int = 100, delay: float | None = None,
-                 tt: int = 1, task_id: Any = None, worker: Any = None,
-                 name: str | None = None, loop: Any = None,
+    def put_task(target: Callable[..., object], args: Iterable[object] = (),
+                 kwargs: dict[str, object] | None = None,
+                 callback: Callable[[object], object] | None = None, priority: int = 100,
+                 delay: float | None = None, tt: int = 1, task_id: object = None,
+                 worker: object = None, name: str | None = None, loop: object = None,
                  _pass_task_id: bool = True) -> ITask:
         """Queue a task and return it. Never blocks."""
 
-    def get_task(task_id: Any) -> ITask | None:
+    def get_task(task_id: object) -> ITask | None:
         """The queued or running task with that id, else None. Never blocks."""
 
-    def get_info() -> Any:
+    def get_info() -> object:
         """A snapshot of the supervisor's state. Never blocks."""
 
     def block() -> None:
@@ -126,10 +129,10 @@ class IActor(Interface):
     def stop(wait: bool | float = True, drain: bool = False) -> bool:
         """Stop after the message being handled; blocks up to *wait* seconds."""
 
-    def tell(message: Any) -> None:
+    def tell(message: object) -> None:
         """Send a message without waiting for it. Any thread; never blocks."""
 
-    def ask(message: Any, timeout: float | None = None) -> Any:
+    def ask(message: object, timeout: float | None = None) -> object:
         """Send a message and wait for the handler's answer. Blocks."""
 
 
@@ -139,7 +142,7 @@ class IWorker(IActor):
     def is_active() -> bool:
         """True while the worker runs. Never blocks."""
 
-    def restart(*args: Any, **kwargs: Any) -> bool:
+    def restart(*args: object, **kwargs: object) -> bool:
         """Stop and start again."""
 
 
@@ -148,11 +151,11 @@ class IALoop(Interface):
 
     name = Attribute("The aloop's name.")
 
-    def run(coro: Any) -> Any:
+    def run(coro: Coroutine[object, object, object]) -> object:
         """Run a coroutine in the loop and return its result. Blocks."""
 
-    def background_task(coro: Any) -> ITask:
+    def background_task(coro: Coroutine[object, object, object]) -> ITask:
         """Run a coroutine in the loop as a Task. Never blocks."""
 
-    def get_loop() -> Any:
-        """The asyncio event loop."""
+    def get_loop() -> asyncio.AbstractEventLoop | None:
+        """The asyncio event loop (None until the aloop started)."""
