@@ -3,7 +3,7 @@
 A gevent object belongs to the hub of the thread that made it. Code in
 another thread reaches that hub only through the helpers here:
 
-* `Inbox` — a queue any thread may append to, drained by one greenlet
+* `Inbox` (in `gatasker._inbox`) — a queue any thread may append to, drained by one greenlet
   in the owning hub. Appends from the owning thread wake the greenlet with a
   local callback; appends from other threads with a ref'd ``async_`` watcher,
   which also keeps the hub's loop alive so waits there never hit
@@ -13,32 +13,34 @@ another thread reaches that hub only through the helpers here:
   blocking the OS thread otherwise.
 * `HubCallback` — a function to call in the hub of the thread that
   made it, fired once from any thread (gevent's ``rawlink`` protocol).
-* `start_real_thread()` — a real OS thread, also under monkey-patching.
+* `start_real_thread()` (in `gatasker._threads`, with the thread ids and
+  names) — a real OS thread, also under monkey-patching.
+
+`Inbox` and the thread helpers live in modules of their own and are
+re-exported here: import every thread edge from this module.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gevent
-from gevent import monkey
 from gevent._hub_local import get_hub_if_exists
 from gevent.hub import Waiter as HubWaiter
 from greenlet import getcurrent
 
+from ._inbox import Inbox as Inbox
 from ._logging import logger
-
-allocate_lock: Callable[[], Any] = monkey.get_original('_thread', 'allocate_lock')
-_start_new_thread: Callable[..., int] = monkey.get_original('_thread', 'start_new_thread')
-#: The id of the calling OS thread, also when ``threading`` is patched.
-real_thread_id: Callable[[], int] = monkey.get_original('_thread', 'get_ident')
-#: An unpatched C queue for handing work to real OS threads: ``put`` never
-#: blocks, ``get`` blocks only the OS thread that calls it.
-ThreadQueue: Any = monkey.get_original('_queue', 'SimpleQueue')
+from ._threads import ThreadQueue as ThreadQueue
+from ._threads import allocate_lock as allocate_lock
+from ._threads import destroy_thread_hub as destroy_thread_hub
+from ._threads import in_main_thread as in_main_thread
+from ._threads import real_thread_id as real_thread_id
+from ._threads import real_thread_name as real_thread_name
+from ._threads import start_real_thread as start_real_thread
+from ._threads import threading_is_patched as threading_is_patched
 
 # Guards every Latch's waiter list and task state changes. Held only for a few bytecodes and never
 # while waiting, so taking it from the hub is harmless.
@@ -48,11 +50,6 @@ os.register_at_fork(before=state_lock.acquire, after_in_parent=state_lock.releas
                     after_in_child=state_lock.release)
 
 _INF = float('inf')
-
-
-def threading_is_patched() -> bool:
-    """True when gevent has monkey-patched ``threading`` in this process."""
-    return bool(monkey.is_module_patched('threading'))
 
 
 class _ThreadWaiter:
@@ -334,6 +331,14 @@ class Latch:
         return self._is_set
 
 
+def call_in_hub(hub: Any, func: Callable[..., Any], *args: Any) -> None:
+    """Run ``func(*args)`` soon in *hub*'s thread, as a loop callback.
+
+    Any thread; never blocks. Raises when the hub's loop is destroyed.
+    """
+    hub.loop.run_callback_threadsafe(func, *args)
+
+
 def wait_future(future: Any, timeout: float | None = None) -> bool:
     """Wait until a ``concurrent.futures`` future is done; return whether it is.
 
@@ -344,163 +349,3 @@ def wait_future(future: Any, timeout: float | None = None) -> bool:
     done = Latch()
     future.add_done_callback(lambda _: done.set())
     return done.wait(timeout)
-
-
-class _Discard(deque[Any]):
-    """A deque that stays empty: what an abandoned `Inbox` appends to."""
-
-    def append(self, item: Any) -> None:
-        pass
-
-
-class Inbox:
-    """Messages for one greenlet of one hub, appended from any thread.
-
-    Must be created in the hub's thread. `put()` may be called from any
-    thread or greenlet and never blocks; `take()` is called only by the
-    owning greenlet and parks it until there is something to take.
-    """
-
-    __slots__ = ('_closed', '_hub', '_items', '_sleeper', '_thread_id', '_watcher')
-
-    def __init__(self) -> None:
-        self._items: deque[Any] = deque()
-        self._hub = gevent.get_hub()
-        self._thread_id = real_thread_id()
-        self._watcher = self._hub.loop.async_()  # ref'd: keeps the loop alive
-        self._watcher.start(self._wake)
-        self._sleeper: Any = None
-        self._closed = False
-
-    def in_owner_thread(self) -> bool:
-        """True when called from the OS thread of the hub that owns this inbox."""
-        return real_thread_id() == self._thread_id
-
-    def put(self, item: Any) -> None:
-        """Append *item* and wake the owner. Any thread; never blocks."""
-        self._items.append(item)
-        if real_thread_id() == self._thread_id:
-            sleeper = self._sleeper
-            if sleeper is not None:
-                self._sleeper = None
-                self._hub.loop.run_callback(sleeper.switch)
-        elif not self._closed:
-            self._watcher.send()
-
-    def _wake(self) -> None:
-        sleeper, self._sleeper = self._sleeper, None
-        if sleeper is not None:
-            sleeper.switch()
-
-    def take(self) -> deque[Any]:
-        """Park until there are items, then return the deque to pop them from.
-
-        Only the owning greenlet calls this; it blocks that greenlet
-        cooperatively.
-        """
-        items = self._items
-        while not items:
-            self._sleeper = getcurrent()
-            try:
-                self._hub.switch()
-            finally:
-                self._sleeper = None
-        return items
-
-    @property
-    def closed(self) -> bool:
-        """True once `close()` was called. Any thread; never blocks."""
-        return self._closed
-
-    def leftovers(self) -> Iterator[Any]:
-        """Take the items appended and never taken. Any thread, once closed; never blocks."""
-        items = self._items
-        while True:
-            try:
-                yield items.popleft()
-            except IndexError:
-                return
-
-    def abandon(self) -> None:
-        """In a forked child: drop every item, now and later, and wake nobody.
-
-        The owner of an inbox inherited through a fork belongs to the parent:
-        it must handle nothing here (a greenlet of it may survive the fork in
-        the forking thread's hub, and then stays parked).
-        """
-        self._items.clear()
-        self._items = _Discard()
-        self._sleeper = None
-        self._closed = True
-
-    def close(self) -> None:
-        """Stop the wake-up watcher (owning thread only); the loop may then exit."""
-        if not self._closed:
-            self._closed = True
-            self._watcher.stop()
-            self._watcher.close()
-
-
-_thread_names: dict[int, str] = {}
-
-
-def real_thread_name() -> str:
-    """The name of the calling OS thread, also inside a greenlet of a patched process.
-
-    Threads gatasker started carry their names; others are ``thread-<id>``.
-    """
-    ident = real_thread_id()
-    return _thread_names.get(ident) or f'thread-{ident}'
-
-
-_main_thread_id: int | None = None
-if threading.current_thread() is threading.main_thread():
-    _main_thread_id = real_thread_id()
-    _thread_names[_main_thread_id] = 'MainThread'
-
-
-def in_main_thread() -> bool:
-    """True in the process's main OS thread (also inside its greenlets)."""
-    return _main_thread_id is None or real_thread_id() == _main_thread_id
-
-
-def destroy_thread_hub() -> None:
-    """Destroy the calling thread's gevent hub and loop, if it has one.
-
-    Called by a thread gatasker started, as its last act: a hub left behind
-    keeps its loop's file descriptors open for the life of the process.
-    """
-    hub = get_hub_if_exists()
-    if hub is not None:
-        hub.destroy(destroy_loop=True)
-
-
-def call_in_hub(hub: Any, func: Callable[..., Any], *args: Any) -> None:
-    """Run ``func(*args)`` soon in *hub*'s thread, as a loop callback.
-
-    Any thread; never blocks. Raises when the hub's loop is destroyed.
-    """
-    hub.loop.run_callback_threadsafe(func, *args)
-
-
-def start_real_thread(target: Callable[[], None], name: str) -> None:
-    """Run *target* in a new daemon OS thread named *name*, also when patched.
-
-    Under ``patch_all()`` a ``threading.Thread`` is a greenlet, so the thread
-    is started with the original ``_thread.start_new_thread``. Load gevent's
-    loop implementation first, so two threads never import it at once.
-    """
-    _ = gevent.config.loop  # imports the loop module in this thread
-    def boot() -> None:
-        # Under patching, threading names greenlets: this names the root one.
-        threading.current_thread().name = name
-        _thread_names[real_thread_id()] = name
-        try:
-            target()
-        finally:
-            _thread_names.pop(real_thread_id(), None)
-
-    if threading_is_patched():
-        _start_new_thread(boot, ())
-    else:
-        threading.Thread(target=boot, name=name, daemon=True).start()
