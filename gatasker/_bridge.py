@@ -22,12 +22,14 @@ re-exported here: import every thread edge from this module.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import gevent
 from gevent._hub_local import get_hub_if_exists
+from gevent.hub import Hub
 from gevent.hub import Waiter as HubWaiter
 from greenlet import getcurrent
 
@@ -41,6 +43,11 @@ from ._threads import real_thread_id as real_thread_id
 from ._threads import real_thread_name as real_thread_name
 from ._threads import start_real_thread as start_real_thread
 from ._threads import threading_is_patched as threading_is_patched
+
+if TYPE_CHECKING:
+    from _thread import LockType
+
+T = TypeVar('T')
 
 # Guards every Latch's waiter list and task state changes. Held only for a few bytecodes and never
 # while waiting, so taking it from the hub is harmless.
@@ -81,7 +88,7 @@ class _KeepAlive:
 
     __slots__ = ('_waiting', '_watcher')
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         self._watcher = hub.loop.async_()
         self._waiting = 0
 
@@ -103,7 +110,7 @@ def _nothing() -> None:
 _keepalives: dict[int, _KeepAlive] = {}
 
 
-def _keepalive_for(hub: Any) -> _KeepAlive:
+def _keepalive_for(hub: Hub) -> _KeepAlive:
     # In the hub's thread.
     thread = real_thread_id()
     keepalive = _keepalives.get(thread)
@@ -126,7 +133,7 @@ class HubKeepAlive:
 
     __slots__ = ('_lock', '_started', '_watcher', 'count')
 
-    def __init__(self, lock: Any) -> None:
+    def __init__(self, lock: LockType) -> None:
         self.count = 0
         self._lock = lock
         self._watcher = gevent.get_hub().loop.async_()
@@ -160,7 +167,7 @@ class _GreenletWaiter:
 
     __slots__ = ('_fired', '_hub', '_thread', '_waiter')
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._thread = real_thread_id()
         self._waiter = HubWaiter(hub)
@@ -216,7 +223,7 @@ class HubCallback:
 
     __slots__ = ('_done', '_func', '_hub', '_keepalive', '_thread')
 
-    def __init__(self, func: Callable[[Any], Any]) -> None:
+    def __init__(self, func: Callable[[Any], object]) -> None:
         self._func = func
         self._hub = gevent.get_hub()
         self._thread = real_thread_id()
@@ -225,7 +232,7 @@ class HubCallback:
         self._done = False
 
     @property
-    def func(self) -> Callable[[Any], Any]:
+    def func(self) -> Callable[[Any], object]:
         """The function this calls."""
         return self._func
 
@@ -234,14 +241,14 @@ class HubCallback:
         """The id of the OS thread whose hub runs the function."""
         return self._thread
 
-    def fire(self, arg: Any) -> None:
+    def fire(self, arg: object) -> None:
         """Schedule ``func(arg)`` in the owning hub. Any thread; never blocks."""
         if real_thread_id() == self._thread:
             self._hub.loop.run_callback(self._call, arg)
         else:
             self._hub.loop.run_callback_threadsafe(self._call, arg)
 
-    def _call(self, arg: Any) -> None:
+    def _call(self, arg: object) -> None:
         # In the owning hub, so no lock: cancel() runs in this thread too.
         if self._done:
             return
@@ -279,7 +286,7 @@ class Latch:
 
     def __init__(self) -> None:
         self._is_set = False
-        self._waiters: list[Any] | None = None
+        self._waiters: list[_ThreadWaiter | _GreenletWaiter] | None = None
 
     def is_set(self) -> bool:
         """True once `set()` was called. Never blocks."""
@@ -331,7 +338,7 @@ class Latch:
         return self._is_set
 
 
-def call_in_hub(hub: Any, func: Callable[..., Any], *args: Any) -> None:
+def call_in_hub(hub: Hub, func: Callable[..., object], *args: object) -> None:
     """Run ``func(*args)`` soon in *hub*'s thread, as a loop callback.
 
     Any thread; never blocks. Raises when the hub's loop is destroyed.
@@ -339,7 +346,7 @@ def call_in_hub(hub: Any, func: Callable[..., Any], *args: Any) -> None:
     hub.loop.run_callback_threadsafe(func, *args)
 
 
-def wait_future(future: Any, timeout: float | None = None) -> bool:
+def wait_future(future: concurrent.futures.Future[T], timeout: float | None = None) -> bool:
     """Wait until a ``concurrent.futures`` future is done; return whether it is.
 
     Its done-callback (run in whichever thread completes it) sets a

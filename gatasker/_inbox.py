@@ -6,19 +6,23 @@ Part of the thread bridge: `gatasker._bridge` re-exports it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
 from greenlet import getcurrent
+from greenlet import greenlet as RawGreenlet
 
 from ._threads import real_thread_id
 
+#: What an inbox carries: a function and its arguments, called by the owner.
+Message = tuple[Callable[..., object], tuple[Any, ...]]
 
-class _Discard(deque[Any]):
+
+class _Discard(deque[Message]):
     """A deque that stays empty: what an abandoned `Inbox` appends to."""
 
-    def append(self, item: Any) -> None:
+    def append(self, item: Message) -> None:
         pass
 
 
@@ -33,19 +37,19 @@ class Inbox:
     __slots__ = ('_closed', '_hub', '_items', '_sleeper', '_thread_id', '_watcher')
 
     def __init__(self) -> None:
-        self._items: deque[Any] = deque()
+        self._items: deque[Message] = deque()
         self._hub = gevent.get_hub()
         self._thread_id = real_thread_id()
         self._watcher = self._hub.loop.async_()  # ref'd: keeps the loop alive
         self._watcher.start(self._wake)
-        self._sleeper: Any = None
+        self._sleeper: RawGreenlet | None = None
         self._closed = False
 
     def in_owner_thread(self) -> bool:
         """True when called from the OS thread of the hub that owns this inbox."""
         return real_thread_id() == self._thread_id
 
-    def put(self, item: Any) -> None:
+    def put(self, item: Message) -> None:
         """Append *item* and wake the owner. Any thread; never blocks."""
         self._items.append(item)
         if real_thread_id() == self._thread_id:
@@ -61,7 +65,7 @@ class Inbox:
         if sleeper is not None:
             sleeper.switch()
 
-    def take(self) -> deque[Any]:
+    def take(self) -> deque[Message]:
         """Park until there are items, then return the deque to pop them from.
 
         Only the owning greenlet calls this; it blocks that greenlet
@@ -81,7 +85,7 @@ class Inbox:
         """True once `close()` was called. Any thread; never blocks."""
         return self._closed
 
-    def leftovers(self) -> Iterator[Any]:
+    def leftovers(self) -> Iterator[Message]:
         """Take the items appended and never taken. Any thread, once closed; never blocks."""
         items = self._items
         while True:

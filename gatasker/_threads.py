@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import gevent
 from gevent import monkey
 from gevent._hub_local import get_hub_if_exists
 
-allocate_lock: Callable[[], Any] = monkey.get_original('_thread', 'allocate_lock')
-_start_new_thread: Callable[..., int] = monkey.get_original('_thread', 'start_new_thread')
-#: The id of the calling OS thread, also when ``threading`` is patched.
-real_thread_id: Callable[[], int] = monkey.get_original('_thread', 'get_ident')
-#: An unpatched C queue for handing work to real OS threads: ``put`` never
-#: blocks, ``get`` blocks only the OS thread that calls it.
-ThreadQueue: Any = monkey.get_original('_queue', 'SimpleQueue')
+if TYPE_CHECKING:  # the stdlib's own, as typeshed types them
+    from _thread import allocate_lock as allocate_lock
+    from _thread import get_ident, start_new_thread
+    from queue import SimpleQueue
+
+    real_thread_id = get_ident
+    _start_new_thread = start_new_thread
+    ThreadQueue = SimpleQueue
+else:
+    allocate_lock = monkey.get_original('_thread', 'allocate_lock')
+    _start_new_thread = monkey.get_original('_thread', 'start_new_thread')
+    real_thread_id = monkey.get_original('_thread', 'get_ident')
+    ThreadQueue = monkey.get_original('_queue', 'SimpleQueue')
+
+# The originals, also when threading is patched: allocate_lock() is a real OS
+# lock; real_thread_id() the id of the calling OS thread; ThreadQueue[T]() an
+# unpatched C queue for handing work to real OS threads (put() never blocks,
+# get() blocks only the OS thread that calls it).
 
 
 def threading_is_patched() -> bool:
