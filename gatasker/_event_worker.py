@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ._constants import TASK_NORMAL, check_priority
 from ._errors import ActorNotRunning
-from ._worker import DONE, BackgroundWorker, Done
+from ._worker import DONE, BackgroundWorker, Done, Executor
+
+if TYPE_CHECKING:  # annotations only
+    from typing_extensions import Unpack
+
+    from ._worker import WorkerOptions
 
 
 class BackgroundEventWorker(BackgroundWorker):
@@ -17,10 +22,19 @@ class BackgroundEventWorker(BackgroundWorker):
     ``force=True`` makes (at most) one more run afterwards.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.pop('e', None)
-        kwargs.pop('event', None)
-        super().__init__(*args, **kwargs)
+    def __init__(self, name: str | None = None, func: Executor | None = None, *,
+                 e: object = None, event: object = None,
+                 **kwargs: Unpack[WorkerOptions]) -> None:
+        """Configure the worker; it runs after `start`.
+
+        Args:
+            name: The worker's name (default: the executor's ``__name__``).
+            func: The executor.
+            e: Ignored (``background_worker``'s selector, accepted here too).
+            event: Ignored, as *e*.
+            **kwargs: The other arguments of `BackgroundWorker`.
+        """
+        super().__init__(name, func, **kwargs)
         self._triggered = False
         self._running = False
 
@@ -31,8 +45,16 @@ class BackgroundEventWorker(BackgroundWorker):
     def trigger(self, force: bool = False) -> Done:
         """Ask for a run. Any thread or greenlet; never blocks.
 
-        Returns an awaitable that is already done, so atasker's
-        ``await worker.trigger()`` works too.
+        Args:
+            force: Make one more run after the one in progress, instead of
+                dropping the trigger.
+
+        Returns:
+            An awaitable that is already done, so that atasker's
+            ``await worker.trigger()`` works too.
+
+        Raises:
+            ActorNotRunning: The worker does not run.
         """
         core = self._actor
         if core.state != 'running' or core.stopping or core.port.finished:
@@ -42,8 +64,14 @@ class BackgroundEventWorker(BackgroundWorker):
 
     trigger_threadsafe = trigger
 
-    def tell(self, message: Any = None, priority: int = TASK_NORMAL, block: bool = False) -> None:
-        """The same as :meth:`trigger`; *message* is ignored."""
+    def tell(self, message: object = None, priority: int = TASK_NORMAL,
+             block: bool = False) -> None:
+        """The same as `trigger`; *message* and *block* are ignored.
+
+        Raises:
+            ActorNotRunning: The worker does not run.
+            ValueError: A bad *priority*.
+        """
         check_priority(priority)
         self.trigger()
 

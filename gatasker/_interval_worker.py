@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from ._event_worker import BackgroundEventWorker
+from ._port import Closable
 from ._schedule import Schedule, check_timing
-from ._worker import TIMING_KWARGS
+from ._worker import TIMING_KWARGS, Executor
+
+if TYPE_CHECKING:  # annotations only
+    from typing_extensions import Unpack
+
+    from ._worker import WorkerOptions
+
+V = TypeVar('V')
 
 
-def _one_of(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+def _one_of(name: str, value: V | None, alias: str, alias_value: V | None) -> V | None:
     """The value of a keyword that has an atasker alias; TypeError if both are given."""
     if alias_value is None:
         return value
@@ -27,22 +35,37 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
     (atasker's default). ``trigger()`` runs it now as well.
     """
 
-    def __init__(self, *args: Any, interval: float | None = None, delay: float | None = None,
+    def __init__(self, name: str | None = None, func: Executor | None = None, *,
+                 interval: float | None = None, delay: float | None = None,
                  delay_before: float | None = None, i: float | None = None,
-                 delay_after: float | None = None, **kwargs: Any) -> None:
+                 delay_after: float | None = None, **kwargs: Unpack[WorkerOptions]) -> None:
+        """Configure the worker; it runs after `start`.
+
+        Args:
+            name: The worker's name (default: the executor's ``__name__``).
+            func: The executor.
+            interval: Seconds from start to start, on a grid (alias *i*).
+            delay: Seconds from the end of a run to the next start (alias *delay_after*).
+            delay_before: Seconds to wait before each run.
+            i: atasker's name for *interval*.
+            delay_after: atasker's name for *delay*.
+            **kwargs: The other arguments of `BackgroundWorker`.
+
+        Raises:
+            TypeError: A timing that is not a number, or both a name and its alias.
+            ValueError: A negative or infinite timing, a zero interval, or both
+                *interval* and *delay*.
+        """
         interval = _one_of('interval', interval, 'i', i)
         delay = _one_of('delay', delay, 'delay_after', delay_after)
         if interval is None and delay is None:
             delay = DEFAULT_DELAY
-        check_timing(interval, delay, delay_before)
-        super().__init__(*args, **kwargs)
-        self.interval = interval
-        self.delay = delay
-        self.delay_before = delay_before
+        self.interval, self.delay, self.delay_before = check_timing(interval, delay, delay_before)
+        super().__init__(name, func, **kwargs)
         self._schedule: Schedule | None = None
-        self._timer: Any = None
+        self._timer: Closable | None = None
 
-    def _apply_controls(self, controls: dict[str, Any]) -> None:
+    def _apply_controls(self, controls: dict[str, object]) -> None:
         timing = {k: controls.pop(k) for k in TIMING_KWARGS if k in controls}
         if '_delay_after' in timing:
             timing['_delay'] = _one_of('_delay', timing.get('_delay'), '_delay_after',
@@ -54,11 +77,10 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
                 delay = None
             if '_delay' in timing and '_interval' not in timing:
                 interval = None
-            delay_before = timing.get('_delay_before', self.delay_before)
-            check_timing(interval, delay, delay_before)
+            checked = check_timing(interval, delay, timing.get('_delay_before', self.delay_before))
         super()._apply_controls(controls)  # checks the rest before changing anything
         if timing:
-            self.interval, self.delay, self.delay_before = interval, delay, delay_before
+            self.interval, self.delay, self.delay_before = checked
 
     def _on_actor_start(self) -> None:
         super()._on_actor_start()

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import queue as std_queue
-from typing import Any
+from typing import TYPE_CHECKING
 
 import gevent.queue
 
 from . import _tracing
 from ._logging import logger
 from ._mailbox import HeapMailbox, Mailbox
-from ._worker import DONE, BackgroundWorker, Done
+from ._worker import DONE, BackgroundWorker, Done, Executor
+
+if TYPE_CHECKING:  # annotations only
+    from typing_extensions import Unpack
+
+    from ._worker import WorkerOptions
 
 
 class BackgroundQueueWorker(BackgroundWorker):
@@ -25,7 +30,21 @@ class BackgroundQueueWorker(BackgroundWorker):
     logged.
     """
 
-    def __init__(self, *args: Any, q: Any = True, queue: Any = None, **kwargs: Any) -> None:
+    def __init__(self, name: str | None = None, func: Executor | None = None, *,
+                 q: bool | type | None = True, queue: bool | type | None = None,
+                 **kwargs: Unpack[WorkerOptions]) -> None:
+        """Configure the worker; it runs after `start`.
+
+        Args:
+            name: The worker's name (default: the executor's ``__name__``).
+            func: The executor; it gets the item as its first argument.
+            q: True (FIFO) or a ``PriorityQueue`` class (smallest item first).
+            queue: atasker's name for *q*.
+            **kwargs: The other arguments of `BackgroundWorker`.
+
+        Raises:
+            TypeError: *q* is neither True nor a class, or as `BackgroundWorker`.
+        """
         kind = queue if queue is not None else q
         self._queue_kind = kind
         mailbox: type = Mailbox
@@ -34,7 +53,7 @@ class BackgroundQueueWorker(BackgroundWorker):
         elif not (kind is True or kind is None or isinstance(kind, type)):
             raise TypeError(f'q must be True or a queue class, got {kind!r}')
         self.__dict__['mailbox_class'] = mailbox  # per worker: a queue kind may differ
-        super().__init__(*args, **kwargs)
+        super().__init__(name, func, **kwargs)
 
     def _has_work(self) -> bool:
         return bool(self._actor.mailbox)
@@ -48,18 +67,22 @@ class BackgroundQueueWorker(BackgroundWorker):
         else:
             self._execute((item,))
 
-    def put(self, item: Any) -> Done:
+    def put(self, item: object) -> Done:
         """Queue *item*. Any thread or greenlet; never blocks.
 
-        Returns an awaitable that is already done, so atasker's
-        ``await worker.put(item)`` works too.
+        Returns:
+            An awaitable that is already done, so that atasker's
+            ``await worker.put(item)`` works too.
+
+        Raises:
+            ActorNotRunning: The worker does not run.
         """
         self.tell(item)
         return DONE
 
     put_threadsafe = put
 
-    def _not_run(self, leading: tuple[Any, ...]) -> None:
+    def _not_run(self, leading: tuple[object, ...]) -> None:
         # The item left the mailbox but its run was canceled: report it with the rest.
         self._actor.dropped += 1
 

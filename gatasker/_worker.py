@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import gevent
 from zope.interface import implementer
@@ -22,7 +22,15 @@ from ._constants import TASK_NORMAL, TT_MP, check_priority, check_tt
 from ._errors import SupervisorNotRunning
 from ._interfaces import IWorker
 from ._logging import logger
-from ._policies import make_policy
+from ._policies import TaskPolicy, make_policy
+
+if TYPE_CHECKING:  # annotations only
+    from typing_extensions import Self
+
+    from ._aloop import ALoop
+
+#: What a worker runs: called with the ``start()`` arguments and keywords.
+Executor = Callable[..., object]
 
 #: start() keyword arguments that change the worker instead of reaching the executor.
 CONTROL_KWARGS = ('_priority', '_interval', '_delay', '_delay_after', '_delay_before', '_loop',
@@ -30,6 +38,74 @@ CONTROL_KWARGS = ('_priority', '_interval', '_delay', '_delay_after', '_delay_be
 
 #: Timing keywords only interval workers take (``_``-prefixed at start()).
 TIMING_KWARGS = ('_interval', '_delay', '_delay_after', '_delay_before')
+
+
+class WorkerOptions(TypedDict, total=False):
+    """`BackgroundWorker`'s arguments after *name* and *func*, as its subclasses
+    pass them on by keyword."""
+
+    executor_func: Executor | None
+    priority: int
+    o: object
+    on_error: Callable[..., object] | None
+    on_error_kwargs: dict[str, object] | None
+    supervisor: WorkerHost | None
+    poll_delay: float | None
+    tt: int | None
+    loop: ALoop | str | None
+    timeout: float | None
+    soft_timeout: float | None
+    rate: str | None
+    daemon: bool
+
+
+class Run(Protocol):
+    """One run of the executor (a `Task`), as the worker follows it."""
+
+    @property
+    def tt(self) -> int:
+        """The tier it runs in."""
+
+    @property
+    def result(self) -> object:
+        """What the executor returned."""
+
+    @property
+    def exception(self) -> BaseException | None:
+        """What the executor raised (or why the run failed)."""
+
+    def is_started(self) -> bool:
+        """True once it left the queue."""
+
+    def is_canceled(self) -> bool:
+        """True if it was canceled before it started."""
+
+    def done(self) -> bool:
+        """True once it ended."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until it ended (cooperatively in a greenlet)."""
+
+    def cancel(self) -> bool:
+        """Cancel it if it did not start."""
+
+
+class WorkerHost(Protocol):
+    """What a worker needs of its supervisor (a `TaskSupervisor`)."""
+
+    @property
+    def default_tt(self) -> int:
+        """The tier of a worker given no ``tt=``."""
+
+    def _put_worker_task(self, worker: BackgroundWorker, target: Executor,
+                         args: tuple[object, ...], kwargs: dict[str, object], priority: int,
+                         tt: int, policy: TaskPolicy | None = None) -> Run:
+        """Queue one run of *worker*'s executor as a task."""
+
+    def _run_coroutine_executor(self, coro_fn: Executor, args: tuple[object, ...],
+                                kwargs: dict[str, object], loop: object,
+                                policy: TaskPolicy | None = None) -> Run:
+        """Queue one run of a coroutine executor on an aloop."""
 
 
 class Done:
@@ -49,6 +125,7 @@ class Done:
         return '<done>'
 
 
+#: The one `Done`.
 DONE = Done()
 
 
@@ -73,13 +150,37 @@ class BackgroundWorker(Actor):
     #: Whether an executor exception fails the worker (see the class docstring).
     fail_on_error = False
 
-    def __init__(self, name: str | None = None, func: Callable[..., Any] | None = None,
-                 executor_func: Callable[..., Any] | None = None, priority: int = TASK_NORMAL,
-                 o: Any = None, on_error: Callable[..., Any] | None = None,
-                 on_error_kwargs: dict[str, Any] | None = None, supervisor: Any = None,
-                 poll_delay: float | None = None, tt: int | None = None, loop: Any = None,
+    def __init__(self, name: str | None = None, func: Executor | None = None,
+                 executor_func: Executor | None = None, priority: int = TASK_NORMAL,
+                 o: object = None, on_error: Callable[..., object] | None = None,
+                 on_error_kwargs: dict[str, object] | None = None,
+                 supervisor: WorkerHost | None = None, poll_delay: float | None = None,
+                 tt: int | None = None, loop: ALoop | str | None = None,
                  timeout: float | None = None, soft_timeout: float | None = None,
-                 rate: str | None = None, **kwargs: Any) -> None:
+                 rate: str | None = None, **kwargs: object) -> None:
+        """Configure the worker; it runs after `start`.
+
+        Args:
+            name: The worker's name (default: the executor's ``__name__``).
+            func: The executor (alias *executor_func*); default: the ``run`` method.
+            executor_func: atasker's name for *func*.
+            priority: The priority of every run's task.
+            o: An object passed to the executor as ``o=``.
+            on_error: Called as ``on_error(**on_error_kwargs)`` after a failed run.
+            on_error_kwargs: The keywords of *on_error*.
+            supervisor: The supervisor (default: the default one).
+            poll_delay: Accepted for atasker code; nothing polls.
+            tt: The tier of the runs (default: the supervisor's ``default_tt``).
+            loop: The aloop (or its name) of a coroutine executor.
+            timeout: Hard time limit of each run, in seconds.
+            soft_timeout: Soft time limit of each run, in seconds.
+            rate: How often runs may start, e.g. ``'10/m'``.
+            **kwargs: ``daemon=`` only, ignored with a DeprecationWarning.
+
+        Raises:
+            TypeError: A keyword it does not take, or an argument of the wrong type.
+            ValueError: A bad priority, tier or time limit.
+        """
         if 'daemon' in kwargs:
             kwargs.pop('daemon')
             warnings.warn('daemon= is ignored: workers are greenlets and never keep the '
@@ -107,16 +208,23 @@ class BackgroundWorker(Actor):
         self.on_error_kwargs = on_error_kwargs or {}
         self.poll_delay = poll_delay  # accepted for atasker code; nothing polls
         self.tt = tt
-        self.loop = loop
-        self._args: tuple[Any, ...] = ()
-        self._kwargs: dict[str, Any] = {}
-        self._task: Any = None  # the executor task in progress
+        #: The aloop (or its name) of a coroutine executor, resolved by the supervisor.
+        self.loop: object = loop
+        self._args: tuple[object, ...] = ()
+        self._kwargs: dict[str, object] = {}
+        self._task: Run | None = None  # the executor task in progress
         self._coroutine = False  # the executor is a coroutine function (set at start)
         self._was_started = False
 
     @classmethod
-    def spawn(cls, *args: Any, **kwargs: Any) -> Any:
-        """Construct the worker with ``cls(*args, **kwargs)``, start it and return it."""
+    def spawn(cls, *args: Any, **kwargs: Any) -> Self:
+        """Construct the worker with ``cls(*args, **kwargs)``, start it and return it.
+
+        Any thread or greenlet; never blocks for long.
+
+        Raises:
+            SupervisorNotRunning: The supervisor does not run.
+        """
         worker = cls(*args, **kwargs)
         worker.start()
         return worker
@@ -124,32 +232,52 @@ class BackgroundWorker(Actor):
     # -- what runs where -----------------------------------------------------------
 
     @property
-    def executor(self) -> Callable[..., Any]:
+    def executor(self) -> Executor:
         """The executor: ``func=`` if given, else the ``run`` method."""
         return self._func if self._func is not None else self.run
 
-    def run(self, *args: Any, **kwargs: Any) -> Any:
-        """The executor, when no ``func=`` was given: override it."""
+    def run(self, *args: Any, **kwargs: Any) -> object:
+        """The executor, when no ``func=`` was given: override it.
+
+        A ``@staticmethod`` ``run`` runs in the process tier (`process_result`
+        gets its results). ``Any`` arguments so that an override may take any.
+        """
         raise NotImplementedError(f'{type(self).__name__} needs func= or a run() method')
 
     def _runs_in_processes(self) -> bool:
         return self._func is None and isinstance(
             inspect.getattr_static(type(self), 'run', None), staticmethod)
 
-    def process_result(self, result: Any) -> Any:
-        """With a ``@staticmethod run`` (process tier): gets each result; False stops."""
+    def process_result(self, result: Any) -> object:
+        """With a ``@staticmethod run`` (process tier): gets each result.
+
+        Runs in the worker's greenlet. ``Any`` so that an override may name the
+        type its ``run`` returns.
+
+        Returns:
+            False to stop the worker.
+        """
         return None
 
     # -- life cycle ---------------------------------------------------------------
 
-    def start(self, *args: Any, **kwargs: Any) -> bool:
-        """Start the worker; False if it is already running.
+    def start(self, *args: object, **kwargs: object) -> bool:
+        """Start the worker. Any thread or greenlet; never blocks for long.
 
-        *args* and *kwargs* reach the executor on every run, except the
-        control keywords ``_priority``, ``_interval``, ``_delay`` (alias
-        ``_delay_after``), ``_delay_before``, ``_loop`` and ``_name``, which
-        change the worker. ``o=`` here replaces the constructor's ``o`` for
-        this start. Any thread or greenlet; never blocks for long.
+        Args:
+            *args: Passed to the executor on every run.
+            **kwargs: Passed to the executor on every run, except the control
+                keywords ``_priority``, ``_interval``, ``_delay`` (alias
+                ``_delay_after``), ``_delay_before``, ``_loop`` and ``_name``,
+                which change the worker. ``o=`` here replaces the
+                constructor's ``o`` for this start.
+
+        Returns:
+            False if it is already running.
+
+        Raises:
+            SupervisorNotRunning: The supervisor does not run.
+            TypeError: A control keyword of the wrong type or for another kind of worker.
         """
         if self.is_alive():
             return False
@@ -158,8 +286,6 @@ class BackgroundWorker(Actor):
         if self._runs_in_processes() and self.tt is None:
             self.tt = TT_MP
         self._coroutine = inspect.iscoroutinefunction(self.executor)
-        if self._coroutine:
-            self._check_async_support()
         self._args, self._kwargs = args, kwargs
         started = super().start()
         if started:
@@ -168,33 +294,36 @@ class BackgroundWorker(Actor):
                 logger.debug('worker %s started', self.name)
         return started
 
-    def _apply_controls(self, controls: dict[str, Any]) -> None:
+    def _apply_controls(self, controls: dict[str, object]) -> None:
         # Check every control before changing anything.
         for key in TIMING_KWARGS:
             if key in controls:
                 raise TypeError(f'{key} applies only to interval workers')
-        if '_priority' in controls:
-            check_priority(controls['_priority'])
-        if '_name' in controls and not isinstance(controls['_name'], str):
-            raise TypeError(f"_name must be a str, got {controls['_name']!r}")
-        if '_priority' in controls:
-            self._actor.priority = controls['_priority']
-        if '_name' in controls:
-            self._actor.name = controls['_name']
+        priority = check_priority(controls['_priority']) if '_priority' in controls else None
+        name = controls.get('_name')
+        if '_name' in controls and not isinstance(name, str):
+            raise TypeError(f'_name must be a str, got {name!r}')
+        if priority is not None:
+            self._actor.priority = priority
+        if isinstance(name, str):
+            self._actor.name = name
         if '_loop' in controls:
             self.loop = controls['_loop']
 
-    def _check_async_support(self) -> None:
-        if not hasattr(self.supervisor, '_run_coroutine_executor'):
-            raise RuntimeError(f'{self.name}: coroutine executors need aloops, which this '
-                               'version of gatasker does not provide yet')
-
     def stop(self, wait: bool | float = True, drain: bool = False) -> bool:
-        """Stop the worker; waits for the run in progress (at most *wait* seconds).
+        """Stop the worker after the run in progress. Any thread or greenlet.
 
         A run still waiting for a pool slot is canceled (a queue worker counts
         its item as not run), except with *drain*, which runs it. Never hangs
         on a worker that failed or returned False.
+
+        Args:
+            wait: True to block until the worker ended (cooperatively in a
+                greenlet), a number for at most that many seconds, False not to wait.
+            drain: Run what is queued (items, a waiting run) before ending.
+
+        Returns:
+            False if it was not running.
         """
         task = self._task
         if task is not None and not drain and not self._actor.stopping and not task.is_started():
@@ -204,10 +333,14 @@ class BackgroundWorker(Actor):
             logger.debug('worker %s stopped', self.name)
         return stopped
 
-    def restart(self, *args: Any, **kwargs: Any) -> bool:
+    def restart(self, *args: object, **kwargs: object) -> bool:
         """Stop (waiting for the run in progress) and start again.
 
         Without arguments the worker restarts with those of its last start.
+        Blocks while the run in progress ends: cooperatively in a greenlet.
+
+        Returns:
+            What `start` returns.
         """
         self.stop(wait=True)
         if not args and not kwargs:
@@ -234,9 +367,9 @@ class BackgroundWorker(Actor):
     def _do_work(self) -> None:
         self._execute(())
 
-    def _execute(self, leading: tuple[Any, ...]) -> None:
+    def _execute(self, leading: tuple[object, ...]) -> None:
         """Run the executor once as a task and wait for it (worker greenlet)."""
-        sup = self.supervisor
+        sup: WorkerHost = self.supervisor
         kwargs = dict(self._kwargs)
         kwargs.setdefault('o', self.o)  # start(o=...) wins, as in atasker
         kwargs.update(_worker=self, _name=self.name)
@@ -259,7 +392,7 @@ class BackgroundWorker(Actor):
         if ran_here and not self._actor.stopping and self._has_work():
             gevent.sleep(0)  # between runs, as a queued run would, so others get the hub
 
-    def _handle_outcome(self, task: Any, leading: tuple[Any, ...]) -> None:
+    def _handle_outcome(self, task: Run, leading: tuple[object, ...]) -> None:
         if task.is_canceled():
             self._not_run(leading)
             return
@@ -278,7 +411,8 @@ class BackgroundWorker(Actor):
         if result is False:
             self.stop(wait=False)
 
-    def _submit(self, sup: Any, leading: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _submit(self, sup: WorkerHost, leading: tuple[object, ...],
+                kwargs: dict[str, object]) -> Run:
         if self._coroutine:
             return sup._run_coroutine_executor(self.executor, leading + self._args, kwargs,
                                                self.loop, policy=self._policy)
@@ -293,7 +427,7 @@ class BackgroundWorker(Actor):
                                         self._actor.priority, tt, policy=self._policy)
         return task
 
-    def _not_run(self, leading: tuple[Any, ...]) -> None:
+    def _not_run(self, leading: tuple[object, ...]) -> None:
         """Hook: a run was taken but never started (canceled at a stop)."""
 
     def _executor_failed(self, exc: BaseException) -> None:

@@ -7,55 +7,65 @@ async worker), ``_queue_worker``, ``_event_worker`` and ``_interval_worker``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine
-from typing import Any, Literal, overload
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Literal, overload
 
+from ._cron import BackgroundCronWorker
 from ._event_worker import BackgroundEventWorker
 from ._interval_worker import BackgroundIntervalWorker
 from ._queue_worker import BackgroundQueueWorker
-from ._worker import BackgroundAsyncWorker, BackgroundWorker
+from ._worker import BackgroundAsyncWorker, BackgroundWorker, Executor, WorkerOptions
+
+if TYPE_CHECKING:  # annotations only
+    from typing_extensions import Unpack
 
 __all__ = ['BackgroundAsyncWorker', 'BackgroundEventWorker', 'BackgroundIntervalWorker',
            'BackgroundQueueWorker', 'BackgroundWorker', 'background_worker']
 
+class NamedOptions(WorkerOptions, total=False):
+    """The keywords of a worker that the decorator passes on: `WorkerOptions` and *name*."""
+
+    name: str | None
+
 
 # Typed overloads, in the order _make_worker picks the class (q before e before timing).
 @overload
-def background_worker(f: Callable[..., Coroutine[Any, Any, Any]], /) -> BackgroundAsyncWorker: ...
+def background_worker(f: Callable[..., Awaitable[object]], /) -> BackgroundAsyncWorker: ...
 @overload
-def background_worker(f: Callable[..., Any], /) -> BackgroundWorker: ...
+def background_worker(f: Executor, /) -> BackgroundWorker: ...
 @overload
-def background_worker(*, q: Literal[True] | type[Any], **kwargs: Any
-                      ) -> Callable[[Callable[..., Any]], BackgroundQueueWorker]: ...
+def background_worker(*, q: Literal[True] | type, **kwargs: Unpack[NamedOptions]
+                      ) -> Callable[[Executor], BackgroundQueueWorker]: ...
 @overload
-def background_worker(*, queue: Literal[True] | type[Any], **kwargs: Any
-                      ) -> Callable[[Callable[..., Any]], BackgroundQueueWorker]: ...
+def background_worker(*, queue: Literal[True] | type, **kwargs: Unpack[NamedOptions]
+                      ) -> Callable[[Executor], BackgroundQueueWorker]: ...
 @overload
-def background_worker(*, e: Literal[True], **kwargs: Any
-                      ) -> Callable[[Callable[..., Any]], BackgroundEventWorker]: ...
+def background_worker(*, e: Literal[True], **kwargs: Unpack[NamedOptions]
+                      ) -> Callable[[Executor], BackgroundEventWorker]: ...
 @overload
-def background_worker(*, event: Literal[True], **kwargs: Any
-                      ) -> Callable[[Callable[..., Any]], BackgroundEventWorker]: ...
+def background_worker(*, event: Literal[True], **kwargs: Unpack[NamedOptions]
+                      ) -> Callable[[Executor], BackgroundEventWorker]: ...
 @overload
-def background_worker(*, interval: float, **kwargs: Any
-                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+def background_worker(*, interval: float, **kwargs: object
+                      ) -> Callable[[Executor], BackgroundIntervalWorker]: ...
 @overload
-def background_worker(*, i: float, **kwargs: Any
-                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+def background_worker(*, i: float, **kwargs: object
+                      ) -> Callable[[Executor], BackgroundIntervalWorker]: ...
 @overload
-def background_worker(*, delay: float, **kwargs: Any
-                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+def background_worker(*, delay: float, **kwargs: object
+                      ) -> Callable[[Executor], BackgroundIntervalWorker]: ...
 @overload
-def background_worker(*, delay_after: float, **kwargs: Any
-                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+def background_worker(*, delay_after: float, **kwargs: object
+                      ) -> Callable[[Executor], BackgroundIntervalWorker]: ...
 @overload
-def background_worker(*, delay_before: float, **kwargs: Any
-                      ) -> Callable[[Callable[..., Any]], BackgroundIntervalWorker]: ...
+def background_worker(*, delay_before: float, **kwargs: object
+                      ) -> Callable[[Executor], BackgroundIntervalWorker]: ...
 @overload
-def background_worker(**kwargs: Any) -> Callable[[Callable[..., Any]], BackgroundWorker]: ...
+def background_worker(**kwargs: object) -> Callable[[Executor], BackgroundWorker]: ...
 
 
-def background_worker(*args: Any, **kwargs: Any) -> Any:
+def background_worker(*args: object, **kwargs: object
+                      ) -> BackgroundWorker | Callable[[Executor], BackgroundWorker]:
     """Make a function the executor of a new worker and return the worker.
 
     ``@background_worker`` makes a `BackgroundWorker` (a
@@ -85,7 +95,7 @@ def background_worker(*args: Any, **kwargs: Any) -> Any:
     if args:
         raise TypeError('background_worker takes the executor or keyword arguments only')
 
-    def decorate(func: Callable[..., Any]) -> Any:
+    def decorate(func: Executor) -> BackgroundWorker:
         return _make_worker(func, dict(kwargs))
 
     return decorate
@@ -94,24 +104,27 @@ def background_worker(*args: Any, **kwargs: Any) -> Any:
 _TIMING = ('interval', 'i', 'delay', 'delay_after', 'delay_before')
 
 
-def _make_worker(func: Callable[..., Any], kwargs: dict[str, Any]) -> BackgroundWorker:
+def _make_worker(func: Executor, kwargs: dict[str, object]) -> BackgroundWorker:
     if not callable(func):
         raise TypeError(f'background_worker needs a callable, got {func!r}')
-    cls: type[BackgroundWorker]
-    if kwargs.get('cron') is not None:
-        from ._cron import BackgroundCronWorker  # imports croniter: the extra 'cron'
-        cls = BackgroundCronWorker
-    elif kwargs.get('q') or kwargs.get('queue'):
-        cls = BackgroundQueueWorker
-    elif kwargs.pop('e', False) or kwargs.pop('event', False):
-        cls = BackgroundEventWorker
-    elif any(kwargs.get(k) is not None for k in _TIMING):
-        cls = BackgroundIntervalWorker
-    elif inspect.iscoroutinefunction(func):
-        cls = BackgroundAsyncWorker
-    else:
-        cls = BackgroundWorker
+    cls = _worker_class(func, kwargs)
     for key in ('e', 'event', 'q', 'queue', *_TIMING):
         if key in kwargs and kwargs[key] in (None, False) and cls is not BackgroundQueueWorker:
             kwargs.pop(key)
     return cls(func=func, **kwargs)
+
+
+def _worker_class(func: Executor, kwargs: dict[str, object]) -> Callable[..., BackgroundWorker]:
+    """The class the keywords ask for (``e``/``event`` taken out); its constructor
+    checks the other keywords at run time."""
+    if kwargs.get('cron') is not None:
+        return BackgroundCronWorker  # croniter (the extra 'cron') is imported when used
+    if kwargs.get('q') or kwargs.get('queue'):
+        return BackgroundQueueWorker
+    if kwargs.pop('e', False) or kwargs.pop('event', False):
+        return BackgroundEventWorker
+    if any(kwargs.get(k) is not None for k in _TIMING):
+        return BackgroundIntervalWorker
+    if inspect.iscoroutinefunction(func):
+        return BackgroundAsyncWorker
+    return BackgroundWorker
