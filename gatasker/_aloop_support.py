@@ -162,22 +162,22 @@ class ALoopSupport:
             handle.future = future
             task._handle = handle  # cancelled to stop the task (Task.cancel, a time limit)
             if task.policy is not None:
-                self._arm_limits(task._run, task)  # type: ignore[attr-defined]
+                self._engine.policies.arm_limits(task._run, task)  # type: ignore[attr-defined]
         except BaseException as exc:
             if task.status != TASK_STATUS_STARTED:  # start it, so that it can complete
                 task._mark_started()
-            self._task_done(task._run, task, False, exc)  # type: ignore[attr-defined]
+            self._engine.task_done(task._run, task, False, exc)  # type: ignore[attr-defined]
             return
         run = task._run
 
         def finished(fut: Any) -> None:
             # In the aloop's thread; _task_done is thread-safe.
             if fut.cancelled():
-                self._task_done(run, task, False, asyncio.CancelledError())  # type: ignore[attr-defined]
+                self._engine.task_done(run, task, False, asyncio.CancelledError())  # type: ignore[attr-defined]
             elif fut.exception() is not None:
-                self._task_done(run, task, False, fut.exception())  # type: ignore[attr-defined]
+                self._engine.task_done(run, task, False, fut.exception())  # type: ignore[attr-defined]
             else:
-                self._task_done(run, task, *fut.result())  # type: ignore[attr-defined]
+                self._engine.task_done(run, task, *fut.result())  # type: ignore[attr-defined]
 
         future.add_done_callback(finished)
 
@@ -266,7 +266,7 @@ class ALoopSupport:
                 run.callers.add(id(aloop))
                 run.ignored_loops.add(aloop)
         if run.ignored_loops:
-            for task in list(self._tasks.values()):  # type: ignore[attr-defined]
+            for task in list(self._engine.tasks.values()):  # type: ignore[attr-defined]
                 if task.worker is not None and self._loop_of(task) in run.ignored_loops:
                     run.callers.add(id(task.worker))
         super()._note_callers(run)  # type: ignore[misc]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 logger = logging.getLogger('gatasker')
 
@@ -25,3 +27,16 @@ def set_debug(mode: bool = True) -> None:
 def is_debug() -> bool:
     """Return True when `set_debug()` turned debug logging on."""
     return _debug
+
+
+def call_logged(what: str, func: Callable[..., Any], *args: Any) -> None:
+    """Call ``func(*args)``; log an exception as ``<what> failed`` with its traceback.
+
+    BaseExceptions too (``sys.exit()``, KeyboardInterrupt, GreenletExit,
+    gevent.Timeout): escaping a greenlet of the hub, gevent would throw the
+    first two into the hub thread's main greenlet, the supervisor's mailbox.
+    """
+    try:
+        func(*args)
+    except BaseException:  # a user hook's failure ends only that call
+        logger.exception(what + ' failed', func)

@@ -71,7 +71,7 @@ class ProcessSupport:
             self._mp_backend.prestart = True  # filled by the resize below when running
             if self.mode is None:  # type: ignore[attr-defined]
                 self._mp_backend.processes = self._default_processes()
-        self._post_if_running(self._on_resize, TT_MP)  # type: ignore[attr-defined]
+        self._post_if_running(self._engine.on_resize, TT_MP)  # type: ignore[attr-defined]
 
     def create_mp_pool(self, processes: int | None = None, **kwargs: Any) -> ProcessPool:
         """Make gatasker's built-in process pool the process tier's backend and return it.
@@ -92,7 +92,7 @@ class ProcessSupport:
         if not self._mp_limits_set:
             self._mp_limits = Limits(pool_size=pool.processes)
         self._set_mp_backend(pool)
-        self._post_if_running(self._on_resize, TT_MP)  # type: ignore[attr-defined]
+        self._post_if_running(self._engine.on_resize, TT_MP)  # type: ignore[attr-defined]
         return pool
 
     @property

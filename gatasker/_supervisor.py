@@ -8,31 +8,25 @@ Where things happen:
 * One greenlet in the supervisor's hub takes those messages in order
   (:meth:`TaskSupervisor._mailbox`) and alone changes the accounting, so it
   needs no locks.
-* :meth:`TaskSupervisor._dispatch` makes every priority decision, through
-  the tier's :class:`~gatasker._admission.Admission`.
-* A tier's ``execute`` runs the task; its end comes back as a ``_task_done``
-  message.
+* The task path (put, admit, dispatch, done, cancel, resize) is the
+  supervisor's ``Engine`` (``_engine.py``), with its policies in
+  ``_policy_runtime.py``.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import logging
 import os
 import time
-import weakref
-from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, TypeVar, overload
 
 import gevent
-from greenlet import getcurrent
 from zope.interface import implementer
 
-from . import _events, _logging, _tracing
 from ._actor_support import ActorSupport
 from ._admission import Admission, Limits
 from ._aloop_support import ALoopSupport
@@ -43,13 +37,10 @@ from ._bridge import (
     in_main_thread,
     real_thread_id,
     start_real_thread,
-    state_lock,
     threading_is_patched,
 )
 from ._constants import (
-    TASK_CRITICAL,
     TASK_NORMAL,
-    TASK_STATUS_CANCELED,
     TASK_STATUS_DELAYED,
     TASK_STATUS_QUEUED,
     TASK_STATUS_STARTED,
@@ -62,14 +53,15 @@ from ._constants import (
     check_priority,
     check_tt,
 )
-from ._errors import SupervisorNotRunning, TaskCancelled, TaskTimeout
+from ._engine import Engine
+from ._errors import SupervisorNotRunning
 from ._fork import EXIT_GRACE, RunningSupervisors
 from ._greenlet_tier import GreenletTier
 from ._ids import new_task_id
 from ._inspect import InspectServer, parse_address, to_jsonable
 from ._interfaces import ISupervisor, IWorker
-from ._logging import logger
-from ._policies import RunState, TaskPolicy, ask_to_stop, eta_delay, interrupted_outcome
+from ._logging import call_logged, logger
+from ._policies import TaskPolicy, eta_delay
 from ._port import ActorHost, HubPort
 from ._process_child import PREPARING_ENV
 from ._process_pool import check_not_preparing
@@ -78,14 +70,12 @@ from ._run import HubRun
 from ._statistics import (
     ActorStatistics,
     HubStatistics,
-    PriorityCounters,
     PriorityStatistics,
     ProcessPoolStatistics,
     SupervisorStatistics,
     TierStatistics,
-    tier_counters,
 )
-from ._task import Task, current_task, run_target
+from ._task import Task, current_task
 from ._thread_tier import ThreadSizes, ThreadTier
 from ._version import __version__
 from ._watchdog import HubWatchdog, check_threshold
@@ -93,8 +83,6 @@ from ._watchdog import HubWatchdog, check_threshold
 T = TypeVar('T')
 _supervisor_ids = itertools.count(1)
 
-#: How many ids of finished tasks ``mark_task_completed`` still recognises.
-RECENT_IDS = 10_000
 
 #: How many task names the warning of a stop that abandoned work lists.
 STOP_LOG_NAMES = 5
@@ -116,30 +104,6 @@ def _merge_limits(old: Limits, kwargs: dict[str, Any], allowed: frozenset[str],
     )
 
 
-def call_logged(what: str, func: Callable[..., Any], *args: Any) -> None:
-    """Call ``func(*args)``; log an exception as ``<what> failed`` with its traceback.
-
-    BaseExceptions too (``sys.exit()``, KeyboardInterrupt, GreenletExit,
-    gevent.Timeout): escaping a greenlet of the hub, gevent would throw the
-    first two into the hub thread's main greenlet, the supervisor's mailbox.
-    """
-    try:
-        func(*args)
-    except BaseException:  # a user hook's failure ends only that call
-        logger.exception(what + ' failed', func)
-
-
-def _observe(counters: PriorityCounters, task: Task[Any]) -> None:
-    """Count a finished task's queue wait (after any delay) and run time."""
-    started = task.time_started
-    if started is None or task.time_completed is None:
-        return
-    counters.queue_wait.observe(max(0.0, started - task.time_queued - (task.delay or 0.0)))
-    counters.run_time.observe(max(0.0, task.time_completed - started))
-
-
-# The task path below still names the run HubRun (it moves to _engine.py next).
-_Run = HubRun
 
 
 class _SupervisorCore:
@@ -186,11 +150,9 @@ class _SupervisorCore:
         self._ever_started = False
         self._autostart = False
         self._restart_on_use = False  # started in the parent of a fork: start afresh
-        self._tasks: dict[Any, Task[Any]] = {}
-        self._recent_ids: deque[Any] = deque(maxlen=RECENT_IDS)
         self._schedulers: dict[Any, Any] = {}
         self._sync_schedulers: dict[Any, Any] = {}
-        self._counters = {tt: tier_counters() for tt in TIER_NAMES}
+        self._engine = Engine(self)
         self._watch_threshold: float | None = None
         self._init_extensions()
 
@@ -227,7 +189,7 @@ class _SupervisorCore:
         never stopped. Never blocks.
         """
         self._thread_sizes = self._thread_sizes_from(self._thread_sizes, kwargs, 'set_thread_pool')
-        self._post_if_running(self._on_resize, TT_THREAD)
+        self._post_if_running(self._engine.on_resize, TT_THREAD)
 
     def set_greenlet_pool(self, **kwargs: Any) -> None:
         """Set the greenlet tier's ``pool_size``, ``reserve_normal`` and
@@ -235,7 +197,7 @@ class _SupervisorCore:
         """
         self._greenlet_limits = _merge_limits(self._greenlet_limits, kwargs, _POOL_KEYS,
                                               'set_greenlet_pool')
-        self._post_if_running(self._on_resize, TT_GREENLET)
+        self._post_if_running(self._engine.on_resize, TT_GREENLET)
 
     def _limits(self, tt: int) -> Any:
         if tt == TT_THREAD:
@@ -352,7 +314,7 @@ class _SupervisorCore:
         return run
 
     def _open_tier(self, run: HubRun, tt: int) -> None:
-        tier = self._make_tier(tt, functools.partial(self._task_done, run))
+        tier = self._make_tier(tt, functools.partial(self._engine.task_done, run))
         if tier is None:
             return
         tier.start()
@@ -391,7 +353,7 @@ class _SupervisorCore:
                 # parked in take() next: keep no finished task (or its result) alive
                 del handler, args
         inbox.close()
-        self._complete_late(run)
+        self._engine.complete_late(run)
         if run.mode == 'embedded':
             run.exited.set()
 
@@ -623,25 +585,26 @@ class _SupervisorCore:
 
     # -- mailbox handlers (run only in the supervisor's greenlet) ----------------
 
-    def _cancel_delayed(self, run: _Run) -> None:
-        for task in list(self._tasks.values()):
+    def _cancel_delayed(self, run: HubRun) -> None:
+        for task in list(self._engine.tasks.values()):
             if task.status == TASK_STATUS_DELAYED:
                 task.cancel()
 
-    def _cancel_waiting(self, run: _Run) -> None:
+    def _cancel_waiting(self, run: HubRun) -> None:
         waiting = [task for admission in run.admissions.values() for task in admission.drain()]
-        waiting += self._tasks.values()  # delayed ones, and those not yet taken from the inbox
+        # delayed ones, and those not yet taken from the inbox
+        waiting += self._engine.tasks.values()
         for task in waiting:
             if task.status in (TASK_STATUS_QUEUED, TASK_STATUS_DELAYED) and task.cancel():
                 run.abandoned[id(task)] = task
         if run.cancel_running:  # where the tier can stop them (not thread tasks)
-            for task in list(self._tasks.values()):
+            for task in list(self._engine.tasks.values()):
                 if task.status == TASK_STATUS_STARTED and not self._ignored(run, task):
                     task.cancel()
 
-    def _warn_abandoned(self, run: _Run) -> None:
+    def _warn_abandoned(self, run: HubRun) -> None:
         """Log what the stop canceled before it started and what it left running."""
-        running = [task for task in self._tasks.values()
+        running = [task for task in self._engine.tasks.values()
                    if task.is_started() and task.id not in run.ignored]
         parts = [f'left running {_describe(running)}'] if running else []
         if run.abandoned:
@@ -650,11 +613,12 @@ class _SupervisorCore:
         if parts:
             logger.warning('supervisor %s: stop %s', self.id, '; '.join(parts))
 
-    def _check_quiet(self, run: _Run) -> None:
-        if run.quiet is not None and all(self._ignored(run, task) for task in self._tasks.values()):
+    def _check_quiet(self, run: HubRun) -> None:
+        if run.quiet is not None and all(self._ignored(run, task)
+                                         for task in self._engine.tasks.values()):
             run.quiet.set()
 
-    def _ignored(self, run: _Run, task: Task[Any]) -> bool:
+    def _ignored(self, run: HubRun, task: Task[Any]) -> bool:
         """True for a task stop() does not wait for: its code (or its aloop's) is in stop()."""
         if task.id in run.ignored:
             return True
@@ -665,11 +629,11 @@ class _SupervisorCore:
         """Hook: the aloop a coroutine task runs on."""
         return None
 
-    def _close_tiers(self, run: _Run) -> None:
+    def _close_tiers(self, run: HubRun) -> None:
         run.closing = True
         self._maybe_finish(run)
 
-    def _maybe_finish(self, run: _Run) -> None:
+    def _maybe_finish(self, run: HubRun) -> None:
         if run.finished:
             return
         for tt, tier in list(run.tiers.items()):
@@ -679,313 +643,14 @@ class _SupervisorCore:
         if not run.tiers:
             run.finished = True
 
-    def _on_put(self, run: _Run, task: Task[Any]) -> None:
-        if task.status == TASK_STATUS_CANCELED:
-            return
-        if task.delay:
-            timer = run.hub.loop.timer(task.delay)
-            task._handle = timer
-            timer.start(self._post, run, self._on_delay_over, run, task)
-        else:
-            self._enqueue(run, task)
-
-    def _on_delay_over(self, run: _Run, task: Task[Any], rated: bool = False) -> None:
-        timer, task._handle = task._handle, None
-        if timer is not None:
-            timer.close()
-        if task._mark_queued():
-            if rated:  # its token is reserved already
-                self._admit(run, task)
-            else:
-                self._enqueue(run, task)
-
-    def _enqueue(self, run: _Run, task: Task[Any]) -> None:
-        if task.policy is not None and task.policy.bucket is not None \
-                and task.priority != TASK_CRITICAL and self._rate_limited(run, task):
-            return
-        self._admit(run, task)
-
-    def _admit(self, run: _Run, task: Task[Any]) -> None:
-        if task.tt == TT_COROUTINE:
-            self._run_coroutine_task(task)
-            return
-        admission = run.admissions[task.tt]
-        admission.push(task, task.priority)
-        self._dispatch(run, task.tt)
-        if task.status == TASK_STATUS_QUEUED and (self.timeout_warning or self.timeout_critical):
-            self._arm_timeouts(run, task)
-
     def _check_coroutine_loop(self, loop: Any) -> None:
         """Hook: raise RuntimeError at the call when no aloop can run a coroutine task."""
         raise RuntimeError('coroutine tasks need an aloop, and this release has no aloops yet')
 
     def _run_coroutine_task(self, task: Task[Any]) -> None:
         """Hook: hand a TT_COROUTINE task to its aloop."""
-        self._task_done(task._run, task, False,
+        self._engine.task_done(task._run, task, False,
                         RuntimeError('no aloop is available for coroutine tasks'))
-
-    def _dispatch(self, run: _Run, tt: int) -> None:
-        """Start every waiting task of tier *tt* that may start, most important first."""
-        admission = run.admissions[tt]
-        tier = run.tiers[tt]
-        while True:
-            task = admission.pop_startable()
-            if task is None:
-                return
-            if self._mark_running(admission, task):
-                tier.execute(task)
-                if task.policy is not None:
-                    self._arm_limits(run, task)
-
-    def _mark_running(self, admission: Admission[Task[Any]], task: Task[Any]) -> bool:
-        """A task its admission just counted starts; False if it was canceled meanwhile."""
-        if not task._mark_started():
-            admission.finish()
-            return False
-        self._counters[task.tt][task.priority].running += 1
-        if _logging._debug:
-            logger.debug('task %r started', task)
-        if _events.subscribed():
-            _events.publish(_events.TaskStarted(task, self.id))
-        return True
-
-    def _task_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
-        """Called by a tier, in the hub's thread, when a task's target ended."""
-        assert run.inbox is not None
-        run.inbox.put((self._on_done, (run, task, ok, value)))
-        if run.inbox.closed:
-            self._complete_late(run)
-
-    def _complete_late(self, run: _Run) -> None:
-        """Complete tasks whose end came after the mailbox ended. Any thread.
-
-        Only a task whose code called stop() (a coroutine task, which holds no
-        tier slot) can outlive the mailbox; it must still end COMPLETED.
-        """
-        assert run.inbox is not None
-        for handler, args in run.inbox.leftovers():
-            if handler == self._on_done:
-                _, task, ok, value = args
-                self._forget(task)
-                task._complete(ok, value)
-
-    def _on_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
-        if task._state is not None and self._policy_done(run, task, ok, value):
-            return
-        self._end(run, task, ok, value)
-        self._release(run, task)
-
-    def _end(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> None:
-        """Complete *task* with its outcome: counters, logs, waiters, events, callback."""
-        self._forget(task)
-        counters = self._counters[task.tt][task.priority]
-        counters.completed += 1
-        if not ok:
-            counters.failed += 1
-            if task.worker is None:  # a worker logs its executor's failures itself
-                logger.error('task %r failed', task, exc_info=value)
-        elif _logging._debug:
-            logger.debug('task %r completed', task)
-        task._complete(ok, value)
-        _observe(counters, task)
-        if _events.subscribed():
-            _events.publish(_events.TaskCompleted(task, self.id))
-        if ok and task.callback is not None:
-            gevent.spawn(call_logged, 'task callback %r', task.callback, value)
-
-    def _release(self, run: _Run, task: Task[Any]) -> None:
-        """Free the pool slot of a task whose run ended; start what may start."""
-        if task.tt != TT_COROUTINE:
-            self._counters[task.tt][task.priority].running -= 1
-            run.admissions[task.tt].finish()
-            tier = run.tiers.get(task.tt)
-            if tier is not None:
-                finished = getattr(tier, 'task_finished', None)
-                if finished is not None:
-                    finished(task)
-                self._dispatch(run, task.tt)
-        if run.quiet is not None:
-            self._check_quiet(run)
-        if run.closing:
-            self._maybe_finish(run)
-
-    def _forget(self, task: Task[Any]) -> None:
-        if self._tasks.get(task.id) is task:
-            del self._tasks[task.id]
-        self._recent_ids.append(task.id)
-
-    def _task_canceled(self, task: Task[Any]) -> None:
-        """Called by Task.cancel() (any thread) after it set CANCELED."""
-        self._forget(task)
-        task._finish_canceled()
-        if _logging._debug:
-            logger.debug('task %r canceled', task)
-        run = task._run
-        if run is not None and not run.finished:
-            run.inbox.put((self._on_canceled, (run, task)))
-
-    def _on_canceled(self, run: _Run, task: Task[Any]) -> None:
-        self._counters[task.tt][task.priority].cancelled += 1
-        if _events.subscribed():
-            _events.publish(_events.TaskCompleted(task, self.id))
-        timer, task._handle = task._handle, None
-        if timer is not None:
-            timer.close()
-        admission = run.admissions.get(task.tt)
-        if admission is not None:
-            admission.remove(task, task.priority)
-        if run.quiet is not None:
-            self._check_quiet(run)
-
-    def _on_resize(self, run: _Run, tt: int) -> None:
-        if tt not in run.tiers:
-            return
-        limits = self._limits(tt)
-        run.admissions[tt].limits = limits
-        run.tiers[tt].resize(self._thread_sizes if tt == TT_THREAD else limits)
-        self._dispatch(run, tt)
-
-    # -- policies: limits, cancelling running tasks, retries, rate (see _policies.py) --
-
-    def _arm_limits(self, run: _Run, task: Task[Any]) -> None:
-        """Start the timers of the run-time limits of the run that just started."""
-        policy = task.policy
-        state = task._state
-        assert policy is not None and state is not None
-        state.run_number += 1
-        for seconds, hard in ((policy.soft_timeout, False), (policy.timeout, True)):
-            if seconds is not None:
-                timer = run.hub.loop.timer(seconds, ref=False)
-                state.timers.append(timer)
-                timer.start(self._post, run, self._limit_reached, run, task,
-                            state.run_number, hard)
-
-    def _limit_reached(self, run: _Run, task: Task[Any], run_number: int, hard: bool) -> None:
-        state = task._state
-        assert state is not None and task.policy is not None
-        if state.run_number != run_number or not task.running():
-            return  # that run ended meanwhile
-        seconds = task.policy.timeout if hard else task.policy.soft_timeout
-        exc = TaskTimeout(f'{task!r} ran longer than its {"" if hard else "soft "}time limit '
-                          f'of {seconds} s')
-        if not ask_to_stop(task, exc):
-            return  # being cancelled already
-        logger.warning('task %r: %s time limit of %s s passed', task,
-                       'hard' if hard else 'soft', seconds)
-        self._stop_running(run, task, hard)
-        if hard and not task.done() and not task.policy.should_retry(task.attempts, exc):
-            # (A run to retry ends when its tier stopped it: _policy_done retries it.)
-            # Ends now, whatever its code does; its slot is freed when the run ends.
-            self._close_limit_timers(state)
-            handle = task._handle
-            self._end(run, task, False, state.pending)
-            task._handle = handle  # the tier still stops the run through it
-
-    def _interrupt(self, task: Task[Any]) -> None:
-        """Task.cancel() of a running task (any thread): stop it in its tier."""
-        run = task._run
-        if run is not None and not run.finished and run.inbox is not None:
-            run.inbox.put((self._stop_running, (run, task, True)))
-
-    def _stop_running(self, run: _Run, task: Task[Any], hard: bool) -> None:
-        state = task._state
-        if state is None or state.pending is None or not task.running():
-            return
-        if task.tt == TT_COROUTINE:
-            future = task._handle
-            if future is not None:
-                future.cancel()
-            return
-        tier = run.tiers.get(task.tt)
-        if tier is not None:
-            tier.interrupt(task, state.pending, hard)
-
-    @staticmethod
-    def _close_limit_timers(state: RunState) -> None:
-        timers, state.timers = state.timers, []
-        for timer in timers:
-            timer.close()
-
-    def _policy_done(self, run: _Run, task: Task[Any], ok: bool, value: Any) -> bool:
-        """The run of a task with a RunState ended; True if handled here."""
-        state = task._state
-        assert state is not None
-        self._close_limit_timers(state)
-        with state_lock:
-            pending, state.pending = state.pending, None
-        if task.done():  # ended already at its hard limit: only the slot is left
-            self._release(run, task)
-            return True
-        if isinstance(pending, TaskCancelled):
-            task._handle = None
-            self._release(run, task)
-            task._cancel_ran()
-            self._task_canceled(task)
-            return True
-        if pending is not None:
-            ok, value = interrupted_outcome(pending, ok, value)
-        policy = task.policy
-        if not ok and policy is not None and policy.should_retry(task.attempts, value):
-            self._release(run, task)
-            self._retry_later(run, task, policy.backoff(task.attempts), value)
-            return True
-        if ok:
-            task.exception = None  # an earlier run's failure, kept while it was retried
-        self._end(run, task, ok, value)
-        self._release(run, task)
-        return True
-
-    def _retry_later(self, run: _Run, task: Task[Any], seconds: float,
-                     exc: BaseException) -> None:
-        task.exception = exc  # the last failure stays readable while it waits
-        logger.info('task %r failed (%s: %s); run %d in %.3f s', task, type(exc).__name__,
-                    exc, task.attempts + 1, seconds)
-        if _events.subscribed():
-            _events.publish(_events.TaskRetrying(task, self.id, task.attempts + 1, seconds))
-        if task._requeue():
-            self._wait_outside_pool(run, task, seconds)
-
-    def _rate_limited(self, run: _Run, task: Task[Any]) -> bool:
-        """Take a token of the task's rate limit; False if it may go on now."""
-        assert task.policy is not None and task.policy.bucket is not None
-        seconds = task.policy.bucket.reserve()
-        if not seconds:
-            return False
-        if _events.subscribed():
-            _events.publish(_events.TaskRateLimited(task, self.id, seconds))
-        if task._requeue():
-            self._wait_outside_pool(run, task, seconds, rated=True)
-        return True
-
-    def _wait_outside_pool(self, run: _Run, task: Task[Any], seconds: float,
-                           rated: bool = False) -> None:
-        """Queue *task* again after *seconds* (DELAYED meanwhile, holding no slot)."""
-        timer = run.hub.loop.timer(seconds)
-        task._handle = timer
-        timer.start(self._post, run, self._on_delay_over, run, task, rated)
-
-    def _arm_timeouts(self, run: _Run, task: Task[Any]) -> None:
-        levels = ((self.timeout_warning, logging.WARNING, 'timeout_warning_func'),
-                  (self.timeout_critical, logging.ERROR, 'timeout_critical_func'))
-        for seconds, level, func_name in levels:
-            if seconds:
-                timer = run.hub.loop.timer(seconds, ref=False)
-                timer.start(self._timed_out, timer, weakref.ref(task), level, func_name)
-
-    def _timed_out(self, timer: Any, task_ref: Any, level: int, func_name: str) -> None:
-        timer.close()
-        task = task_ref()
-        if task is None or task.status != TASK_STATUS_QUEUED:
-            return
-        self._counters[task.tt][task.priority].timed_out += 1
-        logger.log(level, 'task %r has waited %.3f s and has not started', task,
-                   time.time() - task.time_queued)
-        if _events.subscribed():
-            _events.publish(_events.TaskWaitTimeout(
-                task, self.id, 'warning' if level == logging.WARNING else 'critical'))
-        func = getattr(self, func_name)
-        if func is not None:
-            gevent.spawn(call_logged, 'timeout function %r', func, task)
 
     # -- tasks ---------------------------------------------------------------
 
@@ -1081,14 +746,14 @@ class _SupervisorCore:
             self._extension_limits(tt)  # raises the tier's own error
         if task_id is None:
             task_id = new_task_id()
-        elif task_id in self._tasks:
+        elif task_id in self._engine.tasks:
             raise ValueError(f'a task with id {task_id!r} is already queued or running')
         task_kwargs = dict(kwargs) if kwargs else {}
         if _pass_task_id:
             task_kwargs['_task_id'] = task_id
         task: Task[Any] = Task(self, task_id, tt, target, args, task_kwargs, callback, priority,
                                delay, worker, name, loop, policy)
-        return self._submit(run, task)
+        return self._engine.submit(run, task)
 
     def _put_worker_task(self, worker: Any, target: Callable[..., Any], args: tuple[Any, ...],
                          kwargs: dict[str, Any], priority: int, tt: int,
@@ -1102,53 +767,15 @@ class _SupervisorCore:
         task_id = kwargs['_task_id'] = new_task_id()
         task: Task[Any] = Task(self, task_id, tt, target, args, kwargs, None, priority, None,
                                worker, None, None, policy)
-        return self._submit(run, task, here=tt == TT_GREENLET)
+        return self._engine.submit(run, task, here=tt == TT_GREENLET)
 
-    def _submit(self, run: _Run, task: Task[Any], here: bool = False) -> Task[Any]:
-        task._run = run
-        self._prepare_task(task)
-        tracer = _tracing.tracer
-        if tracer is not None:
-            task._trace = tracer.task_queued(task)
-        here = here and self._may_run_here(run, task)
-        task_id = task.id
-        with self._state_lock:
-            if self._state != RUNNING or self._run is not run:
-                raise SupervisorNotRunning(f'supervisor {self.id!r} is not running')
-            self._tasks[task_id] = task
-            if not here:
-                run.inbox.put((self._on_put, (run, task)))
-        if _logging._debug:
-            logger.debug('task %r queued', task)
-        if _events.subscribed():
-            _events.publish(_events.TaskQueued(task, self.id))
-        if here:
-            self._run_here(run, task)
-        return task
+    def _task_canceled(self, task: Task[Any]) -> None:
+        """Called by Task.cancel() (any thread) after it set CANCELED."""
+        self._engine.task_canceled(task)
 
-    def _may_run_here(self, run: _Run, task: Task[Any]) -> bool:
-        """True if *task* (a greenlet-tier task put from a greenlet of the hub) would
-        start at once: then the caller's greenlet may run it (``_run_here``)."""
-        admission = run.admissions.get(task.tt)
-        return (task.tt == TT_GREENLET and not task.delay and not run.closing
-                and (task.policy is None or task.policy.bucket is None)  # admission decides
-                and admission is not None and task.tt in run.tiers
-                and run.inbox.in_owner_thread()
-                and admission.may_start_now(task.priority))
-
-    def _run_here(self, run: _Run, task: Task[Any]) -> None:
-        # A worker's executor run in the worker's own greenlet, counted in the
-        # tier's admission exactly as if the tier had run it: no inbox round
-        # trip, no hand-over to a tier greenlet and back.
-        admission = run.admissions[task.tt]
-        admission.start_now()
-        if self._mark_running(admission, task):
-            task._handle = getcurrent()  # what Task.cancel() interrupts
-            if task.policy is not None:
-                self._arm_limits(run, task)
-            ok, value = run_target(task)
-            task._handle = None
-            self._on_done(run, task, ok, value)
+    def _interrupt(self, task: Task[Any]) -> None:
+        """Task.cancel() of a running task (any thread): stop it in its tier."""
+        self._engine.policies.interrupt(task)
 
     def _prepare_task(self, task: Task[Any]) -> None:
         """Hook: check or prepare a task in the caller, before it is queued (may raise)."""
@@ -1166,18 +793,18 @@ class _SupervisorCore:
                 raise LookupError('mark_task_completed() outside a task needs task or task_id')
         if task is not None:
             return True
-        if task_id in self._tasks or task_id in self._recent_ids:
+        if task_id in self._engine.tasks or task_id in self._engine.recent_ids:
             return True
         raise LookupError(f'no task with id {task_id!r}')
 
     def get_task(self, task_id: Any) -> Task[Any] | None:
         """The queued, delayed or running task with that id, else None. Never blocks."""
-        return self._tasks.get(task_id)
+        return self._engine.tasks.get(task_id)
 
     def get_tasks(self) -> dict[Any, Task[Any]]:
         """Every queued, delayed or running task: a new dict ``id -> Task``, as
         atasker's. Never blocks."""
-        return dict(self._tasks)
+        return dict(self._engine.tasks)
 
     # -- schedulers ------------------------------------------------------------
 
@@ -1243,10 +870,8 @@ class _SupervisorCore:
             for admission in run.admissions.values():
                 admission.drain()
             run.inbox.abandon()
-        tasks = list(self._tasks.values())
-        self._tasks.clear()
-        self._recent_ids.clear()
-        self._counters = {tt: tier_counters() for tt in TIER_NAMES}
+        tasks = list(self._engine.tasks.values())
+        self._engine.reset()
         for task in tasks:  # whoever waits for them here must not wait for ever
             call_logged('dropping %r after a fork', task._drop_after_fork)
         self._after_fork_extensions()
@@ -1269,7 +894,7 @@ class _SupervisorCore:
             mode=run.mode if run is not None else None,
             default_tt=self.default_tt,
             poll_delay=self.poll_delay,
-            tasks_count=len(self._tasks),
+            tasks_count=len(self._engine.tasks),
             # sync ones included, as in atasker
             schedulers=list(self._schedulers.values()) + list(self._sync_schedulers.values()),
             sync_schedulers=list(self._sync_schedulers.values()),
@@ -1312,7 +937,7 @@ class _SupervisorCore:
                 continue
             queued = dict(getattr(info, f'{name}_queued'))
             priorities = {priority: PriorityStatistics.of(counters, queued.get(priority, 0))
-                          for priority, counters in self._counters[tt].items()}
+                          for priority, counters in self._engine.counters[tt].items()}
             tiers[name] = TierStatistics(
                 name=name,
                 pool_size=getattr(info, f'{name}_pool_size'),
