@@ -17,10 +17,22 @@ if TYPE_CHECKING:
     from ._task import Task
 
 
+class MessageReceiver(Protocol):
+    """What a tracer may read of the actor (or queue worker) handling a message."""
+
+    @property
+    def name(self) -> str:
+        """The actor's name."""
+
+    @property
+    def supervisor(self) -> object:
+        """The supervisor it runs under."""
+
+
 class Tracer(Protocol):
     """The hooks; each must be quick and must not raise."""
 
-    def task_queued(self, task: Task[Any]) -> Any:
+    def task_queued(self, task: Task[Any]) -> object:
         """In the caller of ``put_task``, before the task can start: return
         what the task carries (``task._trace``), or None to leave it alone."""
 
@@ -36,10 +48,11 @@ class Tracer(Protocol):
         """A picklable stand-in for *target* that enters the task's context
         in the worker process."""
 
-    def message_sent(self) -> Any:
+    def message_sent(self) -> object:
         """In the caller of ``tell``/``ask``: the context to carry, or None."""
 
-    def message_handling(self, actor: Any, carried: Any) -> AbstractContextManager[object]:
+    def message_handling(self, actor: MessageReceiver,
+                         carried: object) -> AbstractContextManager[object]:
         """Entered around ``on_receive`` (a queue worker's run) of a carried message."""
 
 

@@ -20,12 +20,17 @@ import sys
 import time
 import traceback
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING
+
+from gevent.hub import Hub
 
 from ._bridge import Latch, allocate_lock, call_in_hub, start_real_thread
 from ._constants import check_seconds
 from ._logging import logger
 from ._statistics import HubStatistics
+
+if TYPE_CHECKING:
+    from _thread import LockType
 
 #: How many recent lag samples the percentile is computed from.
 SAMPLES = 1024
@@ -47,7 +52,7 @@ class HubWatchdog:
     supervisor in log messages.
     """
 
-    def __init__(self, hub: Any, thread_id: int, threshold: float, name: str) -> None:
+    def __init__(self, hub: Hub, thread_id: int, threshold: float, name: str) -> None:
         self.threshold = threshold
         self.incidents = 0
         self.last_stack: str | None = None
@@ -57,7 +62,7 @@ class HubWatchdog:
         self._lags: deque[float] = deque(maxlen=SAMPLES)
         self._closed = Latch()
         self._exited = Latch()
-        self._pong: Any = None
+        self._pong: LockType | None = None
 
     def start(self) -> None:
         """Start watching. Any thread; never blocks."""
@@ -105,13 +110,13 @@ class HubWatchdog:
         finally:
             self._exited.set()
 
-    def _answer(self, pong: Any, sent: float) -> None:
+    def _answer(self, pong: LockType, sent: float) -> None:
         # Runs in the hub: the time since `sent` is how long the hub was busy.
         self._lags.append(time.monotonic() - sent)
         self._release(pong)
 
     @staticmethod
-    def _release(pong: Any) -> None:
+    def _release(pong: LockType | None) -> None:
         try:
             if pong is not None:
                 pong.release()

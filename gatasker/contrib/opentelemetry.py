@@ -32,8 +32,9 @@ from typing import Any
 try:
     from opentelemetry import context as otel_context
     from opentelemetry import metrics, propagate, trace
-    from opentelemetry.metrics import CallbackOptions, Observation
-    from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+    from opentelemetry.context import Context
+    from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation
+    from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("gatasker.contrib.opentelemetry needs opentelemetry-api: "
                       "pip install 'gatasker[otel]'") from exc
@@ -51,6 +52,8 @@ from .._logging import logger
 from .._statistics import SupervisorStatistics
 from .._supervisor import TaskSupervisor, running_supervisors
 from .._task import Task
+from .._tracing import MessageReceiver
+from .._version import __version__
 
 __all__ = ['Instrumentation', 'instrument']
 
@@ -69,11 +72,11 @@ def _ns(seconds: float) -> int:
 class _InContext:
     """A process task's target that runs in the context carried from the parent."""
 
-    def __init__(self, target: Callable[..., Any], carrier: dict[str, str]) -> None:
+    def __init__(self, target: Callable[..., object], carrier: dict[str, str]) -> None:
         self.target = target
         self.carrier = carrier
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: object, **kwargs: object) -> object:
         token = otel_context.attach(propagate.extract(self.carrier))
         try:
             return self.target(*args, **kwargs)
@@ -88,9 +91,9 @@ class Instrumentation:
     instead of raising.
     """
 
-    def __init__(self, tracer_provider: Any, meter_provider: Any,
+    def __init__(self, tracer_provider: TracerProvider | None,
+                 meter_provider: MeterProvider | None,
                  supervisors: Iterable[TaskSupervisor] | None, traces: bool) -> None:
-        from .. import __version__
         self._supervisors = list(supervisors) if supervisors is not None else None
         self._tracer = trace.get_tracer('gatasker', __version__, tracer_provider) \
             if traces else None
@@ -117,7 +120,7 @@ class Instrumentation:
     def _watched(self, task: Task[Any]) -> bool:
         return self._supervisors is None or task._supervisor in self._supervisors
 
-    def task_queued(self, task: Task[Any]) -> Any:
+    def task_queued(self, task: Task[Any]) -> Span | bool | None:
         if not self._watched(task):
             return None
         span = None
@@ -173,7 +176,7 @@ class Instrumentation:
 
     def coroutine(self, task: Task[Any],
                   coro: Coroutine[Any, Any, Any]) -> Coroutine[Any, Any, Any]:
-        async def in_context() -> Any:
+        async def in_context() -> object:
             with self.task_running(task):
                 return await coro
         return in_context()
@@ -188,20 +191,21 @@ class Instrumentation:
         propagate.inject(carrier, context=trace.set_span_in_context(span))
         return _InContext(target, carrier)
 
-    def message_sent(self) -> Any:
+    def message_sent(self) -> Context | None:
         if self._tracer is None:
             return None
         context = otel_context.get_current()
         return context if trace.get_current_span(context).get_span_context().is_valid else None
 
     @contextmanager
-    def message_handling(self, actor: Any, carried: Any) -> Iterator[None]:
+    def message_handling(self, actor: MessageReceiver, carried: object) -> Iterator[None]:
         if self._tracer is None or (self._supervisors is not None
                                     and actor.supervisor not in self._supervisors):
             yield
             return
         with self._tracer.start_as_current_span(
-                f'gatasker.message {actor.name}', context=carried, kind=SpanKind.CONSUMER,
+                f'gatasker.message {actor.name}',
+                context=carried if isinstance(carried, Context) else None, kind=SpanKind.CONSUMER,
                 attributes={'gatasker.actor': str(actor.name)}, record_exception=False,
                 set_status_on_exception=True):
             yield
@@ -212,7 +216,7 @@ class Instrumentation:
         supervisors = self._supervisors if self._supervisors is not None else running_supervisors()
         return [sup.statistics() for sup in supervisors]
 
-    def _observe_statistics(self, meter: Any) -> None:
+    def _observe_statistics(self, meter: Meter) -> None:
         def per_priority(field: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
             def observe(_: CallbackOptions) -> Iterable[Observation]:
                 return [Observation(getattr(pri, field), {
@@ -285,7 +289,8 @@ class Instrumentation:
             description='Times the hub was blocked longer than the watchdog threshold')
 
 
-def instrument(tracer_provider: Any = None, meter_provider: Any = None,
+def instrument(tracer_provider: TracerProvider | None = None,
+               meter_provider: MeterProvider | None = None,
                supervisors: Iterable[TaskSupervisor] | TaskSupervisor | None = None,
                traces: bool = True) -> Instrumentation:
     """Trace tasks and actor messages and export statistics as OTel metrics.
