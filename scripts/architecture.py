@@ -36,13 +36,13 @@ from pathlib import Path
 LIMITS: dict[str, int] = {
     'runtime_cycles': 3,
     'typing_cycles': 1,
-    'private_imports': 3,
-    'any_annotations': 287,
+    'private_imports': 4,
+    'any_annotations': 189,
     'type_ignores': 35,
-    'largest_module': 1446,
-    'largest_class': 1212,
-    'private_attributes': 160,
-    'lazy_imports': 14,
+    'largest_module': 1071,
+    'largest_class': 873,
+    'private_attributes': 170,
+    'lazy_imports': 12,
 }
 
 #: Where issue 16 wants the measures to end.
