@@ -5,12 +5,12 @@ With the ``'spawn'`` start method the pool starts a fresh interpreter
 a socket pair, so nothing of the parent's state is copied into the child.
 This file then runs as a script, not as part of the package, and imports
 only the standard library, so a worker starts fast. With ``'fork'`` (the
-default) a forked copy of the parent calls :func:`serve_forked` instead: it
+default) a forked copy of the parent calls `serve_forked` instead: it
 has the parent's modules already, and sends no preparation data.
 
 Frames on the socket are an 8-byte big-endian length followed by that many
 bytes of pickle. The parent sends first the preparation data of
-:mod:`multiprocessing.spawn` (so the child can import the parent's
+`multiprocessing.spawn` (so the child can import the parent's
 ``__main__`` under the name ``__mp_main__``, as multiprocessing's spawn
 start method does), then one ``(target, args, kwargs)`` per task. The child
 answers ``('ready', pid)`` (or ``('error', traceback_text)`` when it could
@@ -28,7 +28,8 @@ import signal
 import struct
 import sys
 import traceback
-from typing import Any
+from collections.abc import Callable
+from types import FrameType
 
 HEADER = struct.Struct('!Q')
 
@@ -70,7 +71,7 @@ def _send_frame(sock: _socket.socket, data: bytes) -> None:
         sock.sendall(data)
 
 
-def _dump_outcome(ok: bool, value: Any, tb: str | None) -> bytes:
+def _dump_outcome(ok: bool, value: object, tb: str | None) -> bytes:
     try:
         data = pickle.dumps((ok, value, tb), pickle.HIGHEST_PROTOCOL)
         if not ok:
@@ -118,7 +119,7 @@ def _open(fd: int) -> _socket.socket:
 _running = [False]
 
 
-def _soft_limit(signum: int, frame: Any) -> None:
+def _soft_limit(signum: int, frame: FrameType | None) -> None:
     if _running[0]:
         _running[0] = False  # once
         raise TimeoutError('the soft time limit of the task passed')
@@ -135,9 +136,9 @@ def serve(fd: int, max_tasks: int | None = None) -> None:
     _serve_tasks(sock, max_tasks, flush=False)
 
 
-def serve_forked(fd: int, max_tasks: int | None, initializer: Any, initargs: tuple[Any, ...]
-                 ) -> None:
-    """:func:`serve` for a forked worker process: the parent's code is here
+def serve_forked(fd: int, max_tasks: int | None, initializer: Callable[..., object] | None,
+                 initargs: tuple[object, ...]) -> None:
+    """`serve` for a forked worker process: the parent's code is here
     already, only the initializer runs (the caller ignores SIGINT)."""
     sock = _open(fd)
     try:

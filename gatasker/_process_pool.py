@@ -9,7 +9,7 @@ held at the fork stays locked in the child for ever.
 
 So each worker is a fresh interpreter started with ``os.posix_spawn`` (no
 Python code runs between the clone and the ``exec``: safe with threads) running
-:mod:`gatasker._process_child`, and talks to the pool over one end of a
+`gatasker._process_child`, and talks to the pool over one end of a
 socket pair. The pool's end is a gevent socket, read and written by
 greenlets of the supervisor's hub: a 1 MiB argument or result never blocks
 the hub, in either mode.
@@ -19,25 +19,28 @@ Everything here runs in the supervisor's hub, in its greenlets.
 
 from __future__ import annotations
 
-import heapq
-import itertools
+import functools
 import os
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 
 import gevent
 
 from ._admission import check_size
+from ._constants import TASK_CRITICAL
 from ._errors import WorkerProcessDied
 from ._logging import logger
+from ._process_backend import Finish
 from ._process_start import (
     START_METHODS,
     check_not_preparing,
     dump_call,
     dump_initializer,
+    fork_process,
     main_is_guarded,
     preparation_data,
+    spawn_process,
 )
 from ._process_worker import EXIT_TIMEOUT, RemoteTraceback, Worker, describe
 from ._task import Task
@@ -45,17 +48,66 @@ from ._task import Task
 __all__ = ['EXIT_TIMEOUT', 'ProcessPool', 'RemoteTraceback', 'check_not_preparing', 'dump_call']
 
 
+class _Waiting:
+    """Tasks waiting for a free process of the pool.
+
+    Not a second priority order: the tier's admission already decided which
+    task goes next, and the pool keeps that order. Only CRITICAL tasks, which
+    admission lets through beyond the tier's limits, go ahead of the rest.
+    """
+
+    __slots__ = ('_admitted', '_critical')
+
+    def __init__(self) -> None:
+        self._critical: deque[Task[object]] = deque()
+        self._admitted: deque[Task[object]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._critical) + len(self._admitted)
+
+    def _queue(self, task: Task[object]) -> deque[Task[object]]:
+        return self._critical if task.priority == TASK_CRITICAL else self._admitted
+
+    def push(self, task: Task[object]) -> None:
+        """Queue *task* behind those of its kind."""
+        self._queue(task).append(task)
+
+    def push_first(self, task: Task[object]) -> None:
+        """Queue *task* ahead of those of its kind (it was taken, and never ran)."""
+        self._queue(task).appendleft(task)
+
+    def pop(self) -> Task[object]:
+        """The next task to run (IndexError when none waits)."""
+        return self._critical.popleft() if self._critical else self._admitted.popleft()
+
+    def remove(self, task: Task[object]) -> bool:
+        """Take *task* out; False if it was not waiting."""
+        queue = self._queue(task)
+        try:
+            queue.remove(task)
+        except ValueError:
+            return False
+        return True
+
+    def drain(self) -> Iterator[Task[object]]:
+        """Take out and yield every waiting task, CRITICAL ones first."""
+        for queue in (self._critical, self._admitted):
+            while queue:
+                yield queue.popleft()
+
+
 class ProcessPool:
     """gatasker's built-in pool of worker processes, for the TT_MP tier.
 
     Made by ``supervisor.create_mp_pool(processes=...)`` (or by default).
-    A pool made by :meth:`~gatasker.TaskSupervisor.create_mp_pool` or
-    :meth:`~gatasker.TaskSupervisor.set_mp_pool` starts its processes in the
-    background as soon as its supervisor runs, so the first task does not
-    wait for one; the default pool starts them when tasks need them. Dead
-    processes are replaced. One task runs in a process at a time; tasks that wait for a process
-    are handed out most important first (a CRITICAL task goes to the next
-    free process ahead of all others).
+    A pool made by ``TaskSupervisor.create_mp_pool`` or
+    ``TaskSupervisor.set_mp_pool`` starts its processes in the background as
+    soon as its supervisor runs, so the first task does not wait for one; the
+    default pool starts them when tasks need them. Dead processes are
+    replaced. One task runs in a process at a time. Tasks wait in the tier's
+    queue, most important first, and the pool runs them in the order the
+    tier lets them through; a CRITICAL task goes to the next free process
+    ahead of all others.
 
     ``processes``: how many worker processes (default: the CPU count).
     ``initializer(*initargs)`` runs in each worker process when it starts.
@@ -78,7 +130,8 @@ class ProcessPool:
     """
 
     def __init__(self, processes: int | None = None,
-                 initializer: Callable[..., Any] | None = None, initargs: Any = (),
+                 initializer: Callable[..., object] | None = None,
+                 initargs: Iterable[object] = (),
                  maxtasksperchild: int | None = None, start_method: str | None = None) -> None:
         if start_method is not None and (start_method not in START_METHODS or (
                 start_method == 'fork' and not hasattr(os, 'fork'))):
@@ -106,12 +159,11 @@ class ProcessPool:
         self.prestart = False
         if start_method != 'fork':
             dump_initializer(initializer, self.initargs)  # TypeError now, not in each process
-        self._finish: Callable[[Task[Any], bool, Any], None] | None = None
+        self._finish: Finish | None = None
         self._workers: list[Worker] = []
         self._idle: list[Worker] = []
-        self._waiting: list[tuple[int, int, Task[Any]]] = []
-        self._seq = itertools.count()
-        self._retried: weakref.WeakSet[Task[Any]] = weakref.WeakSet()
+        self._waiting = _Waiting()
+        self._retried: weakref.WeakSet[Task[object]] = weakref.WeakSet()
         self.closing = False
         self.closing_kill = False
         #: Worker processes started in place of one that ended (any thread may read).
@@ -130,13 +182,13 @@ class ProcessPool:
 
     # -- in the supervisor's hub -------------------------------------------------------
 
-    def open(self, finish: Callable[[Task[Any], bool, Any], None]) -> None:
+    def open(self, finish: Finish) -> None:
         """Start taking tasks; *finish(task, ok, value)* reports each end."""
         self._finish = finish
         self.closing = self.closing_kill = False
         for worker in self._workers:  # left from a run whose hub is gone
             worker.kill()
-        self._workers, self._idle, self._waiting = [], [], []
+        self._workers, self._idle, self._waiting = [], [], _Waiting()
         self._filling = False
         if self.prestart:
             self._start_filling()
@@ -168,15 +220,19 @@ class ProcessPool:
 
     def forget_parent(self) -> None:
         """In a forked child: drop the parent's worker processes; new ones start here."""
-        workers, self._workers, self._idle, self._waiting = self._workers, [], [], []
+        workers, self._workers, self._idle = self._workers, [], []
+        self._waiting = _Waiting()
         for worker in workers:
             try:
                 worker.forget_parent()
             except Exception:
                 logger.exception('%r: letting go of it after a fork failed', worker)
 
-    def submit(self, task: Task[Any]) -> None:
-        heapq.heappush(self._waiting, (task.priority, next(self._seq), task))
+    def submit(self, task: Task[object]) -> None:
+        """Run *task* on the next free process: the tier's admission let it
+        through, so it waits here only while processes start (or are busy
+        with CRITICAL tasks admitted beyond the limits)."""
+        self._waiting.push(task)
         self._pump()
 
     def _pump(self) -> None:
@@ -189,16 +245,14 @@ class ProcessPool:
                     worker = self._start_worker()
                 except Exception as exc:
                     if waiting:
-                        _, _, task = heapq.heappop(waiting)
-                        self._report(task, False, exc)
+                        self._report(waiting.pop(), False, exc)
                     continue
                 if not waiting or self.closing:  # emptied while the process started
                     self._park(worker)
                     return
             else:
                 return
-            _, _, task = heapq.heappop(waiting)
-            worker.run(task)
+            worker.run(waiting.pop())
 
     def _take_idle(self) -> Worker:
         # A process that is up, if there is one: one still starting would make
@@ -223,40 +277,46 @@ class ProcessPool:
     def _start_worker(self) -> Worker:
         # Made anew for each process: sys.path may have changed meanwhile.
         method = self.start_method or ('spawn' if main_is_guarded() else 'fork')
-        preparation = None if method == 'fork' else \
-            preparation_data(self.initializer, self.initargs)
+        launch: Callable[[int], int]
+        if method == 'fork':
+            preparation = None
+            launch = functools.partial(fork_process, max_tasks=self.maxtasksperchild,
+                                       initializer=self.initializer, initargs=self.initargs)
+        else:
+            preparation = preparation_data(self.initializer, self.initargs)
+            launch = functools.partial(spawn_process, max_tasks=self.maxtasksperchild or 0)
         self._starting += 1
         try:
-            worker = Worker(self, preparation)  # may yield: a fork waits for its thread
+            worker = Worker(self, launch, preparation)  # may yield: a fork waits for its thread
         finally:
             self._starting -= 1
         self._workers.append(worker)
         return worker
 
-    def _report(self, task: Task[Any], ok: bool, value: Any) -> None:
+    def _report(self, task: Task[object], ok: bool, value: object) -> None:
         assert self._finish is not None
         self._finish(task, ok, value)
 
-    def retry(self, task: Task[Any]) -> bool:
+    def retry(self, task: Task[object]) -> bool:
         """Queue *task* first once more, unless it was retried already."""
         if task in self._retried:
             return False
         self._retried.add(task)
-        heapq.heappush(self._waiting, (task.priority, -1, task))
+        self._waiting.push_first(task)
         return True
 
     def _fail_waiting(self) -> None:
-        waiting, self._waiting = self._waiting, []
-        for _, _, task in waiting:
+        for task in self._waiting.drain():
             self._report(task, False, WorkerProcessDied(f'{task!r} did not run: the pool closed'))
 
-    def task_ended(self, worker: Worker, task: Task[Any], ok: bool, value: Any,
-                    alive: bool) -> None:
+    def task_ended(self, worker: Worker, task: Task[object], ok: bool, value: object,
+                   alive: bool) -> None:
+        """Report *task*'s end and give its process the next task (reader greenlet)."""
         self._report(task, ok, value)
         if not alive or worker not in self._workers:
-            return  # the worker is gone (or going); _worker_gone handles it
+            return  # the worker is gone (or going); worker_gone() handles it
         if self.maxtasksperchild is not None and worker.done >= self.maxtasksperchild:
-            return  # the process exits by itself; _worker_gone replaces it
+            return  # the process exits by itself; worker_gone() replaces it
         if len(self._workers) > self.processes:
             self._workers.remove(worker)  # the pool shrank
             worker.close()
@@ -267,6 +327,7 @@ class ProcessPool:
             self._pump()
 
     def worker_gone(self, worker: Worker, code: int | None) -> None:
+        """Forget *worker*, whose process ended, and start one in its place."""
         if worker in self._idle:
             self._idle.remove(worker)
         if worker in self._workers:
@@ -289,18 +350,13 @@ class ProcessPool:
             if not self._workers and self._on_closed is not None:
                 self._on_closed()
 
-    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+    def interrupt(self, task: Task[object], exc: BaseException, hard: bool) -> bool:
         """Stop *task*: hard, it fails with *exc* now and its worker process is
         killed (and replaced); soft, SIGUSR1 raises a TimeoutError in the task's
         code in its process. False if the task is not here."""
-        for index, (_, _, waiting) in enumerate(self._waiting):
-            if waiting is task:
-                if not hard:
-                    return False  # not running yet: only a hard stop applies
-                self._waiting.pop(index)
-                heapq.heapify(self._waiting)
-                self._report(task, False, exc)
-                return True
+        if hard and self._waiting.remove(task):  # not running yet: only a hard stop applies
+            self._report(task, False, exc)
+            return True
         for worker in self._workers:
             if worker.task is task:
                 if hard:

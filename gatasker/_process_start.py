@@ -18,8 +18,8 @@ import pickle
 import signal
 import sys
 import warnings
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping
+from typing import NoReturn
 
 import gevent.monkey
 
@@ -33,7 +33,7 @@ _BOOT = "import sys, runpy; sys.argv.pop(0); runpy.run_path(sys.argv[0], run_nam
 START_METHODS = ('fork', 'spawn')
 
 
-def _dumps(obj: Any, what: str) -> bytes:
+def _dumps(obj: object, what: str) -> bytes:
     """Pickle *obj*; TypeError saying that *what* must be picklable if it cannot be."""
     try:
         return pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
@@ -41,15 +41,15 @@ def _dumps(obj: Any, what: str) -> bytes:
         raise TypeError(f'{what}: {type(exc).__name__}: {exc}') from exc
 
 
-def dump_call(target: Callable[..., Any], args: tuple[Any, ...],
-              kwargs: dict[str, Any]) -> bytes:
+def dump_call(target: Callable[..., object], args: tuple[object, ...],
+              kwargs: Mapping[str, object]) -> bytes:
     """Pickle a call for a worker process; TypeError if it cannot travel there."""
     return _dumps((target, args, kwargs), 'a TT_MP task needs a picklable target and '
                   'arguments (a module-level function and plain data)')
 
 
-def preparation_data(initializer: Callable[..., Any] | None,
-                      initargs: tuple[Any, ...]) -> bytes:
+def preparation_data(initializer: Callable[..., object] | None,
+                      initargs: tuple[object, ...]) -> bytes:
     import multiprocessing.spawn
     data = multiprocessing.spawn.get_preparation_data('gatasker-worker')
     main_path = data.get('init_main_from_path')
@@ -61,13 +61,14 @@ def preparation_data(initializer: Callable[..., Any] | None,
     return pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
 
 
-def dump_initializer(initializer: Callable[..., Any] | None, initargs: tuple[Any, ...]) -> bytes:
+def dump_initializer(initializer: Callable[..., object] | None,
+                     initargs: tuple[object, ...]) -> bytes:
     return _dumps((initializer, initargs), 'the pool initializer and initargs must be picklable')
 
 
 
-def fork_process(fd: int, max_tasks: int | None, initializer: Callable[..., Any] | None,
-                 initargs: tuple[Any, ...]) -> int:
+def fork_process(fd: int, max_tasks: int | None, initializer: Callable[..., object] | None,
+                 initargs: tuple[object, ...]) -> int:
     """Fork a worker process that serves on *fd*; the parent gets its pid.
 
     The child is a copy of this process, so it has the parent's ``__main__``
@@ -81,7 +82,7 @@ def fork_process(fd: int, max_tasks: int | None, initializer: Callable[..., Any]
     """
     # Or the child would write the parent's buffered output again.
     _process_child.flush_std_streams()
-    forked: list[Any] = []
+    forked: list[int | BaseException] = []
     finished = Latch()
     fork = gevent.monkey.get_original('os', 'fork')  # gevent's would re-arm a hub in the child
     options = (max_tasks, initializer, initargs)
@@ -109,8 +110,8 @@ def fork_process(fd: int, max_tasks: int | None, initializer: Callable[..., Any]
     return pid
 
 
-def _forked_child(fd: int, max_tasks: int | None, initializer: Callable[..., Any] | None,
-                  initargs: tuple[Any, ...]) -> NoReturn:
+def _forked_child(fd: int, max_tasks: int | None, initializer: Callable[..., object] | None,
+                  initargs: tuple[object, ...]) -> NoReturn:
     # In the child, in the thread that forked (now its only thread).
     code = 1
     try:
@@ -204,5 +205,9 @@ def spawn_process(fd: int, max_tasks: int) -> int:
 
 
 def _interpreter_flags() -> list[str]:
+    """The parent's interpreter options (``-X``, ``-W``, ``-O`` ...) for a spawned worker."""
     import subprocess
-    return list(subprocess._args_from_interpreter_flags())  # type: ignore[attr-defined]
+    # The list multiprocessing's spawn passes on too; the stdlib has it only as a
+    # private, untyped helper, so it is looked up and typed here.
+    flags: Callable[[], list[str]] = vars(subprocess)['_args_from_interpreter_flags']
+    return list(flags())

@@ -1,4 +1,4 @@
-"""One worker process of the built-in pool, and the greenlets that talk to it.
+"""One worker process of the built-in pool, and the greenlet that reads from it.
 
 Everything here runs in the supervisor's hub, in its greenlets.
 """
@@ -8,37 +8,22 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Protocol
 
 import gevent
 import gevent.select
 import gevent.socket
 
-from . import _process_child, _tracing
+from . import _tracing
 from ._bridge import Latch
 from ._errors import WorkerProcessDied
 from ._logging import logger
-from ._process_start import check_not_preparing, dump_call, fork_process, spawn_process
+from ._process_channel import Channel
+from ._process_start import check_not_preparing, dump_call
 from ._task import Task
 
-if TYPE_CHECKING:
-    from ._process_pool import ProcessPool
-
-_HEADER = _process_child.HEADER
 _UNKNOWN = -(1 << 16)  # an exit code nobody can know any more
-
-_SMALL = 64 * 1024  # frames up to this size are sent in one piece
-_CHUNK = 256 * 1024  # how much the reader asks for at a time
-#: A big frame is read in slices of this size, yielding to the hub between
-#: them: while the process writes faster than the reader reads, the socket
-#: stays readable and a gevent socket never yields by itself.
-SLICE = 1024 * 1024
-
-
-def _yield_to_hub() -> None:
-    """Let every other greenlet of the hub run once (between slices of a big frame)."""
-    gevent.sleep(0)
 
 #: Seconds a closing pool gives a worker process to exit before killing it.
 EXIT_TIMEOUT = 5.0
@@ -55,27 +40,48 @@ class RemoteTraceback(Exception):
         return '\n"""\n' + self.tb.rstrip() + '\n"""'
 
 
+class WorkerOwner(Protocol):
+    """What a worker process reports to its pool (in the supervisor's hub)."""
+
+    @property
+    def closing_kill(self) -> bool:
+        """True once the pool closes by killing its busy processes."""
+
+    def retry(self, task: Task[object]) -> bool:
+        """Queue *task*, which never ran, once more; False if it was retried already."""
+
+    def task_ended(self, worker: Worker, task: Task[object], ok: bool, value: object,
+                   alive: bool) -> None:
+        """*task* ended on *worker* with *ok*/*value*; *alive*: the process is still up."""
+
+    def worker_gone(self, worker: Worker, code: int | None) -> None:
+        """*worker*'s process ended with exit *code* (None: unknown)."""
+
+
 class Worker:
-    """One worker process and the greenlets that talk to it."""
+    """One worker process: starts it, sends it tasks, reads its outcomes, reaps it."""
 
     __slots__ = (
-        '_fd',
+        '_channel',
+        '_owner',
         '_pidfd',
-        '_pool',
         'code',
         'done',
         'pid',
         'reader',
         'ready',
         'settled',
-        'sock',
         'started',
         'task',
     )
 
-    def __init__(self, pool: ProcessPool, preparation: bytes | None) -> None:
-        self._pool = pool
-        self.task: Task[Any] | None = None
+    def __init__(self, owner: WorkerOwner, launch: Callable[[int], int],
+                 preparation: bytes | None) -> None:
+        """Start the process: *launch(fd)* starts it on its end of a new socket pair
+        and returns its pid (it may yield); *preparation* is sent first, if any.
+        Any greenlet of the supervisor's hub."""
+        self._owner = owner
+        self.task: Task[object] | None = None
         self.ready = False
         self.settled = Latch()  # set once the process is ready, or gone
         self.done = 0  # tasks this process ran
@@ -83,18 +89,13 @@ class Worker:
         check_not_preparing('start worker processes')
         parent, child = gevent.socket.socketpair()
         try:
-            if preparation is None:
-                self.pid: int = fork_process(child.fileno(), pool.maxtasksperchild,
-                                             pool.initializer, pool.initargs)
-            else:
-                self.pid = spawn_process(child.fileno(), pool.maxtasksperchild or 0)
+            self.pid = launch(child.fileno())
         except BaseException:
             parent.close()
             raise
         finally:
             child.close()
-        self.sock = parent
-        self._fd = parent.fileno()
+        self._channel = Channel(parent)
         self.code: int | None = None
         self._pidfd: int | None = None
         if hasattr(os, 'pidfd_open'):
@@ -104,103 +105,25 @@ class Worker:
                 self._pidfd = None
         self.reader = gevent.spawn(self._read)
         if preparation is not None:
-            self._send(preparation)
+            self._channel.send(preparation)
 
     def __repr__(self) -> str:
         return f'<worker process {self.pid}>'
 
-    # -- the socket -------------------------------------------------------------
+    # -- the reader greenlet ------------------------------------------------------
 
-    def _send(self, data: bytes) -> None:
-        """Send one frame; try at once without blocking, finish in a greenlet if the
-        socket is full. Any greenlet; never blocks."""
-        header = _HEADER.pack(len(data))
-        whole = len(data) <= _SMALL
-        frame = header + data if whole else header
-        try:
-            sent = os.write(self._fd, frame)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            return  # the process is gone: the reader sees the end of the stream
-        if sent < len(frame) or not whole:
-            rest = [memoryview(frame)[sent:]]
-            if not whole:
-                rest.append(memoryview(data))
-            gevent.spawn(self._send_rest, rest)
-
-    def _send_rest(self, parts: list[memoryview]) -> None:
-        try:
-            for part in parts:
-                self.sock.sendall(part)
-        except OSError:
-            pass  # the process is gone: the reader sees the end of the stream
-
-    def _frames(self) -> Iterator[bytearray]:
-        """The frames the process sends, read in large chunks; the empty
-        STARTED frames only set :attr:`started`."""
-        buf = bytearray()
-        recv = self.sock.recv
-
-        def fill(size: int) -> bool:
-            # Read until *buf* holds *size* bytes; False at the end of the stream.
-            while len(buf) < size:
-                chunk = recv(_CHUNK)
-                if not chunk:
-                    return False
-                buf.extend(chunk)
-            return True
-
-        try:
-            while fill(_HEADER.size):
-                size = _HEADER.unpack_from(buf)[0]
-                if not size:
-                    del buf[:_HEADER.size]
-                    self.started = True  # the process took its task
-                    task = self.task
-                    if task is not None and task._state is not None \
-                            and task._state.pending is not None:
-                        self.soft_stop()  # its soft limit passed before it got there
-                    del task  # parked here until the next frame: keep no task alive
-                    continue
-                end = _HEADER.size + size
-                if len(buf) < end and size > _CHUNK:
-                    frame = self._recv_big(buf, size)  # not through the buffer
-                    if frame is None:
-                        return
-                    yield frame
-                    continue
-                if not fill(end):
-                    return
-                frame = buf[_HEADER.size:end]
-                del buf[:end]
-                yield frame
-        except OSError:
-            return
-
-    def _recv_big(self, buf: bytearray, size: int) -> bytearray | None:
-        """The rest of a big frame whose start is in *buf* (emptied), read in place."""
-        frame = bytearray(size)
-        have = len(buf) - _HEADER.size
-        frame[:have] = buf[_HEADER.size:]
-        buf.clear()
-        view = memoryview(frame)
-        pause_at = have + SLICE
-        while have < size:
-            count = self.sock.recv_into(view[have:])
-            if not count:
-                return None
-            have += count
-            if have >= pause_at and have < size:
-                _yield_to_hub()
-                pause_at = have + SLICE
-        return frame
+    def _took_task(self) -> None:
+        """The process said it took its task (an empty frame)."""
+        self.started = True
+        task = self.task
+        if task is not None and task._state is not None and task._state.pending is not None:
+            self.soft_stop()  # its soft limit passed before it got there
 
     def _read(self) -> None:
-        pool = self._pool
+        owner = self._owner
         error = None
         try:
-            frames = self._frames()
+            frames = self._channel.frames()
             frame = next(frames, None)
             if frame is not None:
                 status, value = pickle.loads(frame)
@@ -208,13 +131,16 @@ class Worker:
                     self.ready = True
                     self.settled.set()
                     for frame in frames:
+                        if not frame:
+                            self._took_task()
+                            continue
                         task = self.task
                         if task is not None:
                             ok, value = _load_outcome(frame)
                             del frame
                             self.done += 1
                             self.task = None
-                            pool.task_ended(self, task, ok, value, alive=True)
+                            owner.task_ended(self, task, ok, value, alive=True)
                             # this greenlet waits for the next frame now: it
                             # must not keep the finished task or its outcome
                             task = value = None
@@ -230,10 +156,10 @@ class Worker:
 
     def _died(self, error: str | None) -> None:
         self.settled.set()
-        self.sock.close()
+        self._channel.close()
         code = self._reap()
         task, self.task = self.task, None
-        pool = self._pool
+        pool = self._owner
         if task is not None and error is None and not self.started and not pool.closing_kill \
                 and pool.retry(task):
             task = None  # the process died before it took the task, which never ran: once more
@@ -293,7 +219,7 @@ class Worker:
 
     # -- used by the pool ---------------------------------------------------------
 
-    def run(self, task: Task[Any]) -> None:
+    def run(self, task: Task[object]) -> None:
         """Send *task* to the process. Pickles it here, one task at a time as
         processes free up, so a burst of big arguments never holds the hub
         for long in one go."""
@@ -307,9 +233,9 @@ class Worker:
         except TypeError as exc:
             self.task = None
             # reported from a greenlet of its own: the caller may be the pump
-            gevent.spawn(self._pool.task_ended, self, task, False, exc, True)
+            gevent.spawn(self._owner.task_ended, self, task, False, exc, True)
             return
-        self._send(payload)
+        self._channel.send(payload)
 
     def forget_parent(self) -> None:
         """In a forked child: let go of the parent's process without touching it.
@@ -323,15 +249,12 @@ class Worker:
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
-        try:
-            os.close(self.sock.detach())
-        except OSError:
-            pass
+        self._channel.let_go()
         self.reader.kill(block=False)  # a reader that survived in this hub ends quietly
 
     def close(self) -> None:
         """Ask the process to exit (an empty frame); the reader then reaps it."""
-        self._send(b'')
+        self._channel.send(b'')
 
     def soft_stop(self) -> None:
         """SIGUSR1: the process raises TimeoutError in the task it runs."""
@@ -349,6 +272,7 @@ class Worker:
 
 
 def describe(code: int | None) -> str:
+    """How a process ended, for messages: its exit code or the signal that killed it."""
     if code is None or code == _UNKNOWN:
         return 'exit code unknown'
     if code < 0:
@@ -359,7 +283,7 @@ def describe(code: int | None) -> str:
     return f'exit code {code}'
 
 
-def _load_outcome(frame: bytearray) -> tuple[bool, Any]:
+def _load_outcome(frame: bytearray) -> tuple[bool, object]:
     try:
         ok, value, tb = pickle.loads(frame)
     except Exception as exc:

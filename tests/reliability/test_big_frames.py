@@ -9,7 +9,7 @@ import mp_targets
 import pytest
 
 import gatasker
-import gatasker._process_worker as process_worker
+import gatasker._process_channel as process_channel
 from gatasker import TT_GREENLET, TT_MP
 
 SIZE = 200 * 1024 * 1024
@@ -29,14 +29,14 @@ def test_a_200_mb_result_is_read_in_slices_that_yield_to_the_hub(
             gevent.sleep(0)
 
     between: list[int] = []  # beats while the reader yielded, per pause
-    pause = process_worker._yield_to_hub
+    pause = process_channel._yield_to_hub
 
     def counted_pause() -> None:
         before = beats[0]
         pause()
         between.append(beats[0] - before)
 
-    monkeypatch.setattr(process_worker, '_yield_to_hub', counted_pause)
+    monkeypatch.setattr(process_channel, '_yield_to_hub', counted_pause)
     beating = supervisor.put_task(heartbeat, tt=TT_GREENLET)
     try:
         result = supervisor.put_task(mp_targets.blob, (SIZE,), tt=TT_MP).get(timeout=120)
@@ -46,5 +46,5 @@ def test_a_200_mb_result_is_read_in_slices_that_yield_to_the_hub(
     assert len(result) == SIZE
     del result
     # One pause per slice read (a read may overshoot a slice by what the socket held).
-    assert len(between) >= SIZE // process_worker.SLICE // 4
+    assert len(between) >= SIZE // process_channel.SLICE // 4
     assert min(between) >= 1, 'the heartbeat did not run between two slices'
