@@ -77,6 +77,7 @@ from ._statistics import (
 )
 from ._task import Task, current_task
 from ._thread_tier import ThreadSizes, ThreadTier
+from ._uwsgi import check_start_is_fork_safe
 from ._version import __version__
 from ._watchdog import HubWatchdog, check_threshold
 
@@ -264,6 +265,7 @@ class _SupervisorCore:
         # A spawned worker process importing an unguarded main script: fail
         # its start (and so every task sent to it) instead of running the app.
         check_not_preparing('start a supervisor')
+        check_start_is_fork_safe()  # the uWSGI master: its C fork would hang the workers
         with self._state_lock:
             if self._state != STOPPED:
                 return False
