@@ -11,12 +11,12 @@ also use. CRITICAL work always starts. ``pool_size == 0`` means unlimited.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ._constants import PRIORITIES, TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, check_priority
+from ._constants import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, check_priority
+from ._fifo import PriorityFifo
 
 T = TypeVar('T')
 
@@ -70,20 +70,20 @@ class Limits:
 class Admission(Generic[T]):
     """Decides which waiting item of a tier starts next.
 
-    Items wait in one FIFO per priority. :meth:`pop_startable` returns the
-    next item that may start: the oldest of the most important priority that
-    has waiting items, if its limit allows; otherwise nothing, because every
-    less important priority has a lower or equal limit. So a LOW item never
-    overtakes a waiting NORMAL or HIGH one.
+    Items wait in a [PriorityFifo][gatasker._fifo.PriorityFifo].
+    `pop_startable` returns the next item that may start: the oldest of the
+    most important priority that has waiting items, if its limit allows;
+    otherwise nothing, because every less important priority has a lower or
+    equal limit. So a LOW item never overtakes a waiting NORMAL or HIGH one.
     """
 
-    __slots__ = ('_queues', 'limits', 'running')
+    __slots__ = ('_waiting', 'limits', 'running')
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits if limits is not None else Limits()
         #: Items started and not yet finished (CRITICAL ones included).
         self.running = 0
-        self._queues: dict[int, deque[T]] = {p: deque() for p in PRIORITIES}
+        self._waiting: PriorityFifo[T] = PriorityFifo()
 
     def can_start(self, priority: int) -> bool:
         """True if an item of *priority* may start now (ignoring waiting items)."""
@@ -95,27 +95,21 @@ class Admission(Generic[T]):
         and no item of the same or a more important priority is waiting."""
         if not self.can_start(priority):
             return False
-        for waiting in PRIORITIES:
-            if waiting > priority:
-                return True
-            if self._queues[waiting]:
-                return False
-        return True
+        first = self._waiting.first_priority()
+        return first is None or first > priority
 
     def push(self, item: T, priority: int) -> None:
-        """Queue *item*; it starts when :meth:`pop_startable` returns it."""
-        self._queues[priority].append(item)
+        """Queue *item*; it starts when `pop_startable` returns it."""
+        self._waiting.push(item, priority)
 
     def pop_startable(self) -> T | None:
         """Remove and return the next item that may start, counting it as running."""
-        for priority in PRIORITIES:
-            queue = self._queues[priority]
-            if queue:
-                if not self.can_start(priority):
-                    return None
-                self.running += 1
-                return queue.popleft()
-        return None
+        waiting = self._waiting
+        priority = waiting.first_priority()
+        if priority is None or not self.can_start(priority):
+            return None
+        self.running += 1
+        return waiting.pop()
 
     def start_now(self) -> None:
         """Count an item that starts without having been queued."""
@@ -129,23 +123,16 @@ class Admission(Generic[T]):
 
     def remove(self, item: T, priority: int) -> bool:
         """Remove a waiting *item*; return False if it was not waiting."""
-        try:
-            self._queues[priority].remove(item)
-        except ValueError:
-            return False
-        return True
+        return self._waiting.remove(item, priority)
 
     def queued(self) -> dict[int, int]:
         """The number of waiting items per priority."""
-        return {p: len(q) for p, q in self._queues.items()}
+        return self._waiting.counts()
 
     def queued_total(self) -> int:
         """The number of waiting items of every priority."""
-        return sum(len(q) for q in self._queues.values())
+        return len(self._waiting)
 
     def drain(self) -> Iterator[T]:
         """Remove and yield every waiting item, most important first."""
-        for priority in PRIORITIES:
-            queue = self._queues[priority]
-            while queue:
-                yield queue.popleft()
+        return self._waiting.drain()
