@@ -1,6 +1,6 @@
 """Run the process tier's work on a dask.distributed cluster.
 
-:class:`DaskExecutor` is a ``concurrent.futures.Executor`` backed by a dask
+`DaskExecutor` is a ``concurrent.futures.Executor`` backed by a dask
 ``Client``. Given to a supervisor (``supervisor.mp_pool =
 DaskExecutor(address=...)``), it runs TT_MP tasks on the cluster's workers,
 which order them by the tasks' gatasker priorities.
@@ -19,33 +19,22 @@ import asyncio
 import concurrent.futures
 import functools
 import itertools
-import os
-import platform
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ParamSpec, TypeVar, cast
 
 try:
     import distributed
-    import distributed.utils
 except ImportError as exc:  # the optional extra is missing
     raise ImportError("gatasker.contrib.dask needs dask.distributed: "
                       "pip install 'gatasker[dask]'") from exc
 
-
-from .._aloop import ALoop
-from .._bridge import (
-    HubKeepAlive,
-    allocate_lock,
-    in_main_thread,
-    real_thread_id,
-    threading_is_patched,
-    wait_future,
-)
+from .._bridge import HubKeepAlive, allocate_lock, real_thread_id, threading_is_patched, wait_future
 from .._constants import TASK_NORMAL
 from .._futures import settle_future
 from .._logging import logger
+from ._dask_client import AsyncClient, connect_client
 
 __all__ = ['DaskExecutor', 'dask_priority']
 
@@ -66,56 +55,10 @@ def dask_priority(priority: int) -> int:
 
 
 def _wait(future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
-    """The result of *future*, waited for like :func:`~gatasker._bridge.wait_future`."""
+    """The result of *future*, waited for like `gatasker._bridge.wait_future`."""
     if not wait_future(future, timeout):
         raise TimeoutError(f'no answer within {timeout} s')
     return future.result()
-
-
-class _ClientLoop(ALoop):
-    """The aloop hosting the executors' own clients: one per process, no supervisor's."""
-
-    @property
-    def thread_name(self) -> str:
-        return 'gatasker_dask'
-
-
-async def _give_distributed_an_offload_pool() -> None:
-    # distributed hands big (de)serialisations to a thread pool made when it was imported.
-    # Patched, that pool's threads are greenlets and its queue belongs to the hub of the
-    # importing thread, so it cannot serve the client's: give it a pool born in that thread.
-    distributed.utils._offload_executor = concurrent.futures.ThreadPoolExecutor(
-        1, thread_name_prefix='Dask-Offload')
-
-
-_host: tuple[int, ALoop] | None = None
-_host_lock = allocate_lock()
-
-
-def _get_host() -> ALoop:
-    """The process's client loop, started on first use (and again in a forked child)."""
-    global _host
-    with _host_lock:
-        if _host is None or _host[0] != os.getpid():
-            aloop = _ClientLoop('dask', None)
-            aloop.start()
-            if threading_is_patched():
-                aloop.run(_give_distributed_an_offload_pool())
-            _host = (os.getpid(), aloop)
-        return _host[1]
-
-
-def _learn_processor_name() -> None:
-    # dask's handshake reports platform.uname().processor, which the first time runs `uname -p`.
-    # gevent's patched subprocess works only in the main thread (child watchers live on the
-    # default loop), so ask here, or record it as unknown ('') when this is not the main thread.
-    uname = platform.uname()
-    if 'processor' in vars(uname):
-        return
-    if in_main_thread():
-        _ = uname.processor
-    else:
-        vars(uname)['processor'] = ''
 
 
 class _Job:
@@ -123,13 +66,13 @@ class _Job:
 
     __slots__ = ('call', 'dask_future', 'future', 'keepalive', 'key', 'priority', 'watcher')
 
-    def __init__(self, call: Callable[[], Any], key: str, priority: int,
+    def __init__(self, call: Callable[[], object], key: str, priority: int,
                  future: concurrent.futures.Future[Any]) -> None:
         self.call = call
         self.key = key
         self.priority = priority
         self.future = future
-        self.dask_future: Any = None  # a distributed.Future once on the cluster
+        self.dask_future: Awaitable[object] | None = None  # a distributed.Future on the cluster
         self.watcher: asyncio.Task[None] | None = None
         self.keepalive: HubKeepAlive | None = None
 
@@ -156,7 +99,7 @@ class DaskExecutor(concurrent.futures.Executor):
     """
 
     def __init__(self, address: str | None = None, *, client: distributed.Client | None = None,
-                 **client_kwargs: Any) -> None:
+                 **client_kwargs: object) -> None:
         if (address is None) == (client is None):
             raise ValueError('DaskExecutor needs exactly one of address= or client=')
         if client is not None and client_kwargs:
@@ -185,26 +128,12 @@ class DaskExecutor(concurrent.futures.Executor):
         self._address = address or getattr(getattr(client, 'scheduler', None), 'address', None)
         if client is None:
             assert address is not None
-            client = self._connect(address, client_kwargs)
-        # Held as Any: distributed's sync-or-async methods are typed for one case only.
-        self._client: Any = cast(Any, client)
-        self._loop: Any = self._client.loop  # tornado's IOLoop
+            self._client = connect_client(address, client_kwargs)
+            logger.debug('DaskExecutor connected to %s', address)
+        else:
+            self._client = cast(AsyncClient, client)
+        self._loop = self._client.loop
         self._asyncio_loop: asyncio.AbstractEventLoop = self._loop.asyncio_loop
-
-    @staticmethod
-    def _connect(address: str, client_kwargs: dict[str, Any]) -> Any:
-        if threading_is_patched():
-            _learn_processor_name()
-        host = _get_host()
-        client_kwargs.setdefault('set_as_default', False)
-
-        async def connect() -> Any:
-            make_client: Any = distributed.Client
-            return await make_client(address, asynchronous=True, **client_kwargs)
-
-        client = host.run(connect())
-        logger.debug('DaskExecutor connected to %s', address)
-        return client
 
     @property
     def client(self) -> distributed.Client:
@@ -238,10 +167,10 @@ class DaskExecutor(concurrent.futures.Executor):
         """Run ``fn(*args, **kwargs)`` on the cluster; return a ``concurrent.futures.Future``.
 
         *priority* is gatasker's (lower is more important), given to dask as
-        :func:`dask_priority`. *name* starts the task's dask key (default: the
+        `dask_priority`. *name* starts the task's dask key (default: the
         function's name). The future gets the call's result, or the exception
         it raised; canceling it cancels the dask task. Raises RuntimeError after
-        :meth:`shutdown`. Any thread or greenlet; never blocks.
+        `shutdown`. Any thread or greenlet; never blocks.
         """
         if not callable(fn):
             raise TypeError(f'{fn!r} is not callable')
@@ -294,6 +223,7 @@ class DaskExecutor(concurrent.futures.Executor):
     async def _follow(self, job: _Job) -> None:
         # On the client's loop, where awaiting a dask future gives its result or raises the
         # task's own exception (or KilledWorker, or CancelledError).
+        assert job.dask_future is not None
         try:
             value = await job.dask_future
             ok = True
