@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from ._constants import PRIORITIES, TASK_NORMAL
+from ._default import task_supervisor
 from ._logging import logger
+from ._supervisor import TaskSupervisor
+from ._waiting import wait_completed
+
+#: A function of a collection: called with no argument.
+Job = Callable[[], object]
+J = TypeVar('J', bound=Job)
+
+#: What a failed function leaves in the results: None, or with
+#: ``include_exceptions`` the exception and its formatted traceback.
+Failure = tuple[BaseException, str] | None
 
 
 class FunctionCollection:
@@ -26,8 +37,8 @@ class FunctionCollection:
             ``(exception, traceback_text)`` instead of None.
     """
 
-    def __init__(self, on_error: Callable[..., Any] | None = None,
-                 on_error_kwargs: dict[str, Any] | None = None,
+    def __init__(self, on_error: Callable[..., object] | None = None,
+                 on_error_kwargs: dict[str, object] | None = None,
                  include_exceptions: bool = False) -> None:
         if on_error is not None and not callable(on_error):
             raise TypeError(f'on_error must be callable, got {on_error!r}')
@@ -36,21 +47,31 @@ class FunctionCollection:
         self.on_error = on_error
         self.on_error_kwargs = on_error_kwargs or {}
         self.include_exceptions = bool(include_exceptions)
-        self._entries: list[tuple[Callable[..., Any], float]] = []
+        self._entries: list[tuple[Job, float]] = []
 
-    def __call__(self, f: Callable[..., Any] | None = None, *,
-                 priority: float | None = None) -> Any:
+    @overload
+    def __call__(self) -> dict[str, Any]: ...
+    @overload
+    def __call__(self, f: J, *, priority: float | None = None) -> J: ...
+    @overload
+    def __call__(self, *, priority: float) -> Callable[[J], J]: ...
+
+    def __call__(self, f: J | None = None, *, priority: float | None = None
+                 ) -> dict[str, Any] | J | Callable[[J], J]:
+        """``@collection`` / ``@collection(priority=...)`` add a function and
+        return it; ``collection()`` runs the collection (atasker's form) and
+        returns the results, as `run`."""
         if f is None and priority is None:
             return self.run()  # atasker: calling the collection runs it
         if f is None:
-            def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            def decorate(func: J) -> J:
                 self.append(func, priority)
                 return func
             return decorate
         self.append(f, priority)
         return f
 
-    def append(self, f: Callable[..., Any], priority: float | None = None) -> None:
+    def append(self, f: Job, priority: float | None = None) -> None:
         """Add *f* (once).
 
         Args:
@@ -66,7 +87,7 @@ class FunctionCollection:
         if all(func is not f for func, _ in self._entries):
             self._entries.append((f, priority))
 
-    def remove(self, f: Callable[..., Any]) -> None:
+    def remove(self, f: Job) -> None:
         """Remove *f*.
 
         Args:
@@ -81,7 +102,7 @@ class FunctionCollection:
                 return
         raise ValueError(f'{f!r} is not in the collection')
 
-    def ordered(self) -> list[tuple[Callable[..., Any], float]]:
+    def ordered(self) -> list[tuple[Job, float]]:
         """The functions with their priorities, in running order (stable).
 
         Returns:
@@ -90,7 +111,7 @@ class FunctionCollection:
         return sorted(self._entries, key=lambda entry: entry[1])
 
     @staticmethod
-    def key(f: Callable[..., Any]) -> str:
+    def key(f: Job) -> str:
         """The result key of *f*.
 
         Args:
@@ -126,7 +147,7 @@ class FunctionCollection:
                 all_ok = False
         return results, all_ok
 
-    def _failed(self, f: Callable[..., Any], exc: BaseException) -> Any:
+    def _failed(self, f: Job, exc: BaseException) -> Failure:
         if self.on_error is not None:
             try:
                 self.on_error(**self.on_error_kwargs)
@@ -156,9 +177,9 @@ class TaskCollection(FunctionCollection):
         poll_delay: Kept for atasker code; nothing polls.
     """
 
-    def __init__(self, on_error: Callable[..., Any] | None = None,
-                 on_error_kwargs: dict[str, Any] | None = None,
-                 include_exceptions: bool = False, supervisor: Any = None,
+    def __init__(self, on_error: Callable[..., object] | None = None,
+                 on_error_kwargs: dict[str, object] | None = None,
+                 include_exceptions: bool = False, supervisor: TaskSupervisor | None = None,
                  tt: int | None = None, poll_delay: float | None = None) -> None:
         super().__init__(on_error, on_error_kwargs, include_exceptions)
         self.supervisor = supervisor
@@ -174,9 +195,6 @@ class TaskCollection(FunctionCollection):
             tuple: ``(results, all_ok)``: *results* maps ``'<module>.<name>'``
                 to what each function returned; *all_ok* is False if one raised.
         """
-        from ._api import task_supervisor
-        from ._waiting import wait_completed
-
         sup = self.supervisor if self.supervisor is not None else task_supervisor
         tt = self.tt if self.tt is not None else sup.default_tt
         entries = self.ordered()
@@ -186,9 +204,10 @@ class TaskCollection(FunctionCollection):
         results: dict[str, Any] = {}
         all_ok = True
         for (f, _), task, outcome in zip(entries, tasks, outcomes, strict=True):
-            if task.exception is None and not task.is_canceled():
-                results[self.key(f)] = outcome
-            else:
+            if isinstance(outcome, BaseException) and (
+                    task.exception is not None or task.is_canceled()):
                 results[self.key(f)] = self._failed(f, outcome)
                 all_ok = False
+            else:
+                results[self.key(f)] = outcome
         return results, all_ok
