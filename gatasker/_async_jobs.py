@@ -13,16 +13,27 @@ import asyncio
 import inspect
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from ._logging import logger
+
+
+class LoopOwner(Protocol):
+    """What a scheduler needs of its aloop (an `ALoop`)."""
+
+    @property
+    def name(self) -> str:
+        """The aloop's name."""
+
+    def get_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The running asyncio loop; None while the aloop does not run."""
 
 
 class AsyncJob:
     """One scheduled job; cancel it with ``cancel_async_job(job=...)``."""
 
-    def __init__(self, target: Callable[..., Any], args: tuple[Any, ...],
-                 kwargs: dict[str, Any], interval: float, timer: float, number: int) -> None:
+    def __init__(self, target: Callable[..., object], args: tuple[object, ...],
+                 kwargs: dict[str, object], interval: float, timer: float, number: int) -> None:
         self.target = target
         self.args = args
         self.kwargs = kwargs
@@ -34,6 +45,21 @@ class AsyncJob:
 
     def __repr__(self) -> str:
         return f'<AsyncJob {getattr(self.target, "__name__", self.target)} every {self.interval} s>'
+
+    def begin(self, loop: asyncio.AbstractEventLoop, ended: Callable[[], object]) -> None:
+        """Start the runs on *loop*; ``ended()`` is called when they end.
+
+        Any thread; never blocks.
+        """
+        def start() -> None:  # in the aloop's thread
+            self._task = loop.create_task(self._loop())
+            self._task.add_done_callback(lambda _: ended())
+
+        loop.call_soon_threadsafe(start)
+
+    def cancel_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Stop further runs (on *loop*, where it runs). Any thread; never blocks."""
+        loop.call_soon_threadsafe(lambda: self._task.cancel() if self._task else None)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -59,9 +85,9 @@ class AsyncJob:
 
 
 class AsyncJobScheduler:
-    """Runs :class:`AsyncJob` s on one aloop."""
+    """Runs `AsyncJob`s on one aloop."""
 
-    def __init__(self, name: str, aloop: Any) -> None:
+    def __init__(self, name: str, aloop: LoopOwner) -> None:
         self.name = name
         self.aloop = aloop
         self.jobs: set[AsyncJob] = set()
@@ -69,8 +95,8 @@ class AsyncJobScheduler:
     def __repr__(self) -> str:
         return f'<AsyncJobScheduler {self.name!r} on {self.aloop.name!r}>'
 
-    def create_job(self, target: Callable[..., Any], args: tuple[Any, ...] = (),
-                   kwargs: dict[str, Any] | None = None, interval: float | None = None,
+    def create_job(self, target: Callable[..., object], args: tuple[object, ...] = (),
+                   kwargs: dict[str, object] | None = None, interval: float | None = None,
                    timer: float = 0, number: int = 0) -> AsyncJob:
         """Schedule a job; raises TypeError/ValueError for bad arguments. Never blocks."""
         if not callable(target):
@@ -90,12 +116,7 @@ class AsyncJobScheduler:
         loop = self.aloop.get_loop()
         if loop is None:
             raise RuntimeError(f'{self.aloop!r} is not running')
-
-        def begin() -> None:
-            job._task = loop.create_task(job._loop())
-            job._task.add_done_callback(lambda _: self.jobs.discard(job))
-
-        loop.call_soon_threadsafe(begin)
+        job.begin(loop, lambda: self.jobs.discard(job))
         return job
 
     def cancel_job(self, job: AsyncJob) -> bool:
@@ -105,7 +126,7 @@ class AsyncJobScheduler:
         self.jobs.discard(job)
         loop = self.aloop.get_loop()
         if loop is not None:
-            loop.call_soon_threadsafe(lambda: job._task.cancel() if job._task else None)
+            job.cancel_on(loop)
         return True
 
     def stop(self) -> None:

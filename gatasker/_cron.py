@@ -4,10 +4,10 @@ The expression is parsed by ``croniter`` (the optional extra ``cron``:
 ``pip install gatasker[cron]``), a small, well-kept parser, rather than one
 written here; the core keeps its three run-time dependencies.
 
-:class:`CronSchedule` is pure logic with an injected wall clock: ticks are
+`CronSchedule` is pure logic with an injected wall clock: ticks are
 computed from the expression in wall time (never by adding intervals, so
 there is no drift), and a run that overran one or more ticks is followed by
-one run at once, not one per missed tick. :class:`BackgroundCronWorker`
+one run at once, not one per missed tick. `BackgroundCronWorker`
 plugs it into the interval worker's timer.
 """
 
@@ -15,18 +15,39 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from ._interval_worker import BackgroundIntervalWorker
 from ._schedule import Schedule
+from ._worker import Executor
+
+if TYPE_CHECKING:  # annotations only
+    from typing_extensions import Unpack
+
+    from ._worker import WorkerOptions
 
 
-def _croniter() -> Any:
+class CronIterator(Protocol):
+    """A ``croniter`` object: the ticks of an expression after a start time."""
+
+    def get_next(self, ret_type: type[datetime]) -> datetime: ...
+
+
+class CronParser(Protocol):
+    """The ``croniter`` class, as far as schedules use it."""
+
+    def __call__(self, expression: str, start: datetime) -> CronIterator: ...
+
+    def is_valid(self, expression: str) -> bool: ...
+
+
+def _croniter() -> CronParser:
     try:
         from croniter import croniter
     except ImportError:
         raise ImportError("cron schedules need croniter: pip install 'gatasker[cron]'") from None
-    return croniter
+    parser: CronParser = croniter  # croniter ships no types: say what is used of it
+    return parser
 
 
 def check_cron(expression: str) -> None:
@@ -68,8 +89,7 @@ class CronSchedule(Schedule):
         self.tick: datetime | None = None
 
     def _next_tick(self, after: datetime) -> datetime:
-        result: datetime = self._iter(self.expression, after).get_next(datetime)
-        return result
+        return self._iter(self.expression, after).get_next(datetime)
 
     def _at(self, tick: datetime, now: float) -> float:
         """*tick* as a monotonic time, with *now* the monotonic time of the wall clock's now."""
@@ -115,11 +135,25 @@ class BackgroundCronWorker(BackgroundIntervalWorker):
     ``cron`` extra (croniter); a bad expression raises ValueError here.
     """
 
-    def __init__(self, *args: Any, cron: str, cron_tz: str | tzinfo = 'utc',
-                 **kwargs: Any) -> None:
+    def __init__(self, name: str | None = None, func: Executor | None = None, *, cron: str,
+                 cron_tz: str | tzinfo = 'utc', **kwargs: Unpack[WorkerOptions]) -> None:
+        """Configure the worker; it runs after `start`.
+
+        Args:
+            name: The worker's name (default: the executor's ``__name__``).
+            func: The executor.
+            cron: A cron expression, e.g. ``'*/5 * * * *'``.
+            cron_tz: ``'utc'``, ``'local'`` or a ``tzinfo``.
+            **kwargs: The other arguments of `BackgroundWorker`.
+
+        Raises:
+            ImportError: croniter is not installed.
+            TypeError: *cron* is not a string.
+            ValueError: *cron* is not a valid expression, or a bad *cron_tz*.
+        """
         check_cron(cron)
         _zone(cron_tz)
-        super().__init__(*args, interval=60, **kwargs)  # the interval is never used
+        super().__init__(name, func, interval=60, **kwargs)  # the interval is never used
         self.cron = cron
         self.cron_tz = cron_tz
 

@@ -20,17 +20,24 @@ class LocalProxy:
 
     __slots__ = ('_var',)
 
+    _var: ContextVar[dict[str, object]]
+
     def __init__(self) -> None:
         object.__setattr__(self, '_var', ContextVar(f'gatasker_local_{next(_ids)}'))
 
-    def _namespace(self, create: bool) -> dict[str, Any] | None:
-        namespace: dict[str, Any] | None = self._var.get(None)
-        if namespace is None and create:
+    def _namespace(self) -> dict[str, object] | None:
+        """The current greenlet's values; None if it set none."""
+        return self._var.get(None)
+
+    def _own_namespace(self) -> dict[str, object]:
+        """The current greenlet's values, created empty if it had none."""
+        namespace = self._var.get(None)
+        if namespace is None:
             namespace = {}
             self._var.set(namespace)
         return namespace
 
-    def get(self, name: str, default: Any = None) -> Any:
+    def get(self, name: str, default: object = None) -> object:
         """The value of *name* for the current greenlet.
 
         Args:
@@ -40,17 +47,17 @@ class LocalProxy:
         Returns:
             object: The value, or *default*.
         """
-        namespace = self._namespace(False)
+        namespace = self._namespace()
         return default if namespace is None else namespace.get(name, default)
 
-    def set(self, name: str, value: Any) -> None:
+    def set(self, name: str, value: object) -> None:
         """Set *name* for the current greenlet.
 
         Args:
             name: The attribute's name.
             value: Its value.
         """
-        self._namespace(True)[name] = value  # type: ignore[index]
+        self._own_namespace()[name] = value
 
     def has(self, name: str) -> bool:
         """Tell whether *name* is set for the current greenlet.
@@ -61,7 +68,7 @@ class LocalProxy:
         Returns:
             bool: True if it is set.
         """
-        namespace = self._namespace(False)
+        namespace = self._namespace()
         return namespace is not None and name in namespace
 
     def clear(self, name: str | None = None) -> bool:
@@ -73,7 +80,7 @@ class LocalProxy:
         Returns:
             bool: True.
         """
-        namespace = self._namespace(False)
+        namespace = self._namespace()
         if namespace is not None:
             if name is None:
                 namespace.clear()
@@ -82,12 +89,13 @@ class LocalProxy:
         return True
 
     def __getattr__(self, name: str) -> Any:
-        namespace = self._namespace(False)
+        # Any, not object: ``g.db.cursor()`` is the point of attribute access.
+        namespace = self._namespace()
         if namespace is None or name not in namespace:
             raise AttributeError(name)
         return namespace[name]
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         self.set(name, value)
 
     def __delattr__(self, name: str) -> None:

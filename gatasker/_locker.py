@@ -2,7 +2,7 @@
 
 It works across greenlets and OS threads at once: waiting parks a greenlet
 cooperatively (the hub keeps running) and blocks an OS thread that runs no
-hub, through :class:`~gatasker._bridge.Latch`.
+hub, through `gatasker._bridge.Latch`.
 """
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ import functools
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 from greenlet import getcurrent
+from greenlet import greenlet as RawGreenlet
 
 from ._bridge import Latch, allocate_lock
 from ._constants import check_timeout
 from ._logging import logger
 
-F = TypeVar('F', bound=Callable[..., Any])
+F = TypeVar('F', bound=Callable[..., object])
 
 
 class Locker:
@@ -47,7 +48,7 @@ class Locker:
         self.timeout = timeout
         self.relative = relative
         self._guard = allocate_lock()
-        self._owner: Any = None
+        self._owner: RawGreenlet | None = None  # greenlets of all threads are distinct
         self._depth = 0
         self._waiters: deque[Latch] = deque()
 
@@ -61,7 +62,7 @@ class Locker:
 
         Taking it directly never logs and never calls :meth:`critical`.
         """
-        return _Lock(self)
+        return _Lock(self._acquire, self.release)
 
     def acquire(self, timeout: float | None = None) -> bool:
         """Take the lock.
@@ -119,7 +120,7 @@ class Locker:
 
     def __call__(self, func: F) -> F:
         @functools.wraps(func)
-        def locked(*args: Any, **kwargs: Any) -> Any:
+        def locked(*args: object, **kwargs: object) -> object:
             if not self.acquire():
                 self._timed_out(getattr(func, '__name__', repr(func)))
                 return None
@@ -128,7 +129,8 @@ class Locker:
             finally:
                 self.release()
 
-        return locked  # type: ignore[return-value]
+        # F's signature, as functools.wraps shows it; it returns None when timed out.
+        return cast(F, locked)
 
     def __enter__(self) -> Locker:
         if not self.acquire():
@@ -143,24 +145,35 @@ class Locker:
 class _Lock:
     """``Locker.lock``: the same lock, taken the way ``threading.Lock`` is."""
 
-    __slots__ = ('_locker',)
+    __slots__ = ('_release', '_take')
 
-    def __init__(self, locker: Locker) -> None:
-        self._locker = locker
+    def __init__(self, take: Callable[[float | None], bool], release: Callable[[], None]) -> None:
+        self._take = take  # take(seconds or None: as long as it takes) -> taken
+        self._release = release
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        """Take the lock; *timeout* -1 waits as long as it takes. Blocks:
-        cooperatively in a greenlet, or the calling OS thread (unless not *blocking*)."""
+        """Take the lock, as ``threading.Lock.acquire`` does.
+
+        Blocks: cooperatively in a greenlet, or the calling OS thread (unless
+        not *blocking*).
+
+        Args:
+            blocking: False to return at once when the lock is taken.
+            timeout: Seconds to wait; -1 waits as long as it takes.
+
+        Returns:
+            True if the lock was taken.
+        """
         if not blocking:
-            return self._locker._acquire(0.0)
+            return self._take(0.0)
         if timeout is not None and not isinstance(timeout, bool) \
                 and isinstance(timeout, (int, float)) and timeout < 0:
-            return self._locker._acquire(None)  # threading's -1: as long as it takes
-        return self._locker._acquire(check_timeout(timeout))
+            return self._take(None)  # threading's -1: as long as it takes
+        return self._take(check_timeout(timeout))
 
     def release(self) -> None:
         """Release it (the owner only). Never blocks."""
-        self._locker.release()
+        self._release()
 
     def __enter__(self) -> bool:
         return self.acquire()
