@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
+from ._aloop import ALoop
 from ._constants import TASK_NORMAL, TT_COROUTINE, TT_MP, check_delay, check_priority, check_tt
 from ._default import task_supervisor as task_supervisor
 from ._policies import make_policy
@@ -32,8 +33,8 @@ class TaskDecorator(Protocol):
 @overload
 def background_task(
     f: Callable[P, Coroutine[Any, Any, T]], *, priority: int = ..., tt: int | None = ...,
-    delay: float | None = ..., callback: Callable[[Any], Any] | None = ..., loop: Any = ...,
-    supervisor: TaskSupervisor | None = ..., name: str | None = ...,
+    delay: float | None = ..., callback: Callable[[Any], object] | None = ...,
+    loop: ALoop | str | None = ..., supervisor: TaskSupervisor | None = ..., name: str | None = ...,
     timeout: float | None = ..., soft_timeout: float | None = ..., retries: int = ...,
     retry_backoff: tuple[float, float] | None = ...,
     retry_on: tuple[type[BaseException], ...] | None = ..., rate: str | None = ...,
@@ -43,8 +44,8 @@ def background_task(
 @overload
 def background_task(
     f: Callable[P, T], *, priority: int = ..., tt: int | None = ...,
-    delay: float | None = ..., callback: Callable[[Any], Any] | None = ..., loop: Any = ...,
-    supervisor: TaskSupervisor | None = ..., name: str | None = ...,
+    delay: float | None = ..., callback: Callable[[Any], object] | None = ...,
+    loop: ALoop | str | None = ..., supervisor: TaskSupervisor | None = ..., name: str | None = ...,
     timeout: float | None = ..., soft_timeout: float | None = ..., retries: int = ...,
     retry_backoff: tuple[float, float] | None = ...,
     retry_on: tuple[type[BaseException], ...] | None = ..., rate: str | None = ...,
@@ -54,8 +55,8 @@ def background_task(
 @overload
 def background_task(
     f: None = None, *, priority: int = ..., tt: int | None = ...,
-    delay: float | None = ..., callback: Callable[[Any], Any] | None = ..., loop: Any = ...,
-    supervisor: TaskSupervisor | None = ..., name: str | None = ...,
+    delay: float | None = ..., callback: Callable[[Any], object] | None = ...,
+    loop: ALoop | str | None = ..., supervisor: TaskSupervisor | None = ..., name: str | None = ...,
     timeout: float | None = ..., soft_timeout: float | None = ..., retries: int = ...,
     retry_backoff: tuple[float, float] | None = ...,
     retry_on: tuple[type[BaseException], ...] | None = ..., rate: str | None = ...,
@@ -63,13 +64,13 @@ def background_task(
 
 
 def background_task(
-    f: Callable[..., Any] | None = None,
+    f: Callable[..., object] | None = None,
     *,
     priority: int = TASK_NORMAL,
     tt: int | None = None,
     delay: float | None = None,
-    callback: Callable[[Any], Any] | None = None,
-    loop: Any = None,
+    callback: Callable[[Any], object] | None = None,
+    loop: ALoop | str | None = None,
     supervisor: TaskSupervisor | None = None,
     name: str | None = None,
     timeout: float | None = None,
@@ -78,7 +79,7 @@ def background_task(
     retry_backoff: tuple[float, float] | None = None,
     retry_on: tuple[type[BaseException], ...] | None = None,
     rate: str | None = None,
-) -> Any:
+) -> Callable[..., object]:
     """Make *f* a background task: calling the result queues one task.
 
     Use it as ``@background_task``, as ``@background_task(priority=TASK_HIGH)``
@@ -139,7 +140,7 @@ def background_task(
     is_coroutine = inspect.iscoroutinefunction(f)
 
     @functools.wraps(f)
-    def queue(*args: Any, **kwargs: Any) -> Task[Any]:
+    def queue(*args: object, **kwargs: object) -> Task[object]:
         sup = supervisor if supervisor is not None else task_supervisor
         task_tt = tt
         if task_tt is None:
@@ -152,9 +153,9 @@ def background_task(
     return queue
 
 
-async def co_mp_apply(f: Callable[..., Any], args: Iterable[Any] = (),
-                      kwargs: dict[str, Any] | None = None, priority: int | None = None,
-                      delay: float | None = None, supervisor: Any = None) -> Any:
+async def co_mp_apply(f: Callable[..., T], args: Iterable[object] = (),
+                      kwargs: dict[str, object] | None = None, priority: int | None = None,
+                      delay: float | None = None, supervisor: TaskSupervisor | None = None) -> T:
     """Run ``f(*args, **kwargs)`` in the process tier and return its result.
 
     A coroutine, for code on an aloop (or any asyncio loop): it awaits the

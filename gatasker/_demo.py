@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
 
 import gatasker
 from gatasker import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, TT_GREENLET, TT_THREAD
@@ -36,7 +35,7 @@ def priorities(sup: gatasker.TaskSupervisor) -> None:
     journal = Journal()
     gate = Latch()
 
-    def job(label: str, **_: Any) -> None:
+    def job(label: str, **_: object) -> None:
         journal.note(label)
         gate.wait(10)
 
@@ -97,13 +96,13 @@ def workers_and_actors(sup: gatasker.TaskSupervisor) -> None:
     five_ticks = Latch()
 
     @gatasker.background_worker(interval=0.02, supervisor=sup)
-    def heartbeat(**_: Any) -> None:
+    def heartbeat(**_: object) -> None:
         ticks.note('tick')
         if len(ticks.rows) >= 5:
             five_ticks.set()
 
     @gatasker.background_worker(q=True, supervisor=sup)
-    def consumer(item: Any, **_: Any) -> None:
+    def consumer(item: object, **_: object) -> None:
         items.note(str(item))
         if item == 9:
             done.set()
@@ -112,8 +111,9 @@ def workers_and_actors(sup: gatasker.TaskSupervisor) -> None:
         def on_start(self) -> None:
             self.total = 0
 
-        def on_receive(self, message: Any) -> Any:
-            self.total += message
+        def on_receive(self, message: object) -> int:
+            if isinstance(message, int):
+                self.total += message
             return self.total
 
     heartbeat.start()

@@ -100,8 +100,8 @@ class Executor(concurrent.futures.Executor):
     def submit(self, fn: Callable[P, T], /, *args: P.args,
                **kwargs: P.kwargs) -> concurrent.futures.Future[T]: ...
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any,
-               **kwargs: Any) -> concurrent.futures.Future[Any]:
+    def submit(self, fn: Callable[..., object], /, *args: object,
+               **kwargs: object) -> concurrent.futures.Future[Any]:
         """Queue ``fn(*args, **kwargs)`` as a task. Never blocks.
 
         Cancelling the future cancels the task if it has not started.
@@ -120,8 +120,8 @@ class Executor(concurrent.futures.Executor):
         """
         return self._submit(fn, args, kwargs).future()
 
-    def _submit(self, fn: Callable[..., Any], args: tuple[Any, ...],
-                kwargs: dict[str, Any]) -> Task[Any]:
+    def _submit(self, fn: Callable[..., object], args: tuple[object, ...],
+                kwargs: dict[str, object]) -> Task[Any]:
         if not callable(fn):
             raise TypeError(f'submit() needs a callable, got {fn!r}')
         shared = self._shared
@@ -151,9 +151,9 @@ class Executor(concurrent.futures.Executor):
             chunksize: int = 1, buffersize: int | None = None, priority: int | None = None,
             tt: int | None = None) -> Iterator[T]: ...
 
-    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any],
+    def map(self, fn: Callable[..., object], *iterables: Iterable[object],
             timeout: float | None = None, chunksize: int = 1, buffersize: int | None = None,
-            priority: int | None = None, tt: int | None = None) -> Iterator[Any]:
+            priority: int | None = None, tt: int | None = None) -> Iterator[object]:
         """Like the builtin ``map`` with the calls run as tasks; results in input order.
 
         Leaving the iterator early cancels the calls not started. The iterator

@@ -26,8 +26,8 @@ from ._constants import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL
 from ._logging import logger
 from ._statistics import HistogramSnapshot, SupervisorStatistics
 
-#: The unpatched socket class: the endpoint's thread is a real OS thread.
-_socket: Any = monkey.get_original('socket', 'socket')
+# The unpatched socket class: the endpoint's thread is a real OS thread.
+_socket: type[socket.socket] = monkey.get_original('socket', 'socket')
 
 LOOPBACK = frozenset({'127.0.0.1', 'localhost', '::1'})
 PRIORITY_NAMES = {TASK_CRITICAL: 'C', TASK_HIGH: 'H', TASK_NORMAL: 'N', TASK_LOW: 'L'}

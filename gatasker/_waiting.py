@@ -94,13 +94,13 @@ def _as_completed(tasks: list[Task[T]], deadline: float | None,
             task._remove_done_callback(on_done)
 
 
-def _outcome(task: Task[Any], return_exceptions: bool) -> Any:
+def _outcome(task: Task[T], return_exceptions: bool) -> T | BaseException:
     if task.status == TASK_STATUS_CANCELED:
         exc: BaseException = TaskCancelled(f'{task!r} was canceled')
     elif task.exception is not None:
         exc = task.exception
     else:
-        return task.result
+        return task.get(0)  # done: its result, at once
     if return_exceptions:
         return exc
     raise exc
@@ -130,7 +130,7 @@ def wait_completed(
     tasks: Task[Any] | Iterable[Task[Any]],
     timeout: float | None = None,
     return_exceptions: bool = False,
-) -> Any:
+) -> object:
     """Wait for tasks and return their results.
 
     Typed: a ``Task[T]`` gives ``T``, an iterable of them ``list[T]``.
@@ -159,10 +159,10 @@ def wait_completed(
     checked = [tasks] if isinstance(tasks, Task) else task_list(tasks, 'wait_completed')
     deadline = None if limit is None else time.monotonic() + limit
     for task in checked:
-        if task._done.is_set():
+        if task.done():
             continue
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not task._done.wait(remaining):
+        if not task.wait(remaining):
             raise TimeoutError(f'{task!r} did not complete within {timeout} s')
     results = [_outcome(task, return_exceptions) for task in checked]
     return results[0] if single else results

@@ -15,8 +15,8 @@ supervisor's own totals, which survive a restart of the supervisor.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 try:
     from prometheus_client import REGISTRY, CollectorRegistry
@@ -38,6 +38,10 @@ from .._supervisor import TaskSupervisor, running_supervisors
 
 __all__ = ['GataskerCollector', 'register', 'start_http_server']
 
+#: The metric families this collector makes.
+F = TypeVar('F', bound=GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily)
+_Kind = type[GaugeMetricFamily] | type[CounterMetricFamily]
+
 PRIORITY_LABELS = {TASK_CRITICAL: 'critical', TASK_HIGH: 'high', TASK_NORMAL: 'normal',
                    TASK_LOW: 'low'}
 _TIER = ['supervisor', 'tier']
@@ -45,7 +49,7 @@ _PRIORITY = ['supervisor', 'tier', 'priority']
 _ACTOR = ['supervisor', 'actor', 'kind']
 
 # (family, metric name, help, attribute of the statistics object), in output order.
-_PRIORITY_METRICS: tuple[tuple[Callable[..., Metric], str, str, str], ...] = (
+_PRIORITY_METRICS: tuple[tuple[_Kind, str, str, str], ...] = (
     (GaugeMetricFamily, 'tasks_running', 'Tasks running', 'running'),
     (GaugeMetricFamily, 'tasks_queued', 'Tasks waiting for a slot', 'queued'),
     (CounterMetricFamily, 'tasks_completed', 'Tasks that ended (failed ones too)', 'completed'),
@@ -54,7 +58,7 @@ _PRIORITY_METRICS: tuple[tuple[Callable[..., Metric], str, str, str], ...] = (
     (CounterMetricFamily, 'tasks_timed_out',
      'Times a waiting task passed timeout_warning or timeout_critical', 'timed_out'),
 )
-_ACTOR_METRICS: tuple[tuple[Callable[..., Metric], str, str, str], ...] = (
+_ACTOR_METRICS: tuple[tuple[_Kind, str, str, str], ...] = (
     (GaugeMetricFamily, 'actor_mailbox', 'Messages (items) waiting', 'mailbox'),
     (CounterMetricFamily, 'actor_handled', 'Messages handled (worker: executor runs)', 'handled'),
     (CounterMetricFamily, 'actor_failed', 'Messages whose handler (executor) raised', 'failed'),
@@ -101,10 +105,13 @@ class GataskerCollector:
         ns = self._ns
         families: dict[str, Metric] = {}
 
-        def family(kind: Callable[..., Metric], name: str, doc: str, labels: list[str]) -> Any:
-            if name not in families:
-                families[name] = kind(f'{ns}_{name}', doc, labels=labels)
-            return families[name]
+        def family(kind: type[F], name: str, doc: str, labels: list[str]) -> F:
+            found = families.get(name)
+            if found is None:
+                found = families[name] = kind(f'{ns}_{name}', doc, labels=labels)
+            if not isinstance(found, kind):  # one name, one kind: the tables below say so
+                raise TypeError(f'metric {name!r} is a {type(found).__name__}, not a {kind}')
+            return found
 
         gauge, counter, histogram = GaugeMetricFamily, CounterMetricFamily, HistogramMetricFamily
         for stats in self._snapshots():
@@ -177,7 +184,7 @@ def register(supervisors: Iterable[TaskSupervisor] | TaskSupervisor | None = Non
 
 
 def start_http_server(port: int, addr: str = '127.0.0.1',
-                      registry: CollectorRegistry = REGISTRY) -> Any:
+                      registry: CollectorRegistry = REGISTRY) -> object:
     """prometheus_client's ``start_http_server``, loopback by default, that
     does nothing (and returns None) in a gatasker worker process while it
     imports the main script: a script that starts it at module level,
