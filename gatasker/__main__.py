@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 import gatasker
-from gatasker import _inspect
+from gatasker import _demo, _inspect
 
 CLEAR = '\x1b[H\x1b[2J'
 
@@ -88,7 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 sys.stdout)
         except KeyboardInterrupt:
             return 0
-    from gatasker import _demo
     _demo.main()
     return 0
 

@@ -102,6 +102,10 @@ class _KeepAlive:
         if not self._waiting:
             self._watcher.stop()
 
+    def serves(self, hub: Hub) -> bool:
+        """True if this watches *hub*'s loop (a thread's hub may be replaced)."""
+        return bool(self._watcher.loop is hub.loop)
+
 
 def _nothing() -> None:
     pass
@@ -114,7 +118,7 @@ def _keepalive_for(hub: Hub) -> _KeepAlive:
     # In the hub's thread.
     thread = real_thread_id()
     keepalive = _keepalives.get(thread)
-    if keepalive is None or keepalive._watcher.loop is not hub.loop:
+    if keepalive is None or not keepalive.serves(hub):
         keepalive = _keepalives[thread] = _KeepAlive(hub)
     return keepalive
 
