@@ -4,7 +4,7 @@ task types, ``wait``): call these instead of writing another check."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal, overload
 
 TASK_CRITICAL: Final = 0
 TASK_HIGH: Final = 50
@@ -49,6 +49,14 @@ def check_tt(tt: object) -> int:
         raise ValueError(
             f'tt must be one of TT_COROUTINE, TT_THREAD, TT_MP, TT_GREENLET, got {tt!r}')
     return tt
+
+
+@overload
+def check_seconds(value: object, name: str, *, positive: bool = ..., finite: bool = ...,
+                  optional: Literal[False]) -> float: ...
+@overload
+def check_seconds(value: object, name: str, *, positive: bool = ..., finite: bool = ...,
+                  optional: bool = ...) -> float | None: ...
 
 
 def check_seconds(value: object, name: str, *, positive: bool = False, finite: bool = False,

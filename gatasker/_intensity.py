@@ -8,18 +8,11 @@ come back in lock-step.
 
 from __future__ import annotations
 
-import math
 import random
 from collections import deque
 from collections.abc import Callable
 
-
-def _check_number(value: object, what: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise TypeError(f'{what} must be a number, got {value!r}')
-    if value < 0 or (positive and value == 0):
-        raise ValueError(f'{what} must be {"positive" if positive else ">= 0"}, got {value!r}')
-    return float(value)
+from ._constants import check_count, check_seconds
 
 
 class RestartIntensity:
@@ -28,12 +21,9 @@ class RestartIntensity:
     __slots__ = ('_times', 'max_restarts', 'within')
 
     def __init__(self, max_restarts: int | None, within: float) -> None:
-        if max_restarts is not None and (isinstance(max_restarts, bool)
-                                         or not isinstance(max_restarts, int)
-                                         or max_restarts < 0):
-            raise ValueError(f'max_restarts must be an int >= 0 or None, got {max_restarts!r}')
-        self.max_restarts = max_restarts
-        self.within = _check_number(within, 'within', positive=True)
+        self.max_restarts = None if max_restarts is None else check_count(max_restarts,
+                                                                          'max_restarts')
+        self.within = check_seconds(within, 'within', positive=True, optional=False)
         self._times: deque[float] = deque()
 
     def in_window(self, now: float) -> int:
@@ -62,8 +52,8 @@ class Backoff:
 
     def __init__(self, initial: float, maximum: float,
                  rand: Callable[[], float] = random.random) -> None:
-        self.initial = _check_number(initial, 'backoff initial', positive=False)
-        self.maximum = _check_number(maximum, 'backoff maximum', positive=False)
+        self.initial = check_seconds(initial, 'backoff initial', optional=False)
+        self.maximum = check_seconds(maximum, 'backoff maximum', optional=False)
         if self.maximum < self.initial:
             raise ValueError(f'backoff maximum {maximum!r} is below initial {initial!r}')
         self._random = rand
