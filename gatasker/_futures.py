@@ -6,13 +6,34 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 from ._bridge import wait_future
 from ._constants import TASK_STATUS_CANCELED, check_timeout
-from ._task import Task
 
 T = TypeVar('T')
+T_co = TypeVar('T_co', covariant=True)
+
+
+class FollowedTask(Protocol[T_co]):
+    """What a `TaskFuture` reads of its task (a `Task`)."""
+
+    @property
+    def status(self) -> int:
+        """One of the TASK_STATUS_* codes."""
+
+    @property
+    def exception(self) -> BaseException | None:
+        """What the target raised, or None."""
+
+    def get(self, timeout: float | None = None) -> T_co:
+        """The result (or raise the exception) once done."""
+
+    def cancel(self) -> bool:
+        """Cancel the task if it has not started."""
+
+    def running(self) -> bool:
+        """True while the target runs."""
 
 
 def future_outcome(future: concurrent.futures.Future[T],
@@ -59,16 +80,16 @@ class TaskFuture(concurrent.futures.Future[T]):
     that is not monkey-patched) and block a plain thread.
     """
 
-    def __init__(self, task: Task[T]) -> None:
+    def __init__(self, task: FollowedTask[T]) -> None:
         super().__init__()
         self._task = task
 
     @property
-    def task(self) -> Task[T]:
+    def task(self) -> FollowedTask[T]:
         """The task this future follows."""
         return self._task
 
-    def follow(self, task: Task[Any]) -> None:
+    def follow(self, task: FollowedTask[object]) -> None:
         """Settle this future as *task* ended (called by the task). Any thread."""
         # In whichever thread ended the task, or in future()'s caller when the task had
         # already ended; both may run for a task that ended while future() was called.
