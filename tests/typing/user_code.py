@@ -182,3 +182,12 @@ executor.submit(double, 'x')  # type: ignore[call-overload]
 def use_aloop(aloop: gatasker.ALoop) -> None:
     assert_type(aloop.run(double(1)), float)
     assert_type(aloop.background_task(double(1)), Task[float])
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+async def use_co_mp_apply() -> None:
+    assert_type(await gatasker.co_mp_apply(square, (3,)), int)
+    await gatasker.co_mp_apply(square, supervisor='default')  # type: ignore[arg-type]
