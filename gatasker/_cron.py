@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from ._interval_worker import BackgroundIntervalWorker
 from ._schedule import Schedule
-from ._worker import Executor
+from ._worker_types import Executor
 
 if TYPE_CHECKING:  # annotations only
     from typing_extensions import Unpack
 
-    from ._worker import WorkerOptions
+    from ._worker_types import WorkerOptions
 
 
 class CronIterator(Protocol):

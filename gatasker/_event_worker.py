@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING
 
 from ._constants import TASK_NORMAL, check_priority
 from ._errors import ActorNotRunning
-from ._worker import DONE, BackgroundWorker, Done, Executor
+from ._worker import BackgroundWorker
+from ._worker_types import DONE, Done, Executor
 
 if TYPE_CHECKING:  # annotations only
     from typing_extensions import Unpack
 
-    from ._worker import WorkerOptions
+    from ._worker_types import WorkerOptions
 
 
 class BackgroundEventWorker(BackgroundWorker):

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, TypeVar
 from ._event_worker import BackgroundEventWorker
 from ._port import Closable
 from ._schedule import Schedule, check_timing
-from ._worker import TIMING_KWARGS, Executor
+from ._worker_types import TIMING_KWARGS, Executor
 
 if TYPE_CHECKING:  # annotations only
     from typing_extensions import Unpack
 
-    from ._worker import WorkerOptions
+    from ._worker_types import WorkerOptions
 
 V = TypeVar('V')
 

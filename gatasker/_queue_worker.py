@@ -11,12 +11,13 @@ import gevent.queue
 from . import _tracing
 from ._logging import logger
 from ._mailbox import HeapMailbox, Mailbox
-from ._worker import DONE, BackgroundWorker, Done, Executor
+from ._worker import BackgroundWorker
+from ._worker_types import DONE, Done, Executor
 
 if TYPE_CHECKING:  # annotations only
     from typing_extensions import Unpack
 
-    from ._worker import WorkerOptions
+    from ._worker_types import WorkerOptions
 
 
 class BackgroundQueueWorker(BackgroundWorker):

@@ -14,7 +14,8 @@ from ._cron import BackgroundCronWorker
 from ._event_worker import BackgroundEventWorker
 from ._interval_worker import BackgroundIntervalWorker
 from ._queue_worker import BackgroundQueueWorker
-from ._worker import BackgroundAsyncWorker, BackgroundWorker, Executor, WorkerOptions
+from ._worker import BackgroundAsyncWorker, BackgroundWorker
+from ._worker_types import Executor, WorkerOptions
 
 if TYPE_CHECKING:  # annotations only
     from typing_extensions import Unpack
