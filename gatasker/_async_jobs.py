@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 from collections.abc import Callable
 from typing import Protocol
 
+from ._constants import check_seconds
 from ._logging import logger
 
 
@@ -101,17 +101,12 @@ class AsyncJobScheduler:
         """Schedule a job; raises TypeError/ValueError for bad arguments. Never blocks."""
         if not callable(target):
             raise TypeError(f'target must be callable, got {target!r}')
-        for name, value in (('interval', interval), ('timer', timer)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f'{name} must be a number of seconds, got {value!r}')
-            if not value >= 0 or math.isinf(value):
-                raise ValueError(f'{name} must be a finite, non-negative number, got {value!r}')
-        if not interval:
-            raise ValueError('interval must be greater than 0')
+        every = check_seconds(interval, 'interval', positive=True, finite=True, optional=False)
+        delay = check_seconds(timer, 'timer', finite=True, optional=False)
+        assert every is not None and delay is not None  # optional=False
         if isinstance(number, bool) or not isinstance(number, int) or number < 0:
             raise ValueError(f'number must be a non-negative int, got {number!r}')
-        job = AsyncJob(target, tuple(args), dict(kwargs or {}), float(interval), float(timer),
-                       number)
+        job = AsyncJob(target, tuple(args), dict(kwargs or {}), every, delay, number)
         self.jobs.add(job)
         loop = self.aloop.get_loop()
         if loop is None:

@@ -15,33 +15,26 @@ from __future__ import annotations
 
 import math
 
+from ._constants import check_seconds
+
 #: An interval worker's timing: (interval, delay, delay_before), each seconds or None.
 Timing = tuple[float | None, float | None, float | None]
-
-
-def _seconds(name: str, value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f'{name} must be a number of seconds, got {value!r}')
-    if not value >= 0 or math.isinf(value):
-        raise ValueError(f'{name} must be a finite, non-negative number, got {value!r}')
-    return value
 
 
 def check_timing(interval: object, delay: object, delay_before: object) -> Timing:
     """The timing of an interval worker, checked. Any thread; never blocks.
 
     Returns:
-        *interval*, *delay* and *delay_before*, unchanged (None stays None).
+        *interval*, *delay* and *delay_before* as floats (None stays None).
 
     Raises:
         TypeError: A value that is not a number (a bool is not one here).
         ValueError: A negative, NaN or infinite value, an *interval* of 0, or
             both *interval* and *delay*.
     """
-    checked = (_seconds('interval', interval), _seconds('delay', delay),
-               _seconds('delay_before', delay_before))
+    checked = (check_seconds(interval, 'interval', finite=True),
+               check_seconds(delay, 'delay', finite=True),
+               check_seconds(delay_before, 'delay_before', finite=True))
     if checked[0] == 0:  # would run back to back, tens of thousands of times a second
         raise ValueError('interval must be positive, got 0 (omit it to run back to back)')
     if checked[0] is not None and checked[1] is not None:

@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from zope.interface import implementer
 
-from . import _logging
 from ._actor import Actor
 from ._constants import TASK_NORMAL, TT_MP, check_priority, check_tt
 from ._errors import SupervisorNotRunning
 from ._interfaces import IWorker
-from ._logging import logger
+from ._logging import is_debug, logger
 from ._policies import make_policy
 from ._worker_types import (
     CONTROL_KWARGS,
@@ -35,6 +34,25 @@ if TYPE_CHECKING:  # annotations only
     from typing_extensions import Self
 
     from ._aloop import ALoop
+
+
+def _check_arguments(kind: str, func: object, on_error: object, on_error_kwargs: object,
+                     tt: int | None, extra: dict[str, object]) -> None:
+    """What `BackgroundWorker.__init__` checks before it changes anything."""
+    if 'daemon' in extra:
+        extra.pop('daemon')
+        warnings.warn('daemon= is ignored: workers are greenlets and never keep the '
+                      'process alive', DeprecationWarning, stacklevel=3)
+    if extra:
+        raise TypeError(f'{kind}() got unexpected keyword arguments: {sorted(extra)}')
+    if func is not None and not callable(func):
+        raise TypeError(f'func must be callable, got {func!r}')
+    if on_error is not None and not callable(on_error):
+        raise TypeError(f'on_error must be callable, got {on_error!r}')
+    if on_error_kwargs is not None and not isinstance(on_error_kwargs, dict):
+        raise TypeError(f'on_error_kwargs must be a dict, got {on_error_kwargs!r}')
+    if tt is not None:
+        check_tt(tt)
 
 
 @implementer(IWorker)
@@ -89,22 +107,8 @@ class BackgroundWorker(Actor):
             TypeError: A keyword it does not take, or an argument of the wrong type.
             ValueError: A bad priority, tier or time limit.
         """
-        if 'daemon' in kwargs:
-            kwargs.pop('daemon')
-            warnings.warn('daemon= is ignored: workers are greenlets and never keep the '
-                          'process alive', DeprecationWarning, stacklevel=2)
-        if kwargs:
-            raise TypeError(f'{type(self).__name__}() got unexpected keyword arguments: '
-                            f'{sorted(kwargs)}')
         func = func or executor_func
-        if func is not None and not callable(func):
-            raise TypeError(f'func must be callable, got {func!r}')
-        if on_error is not None and not callable(on_error):
-            raise TypeError(f'on_error must be callable, got {on_error!r}')
-        if on_error_kwargs is not None and not isinstance(on_error_kwargs, dict):
-            raise TypeError(f'on_error_kwargs must be a dict, got {on_error_kwargs!r}')
-        if tt is not None:
-            check_tt(tt)
+        _check_arguments(type(self).__name__, func, on_error, on_error_kwargs, tt, kwargs)
         #: The run-time limits of each run of the executor (docs/policies.md).
         self._policy = make_policy(timeout, soft_timeout, rate=rate)
         if name is None and func is not None:
@@ -198,7 +202,7 @@ class BackgroundWorker(Actor):
         started = super().start()
         if started:
             self._was_started = True
-            if _logging._debug:
+            if is_debug():
                 logger.debug('worker %s started', self.name)
         return started
 
@@ -237,7 +241,7 @@ class BackgroundWorker(Actor):
         if task is not None and not drain and not self._actor.stopping and not task.is_started():
             task.cancel()
         stopped = super().stop(wait=wait, drain=drain)
-        if stopped and _logging._debug:
+        if stopped and is_debug():
             logger.debug('worker %s stopped', self.name)
         return stopped
 
@@ -285,7 +289,7 @@ class BackgroundWorker(Actor):
             task = self._submit(sup, leading, kwargs)
         except SupervisorNotRunning:
             # The supervisor stops (with stop_schedulers=False): so does the worker.
-            if _logging._debug:
+            if is_debug():
                 logger.debug('worker %s: supervisor stopped, worker stops', self.name)
             self._not_run(leading)
             self.stop(wait=False)
