@@ -13,18 +13,20 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from ._actor import Actor, _Reply
+from ._actor import Actor, cell_of
 from ._constants import TASK_NORMAL, check_priority, check_timeout
+from ._envelope import Envelope, Reply
 from ._errors import ActorNotRunning
 from ._logging import logger
 from ._mailbox import Mailbox
 from ._supervision import ONE_FOR_ONE, ActorSupervisor, ActorSupervisorStatistics, ChildSpec
+from ._supervisor import TaskSupervisor
 
 ROUND_ROBIN, LEAST_BUSY = 'round_robin', 'least_busy'
 ROUTING = (ROUND_ROBIN, LEAST_BUSY)
 
 
-class _Routed(_Reply):
+class _Routed(Reply):
     """One message in the pool: where its answer goes, and its priority."""
 
     __slots__ = ('asked', 'member', 'message', 'pool', 'priority')
@@ -44,7 +46,7 @@ class _Routed(_Reply):
         pool = self.pool
         if member is not None:
             pool.busy[id(member)] -= 1
-            if not ok and isinstance(value, ActorNotRunning) and member._actor.stopping \
+            if not ok and isinstance(value, ActorNotRunning) and cell_of(member).stopping \
                     and pool.is_accepting():
                 pool.route(self)  # dropped by a member that ended: another one takes it
                 return
@@ -94,7 +96,7 @@ class _PoolSupervisor(ActorSupervisor):
             return
         routed.member = member
         self.busy[id(member)] += 1
-        member._deliver((routed.message, routed), routed.priority)
+        cell_of(member).deliver(Envelope(routed.message, routed), routed.priority)
 
     def dispatch(self) -> None:
         """Route what waits in the pool while some member is up. In the hub."""
@@ -106,12 +108,10 @@ class _PoolSupervisor(ActorSupervisor):
 
     def _child_down(self, actor: Actor) -> None:
         # Move what waits in its mailbox to the others; keep what was told to it directly.
-        mailbox = actor._actor.mailbox
-        if mailbox is None:
-            return
+        mailbox = cell_of(actor).mailbox
         own = []
         for item in mailbox.drain():
-            reply = item[1]
+            reply = item.reply if type(item) is Envelope else None
             if isinstance(reply, _Routed) and reply.pool is self:
                 self.busy[id(actor)] -= 1
                 reply.member = None
@@ -156,7 +156,7 @@ class ActorPool:
     def __init__(self, factory: Callable[[], Actor], size: int, strategy: str = ROUND_ROBIN,
                  *, max_restarts: int | None = None, within: float = 5.0,
                  backoff: tuple[float, float] | None = (0.01, 1.0), name: str | None = None,
-                 supervisor: object = None) -> None:
+                 supervisor: TaskSupervisor | None = None) -> None:
         if not callable(factory):
             raise TypeError(f'factory must be callable, got {factory!r}')
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
@@ -234,16 +234,14 @@ class ActorPool:
         self._send(routed)
         if not routed.latch.wait(limit):
             raise TimeoutError(f'actor pool {self.name} did not answer within {timeout} s')
-        if routed.ok:
-            return routed.value
-        raise routed.value
+        return routed.outcome()
 
     def _send(self, routed: _Routed) -> None:
         sup = self._sup
-        core = sup._actor
-        if not sup.is_alive() or core.port.finished:
+        port = cell_of(sup).port
+        if not sup.is_alive() or port.finished:
             raise ActorNotRunning(f'actor pool {self.name} is not running')
-        core.port.call(sup.route, routed)
+        port.call(sup.route, routed)
 
     def stop(self, wait: bool | float = True) -> bool:
         """Stop the members and the pool.

@@ -80,7 +80,7 @@ class BackgroundEventWorker(BackgroundWorker):
         if self._running and not force:
             return  # atasker's semantics: a trigger during a run is dropped
         self._triggered = True
-        self._wake()
+        self._actor.wake()
 
     def _has_work(self) -> bool:
         return self._triggered

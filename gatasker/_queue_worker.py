@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import gevent.queue
 
 from . import _tracing
+from ._envelope import Envelope
 from ._logging import logger
 from ._mailbox import HeapMailbox, Mailbox
 from ._worker import BackgroundWorker
@@ -60,13 +61,15 @@ class BackgroundQueueWorker(BackgroundWorker):
         return bool(self._actor.mailbox)
 
     def _do_work(self) -> None:
-        item, told = self._actor.mailbox.pop()
-        self._took()
-        if told is not None and told.context is not None and _tracing.tracer is not None:
-            with _tracing.tracer.message_handling(self, told.context):
-                self._execute((item,))
-        else:
-            self._execute((item,))
+        item = self._actor.mailbox.pop()
+        self._actor.took()
+        if type(item) is Envelope:  # a traced message (a worker is never asked)
+            if item.context is not None and _tracing.tracer is not None:
+                with _tracing.tracer.message_handling(self, item.context):
+                    self._execute((item.message,))
+                return
+            item = item.message
+        self._execute((item,))
 
     def put(self, item: object) -> Done:
         """Queue *item*. Any thread or greenlet; never blocks.

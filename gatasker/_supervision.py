@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from greenlet import getcurrent
 
-from ._actor import Actor
+from ._actor import Actor, cell_of
 from ._bridge import Latch
 from ._errors import ActorNotRunning, GataskerError
 from ._events import ActorRestarted, ActorTerminated, publish, subscribed
@@ -247,7 +247,7 @@ class ActorSupervisor(Actor):
             for child in self._children:
                 if self._start_child(child):
                     continue
-                failure = child.actor._actor.failure
+                failure = cell_of(child.actor).failure
                 if not self.start_failure_is_fatal:
                     Actor.tell(self, _Incident(child, failure, child.generation))  # retried later
                 else:
@@ -284,7 +284,7 @@ class ActorSupervisor(Actor):
         """True if *glet* is the greenlet of a child or of a child's descendant."""
         for child in list(self._children):
             actor = child.actor
-            if actor._actor.greenlet is glet or (
+            if cell_of(actor).greenlet is glet or (
                     isinstance(actor, ActorSupervisor) and actor._holds(glet)):
                 return True
         return False
@@ -309,12 +309,13 @@ class ActorSupervisor(Actor):
 
     def _adopt(self, child: _Child) -> None:
         actor = child.actor
-        if actor._actor.supervisor is None:
-            actor._actor.supervisor = self._actor.supervisor
+        core = cell_of(actor)
+        if core.supervisor is None:
+            core.supervisor = self._actor.supervisor
         if actor.supervisor is not self.supervisor:
             raise ValueError(f'{actor!r} runs under another TaskSupervisor than {self!r}')
         if child.spec.name is not None:
-            actor._actor.name = child.spec.name
+            core.name = child.spec.name
 
     def _accepting(self) -> bool:
         return (self._phase == RUNNING and not self._actor.stopping
@@ -330,7 +331,8 @@ class ActorSupervisor(Actor):
     def _start_child(self, child: _Child) -> bool:
         """Start an ended child and wait until its ``on_start`` returned (or failed)."""
         actor = child.actor
-        actor._actor.guardian = self
+        core = cell_of(actor)
+        core.guardian = self
         child.started = Latch()
         child.state = STARTING
         child.up = False
@@ -341,10 +343,10 @@ class ActorSupervisor(Actor):
                 actor.start()
         except Exception as exc:
             logger.error('supervisor %s: starting %s failed', self.name, actor.name, exc_info=exc)
-            actor._actor.failure = exc
+            core.failure = exc
             child.state = STOPPED
             return False
-        add_exit_hook(actor, ('guardian', id(self)), self._child_exited)
+        add_exit_hook(core, ('guardian', id(self)), self._child_exited)
         child.started.wait()
         return child.up
 
@@ -402,9 +404,9 @@ class ActorSupervisor(Actor):
                 return False
         child.parked.set()
         self._child_down(actor)
-        core = actor._actor
+        core = cell_of(actor)
         while child.go is None and not core.stopping:
-            actor._park()
+            core.park()
         go, child.go, child.requested = child.go is True and not core.stopping, None, False
         if not go:
             child.state = STOPPING
@@ -486,9 +488,9 @@ class ActorSupervisor(Actor):
         sibling.requested = True
         sibling.go = None
         sibling.parked = Latch()
-        core = sibling.actor._actor
+        core = cell_of(sibling.actor)
         core.failure = cause if cause is not None else SupervisionFailed('sibling ended')
-        sibling.actor._wake()
+        core.wake()
         sibling.parked.wait()
 
     def _pause(self, delay: float) -> None:
@@ -499,12 +501,12 @@ class ActorSupervisor(Actor):
 
         def fire() -> None:
             fired.append(True)
-            self._wake()
+            self._actor.wake()
 
         timer = self._actor.port.call_later(delay, fire)
         try:
             while not fired and not self._actor.stopping:
-                self._park()
+                self._actor.park()
         finally:
             timer.close()
 
@@ -522,7 +524,7 @@ class ActorSupervisor(Actor):
             logger.error('supervisor %s: rebuilding %s failed', self.name, actor.name,
                          exc_info=exc)
             child.go = False
-            actor._wake()
+            cell_of(actor).wake()
             return
         if subscribed():
             publish(ActorRestarted(actor, self, cause))
@@ -530,7 +532,7 @@ class ActorSupervisor(Actor):
             child.started = Latch()
             child.up = False
             child.go = True
-            actor._wake()
+            cell_of(actor).wake()
             child.started.wait()
         else:
             self._start_child(child)
@@ -559,10 +561,10 @@ def _rebuild(child: _Child) -> None:
     if type(fresh) is not type(actor):
         raise TypeError(f'{child.spec!r} now makes {type(fresh).__name__}, '
                         f'not {type(actor).__name__}')
-    if isinstance(actor, ActorSupervisor) and isinstance(fresh, ActorSupervisor):
-        fresh._children = actor._children
-    core = actor._actor
     state = vars(actor)
+    keep = {'_actor': state['_actor']}  # the cell: state, mailbox and counters go on
+    if isinstance(actor, ActorSupervisor):
+        keep['_children'] = state['_children']  # they too stay the same objects
     state.clear()
     state.update(vars(fresh))
-    actor._actor = core
+    state.update(keep)

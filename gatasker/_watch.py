@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._actor_cell import RUNNING, ActorCell, ExitHook
 from ._errors import ActorNotRunning
 from ._logging import logger
 
 if TYPE_CHECKING:
-    from ._actor import Actor, ExitHook
-
-_RUNNING = 'running'
+    from ._actor import Actor
 
 
 @dataclass(frozen=True)
@@ -34,50 +33,45 @@ class Terminated:
     reason: BaseException | None
 
 
-def add_exit_hook(actor: Actor, key: object, hook: ExitHook) -> bool:
-    """Call ``hook(actor, reason)`` when *actor* ends; False (nothing added) if
-    it is not running. Any thread; never blocks."""
-    core = actor._actor
+def add_exit_hook(core: ActorCell[Actor], key: object, hook: ExitHook[Actor]) -> bool:
+    """Call ``hook(actor, reason)`` when the actor of *core* ends; False (nothing
+    added) if it is not running. Any thread; never blocks."""
     with core.lock:
-        if core.state != _RUNNING:
+        if core.state != RUNNING:
             return False
         core.exit_hooks[key] = hook
         return True
 
 
-def remove_exit_hook(actor: Actor, key: object) -> None:
+def remove_exit_hook(core: ActorCell[Actor], key: object) -> None:
     """Forget the hook added under *key*, if any. Any thread; never blocks."""
-    core = actor._actor
     with core.lock:
         core.exit_hooks.pop(key, None)
 
 
-def watch(watcher: Actor, target: Actor) -> None:
-    """See :meth:`Actor.watch`."""
-    from ._actor import Actor
-    if not isinstance(target, Actor):
-        raise TypeError(f'watch() takes an actor, got {target!r}')
+def watch(watcher: ActorCell[Actor], target: ActorCell[Actor]) -> None:
+    """See ``Actor.watch`` (which checks that *target* is an actor)."""
     if target is watcher:
         raise ValueError('an actor cannot watch itself')
-    if not watcher.is_alive():
-        raise ActorNotRunning(f'{watcher!r} is not running')
+    if watcher.state != RUNNING or watcher.stopping:
+        raise ActorNotRunning(f'{watcher.actor!r} is not running')
 
     def on_target_end(actor: Actor, reason: BaseException | None) -> None:
         remove_exit_hook(watcher, ('watching', id(target)))
-        _notify(watcher, Terminated(actor, reason))
+        _notify(watcher.actor, Terminated(actor, reason))
 
     def on_watcher_end(actor: Actor, reason: BaseException | None) -> None:
         remove_exit_hook(target, ('watcher', id(watcher)))
 
     if not add_exit_hook(watcher, ('watching', id(target)), on_watcher_end):
-        raise ActorNotRunning(f'{watcher!r} is not running')
+        raise ActorNotRunning(f'{watcher.actor!r} is not running')
     if not add_exit_hook(target, ('watcher', id(watcher)), on_target_end):
         remove_exit_hook(watcher, ('watching', id(target)))
-        _notify(watcher, Terminated(target, target._actor.failure))
+        _notify(watcher.actor, Terminated(target.actor, target.failure))
 
 
-def unwatch(watcher: Actor, target: Actor) -> None:
-    """See :meth:`Actor.unwatch`."""
+def unwatch(watcher: ActorCell[Actor], target: ActorCell[Actor]) -> None:
+    """See ``Actor.unwatch``."""
     remove_exit_hook(target, ('watcher', id(watcher)))
     remove_exit_hook(watcher, ('watching', id(target)))
 
