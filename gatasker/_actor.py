@@ -295,9 +295,10 @@ class Actor:
             RuntimeError: called from the actor's own handler (it would wait
                 for itself).
         """
-        return cast(_R_co, cast(Actor, self)._ask(message, timeout, priority))
+        answer: _R_co = cast(Actor, self)._ask(message, timeout, priority)
+        return answer
 
-    def _ask(self, message: object, timeout: float | None, priority: int) -> object:
+    def _ask(self, message: object, timeout: float | None, priority: int) -> Any:
         check_priority(priority)
         limit = check_timeout(timeout)  # before anything is sent
         core = self._actor
@@ -310,7 +311,9 @@ class Actor:
                   priority, True)
         if not reply.latch.wait(limit):
             raise TimeoutError(f'{self!r} did not answer within {timeout} s')
-        return reply.outcome()
+        if reply.ok:
+            return reply.value
+        raise cast(BaseException, reply.value)
 
     # -- the actor's greenlet (see _actor_loop) ------------------------------------
 
