@@ -99,9 +99,10 @@ class Actor:
         return actor
 
     def _configure_actor(self, name: str | None = None, priority: int = TASK_NORMAL,
-                         supervisor: TaskSupervisor | None = None,
-                         mailbox_size: int | None = None) -> None:
+                         supervisor: object = None, mailbox_size: int | None = None) -> None:
         _check_options(name, priority, mailbox_size)
+        if supervisor is not None and not isinstance(supervisor, TaskSupervisor):
+            raise TypeError(f'supervisor must be a TaskSupervisor or None, got {supervisor!r}')
         core = self._actor
         core.name = name
         core.priority = priority
