@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zope.interface import implementer
 
 from ._bridge import Latch, destroy_thread_hub, real_thread_id, start_real_thread, wait_future
-from ._constants import check_timeout
+from ._constants import check_wait
 from ._interfaces import IALoop
 from ._logging import logger
 
@@ -138,7 +138,7 @@ class ALoop:
             return False
         if real_thread_id() == self._thread_id:
             raise RuntimeError(f'{self!r} cannot be stopped from its own thread')
-        timeout = None if wait is True else (0.0 if wait is False else check_timeout(wait, 'wait'))
+        timeout = check_wait(wait)
         if not self._request_stop(timeout, cancel_tasks):
             return False
         self._stopped.wait(None if timeout is None else timeout + 5.0)
