@@ -37,15 +37,15 @@ from pathlib import Path
 #: measured numbers, so that a small edit to a module being split does not
 #: turn main red; the final numbers have none.)
 LIMITS: dict[str, int] = {
-    'runtime_cycles': 3,
+    'runtime_cycles': 2,
     'typing_cycles': 1,
-    'private_imports': 4,
-    'any_annotations': 137,
-    'type_ignores': 32,
-    'largest_module': 1100,
-    'largest_class': 900,
-    'private_attributes': 157,
-    'lazy_imports': 10,
+    'private_imports': 3,
+    'any_annotations': 115,
+    'type_ignores': 31,
+    'largest_module': 1073,
+    'largest_class': 874,
+    'private_attributes': 136,
+    'lazy_imports': 6,
 }
 
 #: Where issue 16 wants the measures to end.
