@@ -42,8 +42,8 @@ LIMITS: dict[str, int] = {
     'private_imports': 3,
     'any_annotations': 115,
     'type_ignores': 31,
-    'largest_module': 1073,
-    'largest_class': 874,
+    'largest_module': 1098,
+    'largest_class': 899,
     'private_attributes': 136,
     'lazy_imports': 6,
 }
