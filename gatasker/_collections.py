@@ -6,7 +6,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from ._constants import PRIORITIES, TASK_NORMAL
+from ._constants import PRIORITIES, TASK_NORMAL, check_on_error
 from ._default import task_supervisor
 from ._logging import logger
 from ._supervisor import TaskSupervisor
@@ -40,10 +40,7 @@ class FunctionCollection:
     def __init__(self, on_error: Callable[..., object] | None = None,
                  on_error_kwargs: dict[str, object] | None = None,
                  include_exceptions: bool = False) -> None:
-        if on_error is not None and not callable(on_error):
-            raise TypeError(f'on_error must be callable, got {on_error!r}')
-        if on_error_kwargs is not None and not isinstance(on_error_kwargs, dict):
-            raise TypeError(f'on_error_kwargs must be a dict, got {on_error_kwargs!r}')
+        check_on_error(on_error, on_error_kwargs)
         self.on_error = on_error
         self.on_error_kwargs = on_error_kwargs or {}
         self.include_exceptions = bool(include_exceptions)

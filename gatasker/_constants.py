@@ -134,3 +134,16 @@ def check_count(value: object, name: str) -> int:
     if value < 0:
         raise ValueError(f'{name} must not be negative, got {value!r}')
     return value
+
+
+def check_on_error(on_error: object, on_error_kwargs: object) -> None:
+    """Check a worker's or collection's ``on_error`` hook and its keywords.
+
+    Raises:
+        TypeError: *on_error* is neither callable nor None, or
+            *on_error_kwargs* is neither a dict nor None.
+    """
+    if on_error is not None and not callable(on_error):
+        raise TypeError(f'on_error must be callable, got {on_error!r}')
+    if on_error_kwargs is not None and not isinstance(on_error_kwargs, dict):
+        raise TypeError(f'on_error_kwargs must be a dict, got {on_error_kwargs!r}')

@@ -17,7 +17,7 @@ import gevent
 from zope.interface import implementer
 
 from ._actor import Actor
-from ._constants import TASK_NORMAL, TT_MP, check_priority, check_tt
+from ._constants import TASK_NORMAL, TT_MP, check_on_error, check_priority, check_tt
 from ._errors import SupervisorNotRunning
 from ._interfaces import IWorker
 from ._logging import is_debug, logger
@@ -47,10 +47,7 @@ def _check_arguments(kind: str, func: object, on_error: object, on_error_kwargs:
         raise TypeError(f'{kind}() got unexpected keyword arguments: {sorted(extra)}')
     if func is not None and not callable(func):
         raise TypeError(f'func must be callable, got {func!r}')
-    if on_error is not None and not callable(on_error):
-        raise TypeError(f'on_error must be callable, got {on_error!r}')
-    if on_error_kwargs is not None and not isinstance(on_error_kwargs, dict):
-        raise TypeError(f'on_error_kwargs must be a dict, got {on_error_kwargs!r}')
+    check_on_error(on_error, on_error_kwargs)
     if tt is not None:
         check_tt(tt)
 

@@ -9,6 +9,7 @@ from gatasker._constants import (
     TT_MP,
     check_count,
     check_delay,
+    check_on_error,
     check_priority,
     check_seconds,
     check_timeout,
@@ -85,3 +86,15 @@ def test_check_count_priority_and_tt_return_what_they_accept() -> None:
         check_priority(1)
     with pytest.raises(ValueError):
         check_tt(TASK_HIGH)
+
+
+@pytest.mark.parametrize('on_error, kwargs', [('not callable', None), (None, ['x']),
+                                              (print, 'x'), (1, {})])
+def test_check_on_error_rejects(on_error: object, kwargs: object) -> None:
+    with pytest.raises(TypeError, match=r'^on_error'):
+        check_on_error(on_error, kwargs)
+
+
+def test_check_on_error_accepts_a_callable_and_a_dict_or_none() -> None:
+    check_on_error(None, None)
+    check_on_error(print, {'end': ''})
