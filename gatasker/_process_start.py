@@ -25,6 +25,7 @@ import gevent.monkey
 
 from . import _process_child
 from ._bridge import Latch
+from ._uwsgi import python_executable
 
 _CHILD_PATH = _process_child.__file__
 _BOOT = "import sys, runpy; sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')"
@@ -195,9 +196,17 @@ def spawn_process(fd: int, max_tasks: int) -> int:
     # posix_spawn: no Python code runs between fork and exec, so it is safe in
     # a process with threads, and gevent's patching does not touch it.
     child_fd = 3 if fd != 3 else 4
-    argv = [sys.executable, *_interpreter_flags(), '-c', _BOOT, _CHILD_PATH, str(child_fd),
+    executable = python_executable()  # not sys.executable: under uWSGI that is uwsgi
+    argv = [executable, *_interpreter_flags(), '-c', _BOOT, _CHILD_PATH, str(child_fd),
             str(max_tasks)]
-    return os.posix_spawn(sys.executable, argv, os.environ, file_actions=[
+    # gevent's patched posix_spawn watches the child with a libev child watcher,
+    # which only the default loop has: in a hub of another thread (threaded mode)
+    # or uWSGI's --lazy-apps worker it raises TypeError. The worker waits for
+    # the exit itself (pidfd, waitpid), so there the original spawns.
+    spawn = os.posix_spawn
+    if not getattr(gevent.get_hub().loop, 'default', True):
+        spawn = gevent.monkey.get_original('os', 'posix_spawn')
+    return spawn(executable, argv, os.environ, file_actions=[
         (os.POSIX_SPAWN_DUP2, fd, child_fd),  # first: fd may be 0 when stdin was closed
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
     ])

@@ -1,5 +1,9 @@
 """What gatasker needs to know when it runs inside uWSGI.
 
+Two things differ there: how uWSGI forks (below), and ``sys.executable``,
+which is the ``uwsgi`` binary, so the process tier finds the Python
+interpreter to spawn its worker processes with (``python_executable``).
+
 uWSGI embeds Python in its own binary and forks its workers (and mules,
 spoolers, respawned workers) from the master with the C ``fork()``. Unless it
 runs with ``--py-call-uwsgi-fork-hooks``, it forks without taking the GIL
@@ -14,12 +18,14 @@ refuses to start in a process that will fork that way.
 from __future__ import annotations
 
 import importlib
+import multiprocessing.spawn
 import os
+import sys
 from types import ModuleType
 
 from ._errors import GataskerError
 
-__all__ = ['check_start_is_fork_safe']
+__all__ = ['check_start_is_fork_safe', 'python_executable']
 
 FORK_HOOKS = 'py-call-uwsgi-fork-hooks'
 
@@ -59,3 +65,28 @@ def check_start_is_fork_safe() -> None:
         "taking the GIL, so a worker forked while a supervisor's thread holds it hangs "
         f'for good. Run uWSGI with --{FORK_HOOKS} (or --lazy-apps), or start gatasker in the '
         'workers only (see the deployment docs)')
+
+
+def python_executable() -> str:
+    """The Python interpreter that spawned worker processes run.
+
+    Any thread; does not block. ``sys.executable``, unless
+    ``multiprocessing.set_executable()`` chose another (that choice wins), or
+    inside uWSGI, where ``sys.executable`` is the ``uwsgi`` binary: there the
+    interpreter of the same version in the environment uWSGI runs
+    (``--virtualenv``/``--home``, else the base installation). Raises
+    GataskerError inside uWSGI when there is none.
+    """
+    chosen = os.fsdecode(multiprocessing.spawn.get_executable())  # bytes on POSIX since 3.11
+    if chosen != sys.executable or _uwsgi() is None:
+        return chosen
+    # python3.X only, not python3/python: those may be another version.
+    name = f'python{sys.version_info.major}.{sys.version_info.minor}'
+    for prefix in dict.fromkeys((sys.prefix, sys.exec_prefix, sys.base_exec_prefix)):
+        candidate = os.path.join(prefix, 'bin', name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise GataskerError(
+        f'TT_MP inside uWSGI: no {name} interpreter in {sys.prefix}/bin or '
+        f'{sys.base_exec_prefix}/bin (sys.executable is the uwsgi binary); name one with '
+        'multiprocessing.set_executable()')

@@ -250,6 +250,30 @@ def test_a_target_that_exits_the_process(mp_supervisor: TaskSupervisor) -> None:
     assert mp_supervisor.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)[0] == 3
 
 
+
+@pytest.mark.parametrize('start_method', ['spawn', 'fork'])
+def test_a_threaded_supervisor_starts_and_reaps_worker_processes(start_method: str) -> None:
+    """A hub in its own thread runs a loop that is not gevent's default one.
+
+    In the patched run gevent's posix_spawn watched the new process with a
+    child watcher, which only the default loop has: every spawned TT_MP task
+    failed with TypeError (so under uWSGI too, where the app is imported
+    before uWSGI patches, and the supervisor runs threaded). Now the original
+    spawns there; but gevent's SIGCHLD handling in the main thread's hub may
+    reap the process first, and then its exit code is lost.
+    """
+    died = r'died \(exit code (3|unknown)\)' if PATCHED else r'died \(exit code 3\)'
+    sup = TaskSupervisor()
+    sup.create_mp_pool(processes=1, start_method=start_method)
+    sup.start(mode='threaded')
+    try:
+        assert sup.put_task(mp_targets.pid, tt=TT_MP).get(timeout=60) != os.getpid()
+        with pytest.raises(WorkerProcessDied, match=died):
+            sup.put_task(mp_targets.exit_now, (3,), tt=TT_MP).get(timeout=60)
+        assert sup.put_task(mp_targets.add, (1, 2), tt=TT_MP).get(timeout=60)[0] == 3
+    finally:
+        sup.stop(wait=10)
+
 def test_idle_worker_killed_is_replaced(mp_supervisor: TaskSupervisor) -> None:
     pool = mp_supervisor.mp_pool
     pids = gatasker.wait_completed(

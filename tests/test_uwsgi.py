@@ -1,5 +1,8 @@
 """Real uWSGI (``--gevent``, master + 2 workers) as docs/deployment.md shows it.
 
+Requests use a background task, an actor, a queue worker and a TT_MP task
+(tests/gunicorn_app.py starts the actor and the worker at import).
+
 uWSGI forks its workers with the C fork(). Without ``--py-call-uwsgi-fork-hooks``
 it forks without taking the GIL: a worker forked while a supervisor's thread
 in the master holds the GIL waits for it forever (it never serves and is
@@ -26,7 +29,7 @@ from test_gunicorn import free_port, get, gone
 
 HERE = pathlib.Path(__file__).parent
 UWSGI = shutil.which('uwsgi', path=str(pathlib.Path(sys.executable).parent)) or shutil.which('uwsgi')
-KINDS = {'task': 2, 'actor': 1, 'queue': 3}
+KINDS = {'task': 2, 'actor': 1, 'queue': 3, 'mp': 1}  # what each route does to n
 MERCY = 15  # seconds uWSGI gives a worker to exit before it kills it
 # .ci/run installs uWSGI for one Python version and sets this: no silent skip there
 REQUIRED = bool(os.environ.get('GATASKER_REQUIRE_UWSGI'))
@@ -49,10 +52,13 @@ def start_uwsgi(port: int, log: pathlib.Path, *options: str) -> subprocess.Popen
                                 start_new_session=True)
 
 
-@pytest.mark.parametrize('options', [['--py-call-uwsgi-fork-hooks'], ['--lazy-apps']],
-                         ids=['app_in_master_fork_hooks', 'lazy_apps'])
-def test_uwsgi_gevent_workers_run_tasks_actors_and_queue_workers(options: list[str],
-                                                                 tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize(('options', 'mode'), [
+    (['--py-call-uwsgi-fork-hooks'], 'embedded'),  # restarted in the patched worker
+    (['--lazy-apps'], 'threaded'),  # the app is imported before uWSGI patches
+    (['--lazy-apps', '--gevent-early-monkey-patch'], 'embedded'),
+], ids=['app_in_master_fork_hooks', 'lazy_apps', 'lazy_apps_early_patch'])
+def test_uwsgi_gevent_workers_run_every_kind_of_work(options: list[str], mode: str,
+                                                     tmp_path: pathlib.Path) -> None:
     port = free_port()
     base = f'http://127.0.0.1:{port}'
     log = tmp_path / 'uwsgi.log'
@@ -74,8 +80,13 @@ def test_uwsgi_gevent_workers_run_tasks_actors_and_queue_workers(options: list[s
                     answer = get(base, f'/{kind}/{n}')
                 except OSError as exc:
                     raise AssertionError(f'/{kind}/{n}: {exc}\n{log.read_text()}') from None
-                assert answer['value'] == factor * n and answer['pid'] == answer['worker']
+                assert answer['value'] == factor * n, (kind, n, answer)
                 assert answer['worker'] != server.pid  # a worker, not the master
+                if kind == 'mp':  # a process of the worker's pool, in the worker's mode
+                    assert answer['pid'] not in (answer['worker'], server.pid)
+                    assert answer['mode'] == mode, answer
+                else:
+                    assert answer['pid'] == answer['worker']
                 answers.append(answer)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=MERCY + 45)
@@ -90,7 +101,8 @@ def test_uwsgi_gevent_workers_run_tasks_actors_and_queue_workers(options: list[s
     for worker in (1, 2):
         assert f'goodbye to the gevent Hub on worker {worker} ' in text, text
     assert 'taking too much time to die' not in text, text
-    pids = {answer['worker'] for answer in answers}
+    # no process left behind: the workers and their process-tier processes
+    pids = {answer[key] for answer in answers for key in ('pid', 'worker')}
     deadline = time.monotonic() + 30
     while not all(gone(pid) for pid in pids):
         assert time.monotonic() < deadline, [pid for pid in pids if not gone(pid)]
