@@ -117,12 +117,16 @@ def _open(fd: int) -> _socket.socket:
 
 #: True while a task's target runs: a soft limit raises only then.
 _running = [False]
+#: A soft limit came for the task taken before its target began: it raises there.
+_stop_due = [False]
+_SOFT_LIMIT_PASSED = 'the soft time limit of the task passed'
 
 
 def _soft_limit(signum: int, frame: FrameType | None) -> None:
     if _running[0]:
         _running[0] = False  # once
-        raise TimeoutError('the soft time limit of the task passed')
+        raise TimeoutError(_SOFT_LIMIT_PASSED)
+    _stop_due[0] = True
 
 
 def serve(fd: int, max_tasks: int | None = None) -> None:
@@ -173,6 +177,7 @@ def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> No
         frame = _recv_frame(sock)
         if frame is None:
             return
+        _stop_due[0] = False  # a signal that came before this task was for another
         sock.sendall(STARTED)
         tb = None
         try:
@@ -180,6 +185,9 @@ def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> No
             del frame
             _running[0] = True
             try:
+                if _stop_due[0]:  # the parent signals at once a limit that passed already
+                    _running[0] = False
+                    raise TimeoutError(_SOFT_LIMIT_PASSED)
                 ok, value = True, target(*args, **kwargs)
             finally:
                 _running[0] = False

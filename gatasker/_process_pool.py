@@ -1,19 +1,11 @@
 """gatasker's built-in process pool: gevent-cooperative, in both runtime modes.
 
-Why not ``multiprocessing.Pool`` or ``ProcessPoolExecutor``: under
-``patch_all()`` their feeder threads are greenlets doing blocking pipe
-writes, and they hang once a pipe fills. Why not ``gipc``: it forks, and a
-threaded-mode supervisor always forks from a process that runs threads
-(its hub thread, thread-tier threads, aloops), where a lock another thread
-held at the fork stays locked in the child for ever.
-
-So each worker is a fresh interpreter started with ``os.posix_spawn`` (no
-Python code runs between the clone and the ``exec``: safe with threads) running
-`gatasker._process_child`, and talks to the pool over one end of a
-socket pair. The pool's end is a gevent socket, read and written by
-greenlets of the supervisor's hub: a 1 MiB argument or result never blocks
-the hub, in either mode.
-
+Not ``multiprocessing.Pool`` or ``ProcessPoolExecutor``: under ``patch_all()``
+their feeder threads are greenlets doing blocking pipe writes, which hang once
+a pipe fills. Not ``gipc``: it forks, and a threaded-mode supervisor always
+runs threads, whose locks held at the fork stay locked in the child. So each
+worker process starts as `gatasker._process_start` says and talks to the pool
+over a socket pair whose end here is a gevent socket (`gatasker._process_channel`).
 Everything here runs in the supervisor's hub, in its greenlets.
 """
 
@@ -22,16 +14,15 @@ from __future__ import annotations
 import functools
 import os
 import weakref
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import gevent
 
 from ._admission import check_size
-from ._constants import TASK_CRITICAL
 from ._errors import WorkerProcessDied
 from ._logging import logger
 from ._process_backend import Finish
+from ._process_queue import WaitingTasks
 from ._process_start import (
     START_METHODS,
     check_not_preparing,
@@ -46,54 +37,6 @@ from ._process_worker import EXIT_TIMEOUT, RemoteTraceback, Worker, describe
 from ._task import Task
 
 __all__ = ['EXIT_TIMEOUT', 'ProcessPool', 'RemoteTraceback', 'check_not_preparing', 'dump_call']
-
-
-class _Waiting:
-    """Tasks waiting for a free process of the pool.
-
-    Not a second priority order: the tier's admission already decided which
-    task goes next, and the pool keeps that order. Only CRITICAL tasks, which
-    admission lets through beyond the tier's limits, go ahead of the rest.
-    """
-
-    __slots__ = ('_admitted', '_critical')
-
-    def __init__(self) -> None:
-        self._critical: deque[Task[object]] = deque()
-        self._admitted: deque[Task[object]] = deque()
-
-    def __len__(self) -> int:
-        return len(self._critical) + len(self._admitted)
-
-    def _queue(self, task: Task[object]) -> deque[Task[object]]:
-        return self._critical if task.priority == TASK_CRITICAL else self._admitted
-
-    def push(self, task: Task[object]) -> None:
-        """Queue *task* behind those of its kind."""
-        self._queue(task).append(task)
-
-    def push_first(self, task: Task[object]) -> None:
-        """Queue *task* ahead of those of its kind (it was taken, and never ran)."""
-        self._queue(task).appendleft(task)
-
-    def pop(self) -> Task[object]:
-        """The next task to run (IndexError when none waits)."""
-        return self._critical.popleft() if self._critical else self._admitted.popleft()
-
-    def remove(self, task: Task[object]) -> bool:
-        """Take *task* out; False if it was not waiting."""
-        queue = self._queue(task)
-        try:
-            queue.remove(task)
-        except ValueError:
-            return False
-        return True
-
-    def drain(self) -> Iterator[Task[object]]:
-        """Take out and yield every waiting task, CRITICAL ones first."""
-        for queue in (self._critical, self._admitted):
-            while queue:
-                yield queue.popleft()
 
 
 class ProcessPool:
@@ -162,8 +105,10 @@ class ProcessPool:
         self._finish: Finish | None = None
         self._workers: list[Worker] = []
         self._idle: list[Worker] = []
-        self._waiting = _Waiting()
+        self._waiting = WaitingTasks()
         self._retried: weakref.WeakSet[Task[object]] = weakref.WeakSet()
+        # Waiting tasks whose soft time limit passed: soft-stopped once they start.
+        self._soft_stop_due: weakref.WeakSet[Task[object]] = weakref.WeakSet()
         self.closing = False
         self.closing_kill = False
         #: Worker processes started in place of one that ended (any thread may read).
@@ -188,7 +133,7 @@ class ProcessPool:
         self.closing = self.closing_kill = False
         for worker in self._workers:  # left from a run whose hub is gone
             worker.kill()
-        self._workers, self._idle, self._waiting = [], [], _Waiting()
+        self._workers, self._idle, self._waiting = [], [], WaitingTasks()
         self._filling = False
         if self.prestart:
             self._start_filling()
@@ -221,7 +166,7 @@ class ProcessPool:
     def forget_parent(self) -> None:
         """In a forked child: drop the parent's worker processes; new ones start here."""
         workers, self._workers, self._idle = self._workers, [], []
-        self._waiting = _Waiting()
+        self._waiting = WaitingTasks()
         for worker in workers:
             try:
                 worker.forget_parent()
@@ -252,7 +197,11 @@ class ProcessPool:
                     return
             else:
                 return
-            worker.run(waiting.pop())
+            task = waiting.pop()
+            soft_stop_due = task in self._soft_stop_due
+            if soft_stop_due:
+                self._soft_stop_due.discard(task)
+            worker.run(task, soft_stop_due)
 
     def _take_idle(self) -> Worker:
         # A process that is up, if there is one: one still starting would make
@@ -354,7 +303,11 @@ class ProcessPool:
         """Stop *task*: hard, it fails with *exc* now and its worker process is
         killed (and replaced); soft, SIGUSR1 raises a TimeoutError in the task's
         code in its process. False if the task is not here."""
-        if hard and self._waiting.remove(task):  # not running yet: only a hard stop applies
+        if self._waiting.contains(task):
+            if not hard:  # not running yet: the stop waits for its start
+                self._soft_stop_due.add(task)
+                return False
+            self._waiting.remove(task)
             self._report(task, False, exc)
             return True
         for worker in self._workers:
@@ -363,8 +316,10 @@ class ProcessPool:
                     worker.task = None  # its death is then no task's end
                     worker.kill()
                     self._report(task, False, exc)
-                elif worker.started:  # else the reader does it once it started
+                elif worker.started:
                     worker.soft_stop()
+                else:  # the reader does it once the process took the task
+                    worker.soft_stop_due = True
                 return True
         return False
 

@@ -71,6 +71,7 @@ class Worker:
         'reader',
         'ready',
         'settled',
+        'soft_stop_due',
         'started',
         'task',
     )
@@ -86,6 +87,8 @@ class Worker:
         self.settled = Latch()  # set once the process is ready, or gone
         self.done = 0  # tasks this process ran
         self.started = False  # the process took self.task
+        #: Its task's soft time limit passed before the process took it.
+        self.soft_stop_due = False
         check_not_preparing('start worker processes')
         parent, child = gevent.socket.socketpair()
         try:
@@ -115,8 +118,7 @@ class Worker:
     def _took_task(self) -> None:
         """The process said it took its task (an empty frame)."""
         self.started = True
-        task = self.task
-        if task is not None and task._state is not None and task._state.pending is not None:
+        if self.soft_stop_due and self.task is not None:
             self.soft_stop()  # its soft limit passed before it got there
 
     def _read(self) -> None:
@@ -219,12 +221,13 @@ class Worker:
 
     # -- used by the pool ---------------------------------------------------------
 
-    def run(self, task: Task[object]) -> None:
+    def run(self, task: Task[object], soft_stop_due: bool = False) -> None:
         """Send *task* to the process. Pickles it here, one task at a time as
         processes free up, so a burst of big arguments never holds the hub
         for long in one go."""
         self.task = task
         self.started = False
+        self.soft_stop_due = soft_stop_due
         try:
             target = task.target
             if task._trace is not None and _tracing.tracer is not None:

@@ -17,6 +17,7 @@ from typing import Any
 import gevent
 import gevent.select
 import mp_targets
+import policy_targets
 import pytest
 from conftest import PATCHED, run_python, settle
 
@@ -30,6 +31,7 @@ from gatasker import (
     ProcessPool,
     RemoteTraceback,
     TaskSupervisor,
+    TaskTimeout,
     WorkerProcessDied,
 )
 from gatasker._bridge import Latch, real_thread_id
@@ -219,6 +221,34 @@ def test_critical_goes_to_the_next_free_process_beyond_the_limits(gate: Gate,
     gate.open()
     assert normal.get(timeout=60)[0] == 'n'
     assert blocker.get(timeout=60) == 'b'
+
+
+def test_a_soft_limit_that_passed_while_the_task_waited_stops_it_once_it_starts(
+        gate: Gate, make: Make) -> None:
+    # One process, but the tier lets two tasks through: the second waits in the pool.
+    sup = make(processes=1, limits={'pool_size': 2, 'reserve_normal': 0, 'reserve_high': 0})
+    blocker = sup.put_task(mp_targets.gated, (gate.port, 'b'), tt=TT_MP)
+    gate.arrived()
+    passed = Latch()
+
+    class SoftLimitPassed(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if 'soft time limit' in record.getMessage():
+                passed.set()
+
+    handler = SoftLimitPassed()
+    gatasker.logger.addHandler(handler)
+    try:
+        waiting = sup.put_task(policy_targets.sleep_long, tt=TT_MP, soft_timeout=0.05)
+        assert passed.wait(60), 'the soft limit never passed'
+    finally:
+        gatasker.logger.removeHandler(handler)
+    assert not waiting.is_completed()
+    gate.open()
+    assert blocker.get(timeout=60) == 'b'
+    assert waiting.wait(60), 'the soft limit was lost: the task ran on'
+    assert isinstance(waiting.exception, TaskTimeout)
+    assert isinstance(waiting.exception.__cause__, TimeoutError)  # raised in the process
 
 
 # -- never frozen -------------------------------------------------------------------------
