@@ -11,6 +11,10 @@ from ._aloop import ALoop as ALoop
 from ._api import background_task as background_task
 from ._api import co_mp_apply as co_mp_apply
 from ._api import task_supervisor as task_supervisor
+from ._child_spec import ActorSupervisorStatistics as ActorSupervisorStatistics
+from ._child_spec import ChildSpec as ChildSpec
+from ._child_spec import ChildStatistics as ChildStatistics
+from ._child_spec import SupervisionFailed as SupervisionFailed
 from ._collections import FunctionCollection as FunctionCollection
 from ._collections import TaskCollection as TaskCollection
 from ._constants import TASK_CRITICAL as TASK_CRITICAL
@@ -67,10 +71,6 @@ from ._statistics import ProcessPoolStatistics as ProcessPoolStatistics
 from ._statistics import SupervisorStatistics as SupervisorStatistics
 from ._statistics import TierStatistics as TierStatistics
 from ._supervision import ActorSupervisor as ActorSupervisor
-from ._supervision import ActorSupervisorStatistics as ActorSupervisorStatistics
-from ._supervision import ChildSpec as ChildSpec
-from ._supervision import ChildStatistics as ChildStatistics
-from ._supervision import SupervisionFailed as SupervisionFailed
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
 from ._version import __version__ as __version__

@@ -14,12 +14,13 @@ import itertools
 from collections.abc import Callable
 
 from ._actor import Actor, cell_of
+from ._child_spec import ONE_FOR_ONE, ActorSupervisorStatistics, ChildSpec
 from ._constants import TASK_NORMAL, check_priority, check_timeout
 from ._envelope import Envelope, Reply
 from ._errors import ActorNotRunning
 from ._logging import logger
 from ._mailbox import Mailbox
-from ._supervision import ONE_FOR_ONE, ActorSupervisor, ActorSupervisorStatistics, ChildSpec
+from ._supervision import ActorSupervisor
 from ._supervisor import TaskSupervisor
 
 ROUND_ROBIN, LEAST_BUSY = 'round_robin', 'least_busy'

@@ -14,142 +14,37 @@ bookkeeping needs no locks; only ``statistics()`` reads it from elsewhere.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from greenlet import getcurrent
 
 from ._actor import Actor, cell_of
 from ._bridge import Latch
-from ._errors import ActorNotRunning, GataskerError
+from ._child_spec import (
+    ONE_FOR_ONE,
+    PERMANENT,
+    REST_FOR_ONE,
+    RESTARTING,
+    RUNNING,
+    STARTING,
+    STOPPED,
+    STOPPING,
+    STRATEGIES,
+    TEMPORARY,
+    TRANSIENT,
+    ActorSupervisorStatistics,
+    ChildRecord,
+    ChildSpec,
+    ChildStatistics,
+    Incident,
+    SupervisionFailed,
+)
+from ._errors import ActorNotRunning
 from ._events import ActorRestarted, ActorTerminated, publish, subscribed
 from ._intensity import Backoff, RestartIntensity
 from ._logging import logger
 from ._watch import add_exit_hook
 from ._workers import BackgroundWorker
-
-PERMANENT, TRANSIENT, TEMPORARY = 'permanent', 'transient', 'temporary'
-RESTART_TYPES = (PERMANENT, TRANSIENT, TEMPORARY)
-ONE_FOR_ONE, ONE_FOR_ALL, REST_FOR_ONE = 'one_for_one', 'one_for_all', 'rest_for_one'
-STRATEGIES = (ONE_FOR_ONE, ONE_FOR_ALL, REST_FOR_ONE)
-
-# A child's state, as statistics() shows it.
-STARTING, RUNNING, RESTARTING, STOPPING, STOPPED = (
-    'starting', 'running', 'restarting', 'stopping', 'stopped')
-
-
-class SupervisionFailed(GataskerError, RuntimeError):
-    """Why an :class:`ActorSupervisor` failed: a child failed more than
-    ``max_restarts`` times within ``within`` seconds, or could not start.
-    ``__cause__`` is the child's last exception. The supervisor's own
-    supervisor handles it like any child failure (escalation)."""
-
-
-class ChildSpec:
-    """How an `ActorSupervisor` builds one child.
-
-    ``factory(*args, **kwargs)`` must return a new, not started actor or
-    worker (an Actor subclass is a factory). The same call rebuilds the
-    child's state at each restart.
-
-    Args:
-        factory: Makes the child.
-        *args: Passed to *factory*.
-        restart: ``'permanent'`` (always restarted), ``'transient'`` (only
-            after a failure) or ``'temporary'`` (never).
-        name: The child's name.
-        **kwargs: Passed to *factory*.
-    """
-
-    __slots__ = ('args', 'factory', 'kwargs', 'name', 'restart')
-
-    def __init__(self, factory: Callable[..., Actor], *args: object, restart: str = PERMANENT,
-                 name: str | None = None, **kwargs: object) -> None:
-        if not callable(factory):
-            raise TypeError(f'factory must be callable, got {factory!r}')
-        if restart not in RESTART_TYPES:
-            raise ValueError(f'restart must be one of {RESTART_TYPES}, got {restart!r}')
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f'name must be a str or None, got {name!r}')
-        self.factory = factory
-        self.args = args
-        self.kwargs: Mapping[str, object] = kwargs
-        self.restart = restart
-        self.name = name
-
-    def build(self) -> Actor:
-        """Make a new actor from the spec.
-
-        Returns:
-            Actor: What the factory made.
-
-        Raises:
-            TypeError: The factory made something that is not an actor.
-        """
-        actor = self.factory(*self.args, **self.kwargs)
-        if not isinstance(actor, Actor):
-            raise TypeError(f'{self.factory!r} returned {actor!r}, not an actor')
-        if actor.is_alive():
-            raise ValueError(f'{self.factory!r} returned a running actor: {actor!r}')
-        return actor
-
-    def __repr__(self) -> str:
-        return f'ChildSpec({self.factory!r}, restart={self.restart!r}, name={self.name!r})'
-
-
-class _Child:
-    """The supervisor's record of one child."""
-
-    __slots__ = ('actor', 'cause', 'generation', 'go', 'parked', 'requested', 'restarting',
-                 'restarts', 'spec', 'started', 'state', 'up')
-
-    def __init__(self, spec: ChildSpec, actor: Actor) -> None:
-        self.spec = spec
-        self.actor = actor
-        self.state = STOPPED
-        self.generation = 0  # bumped at each restart: older incidents are stale
-        self.go: bool | None = None  # the verdict for a parked child
-        self.requested = False  # parked because a sibling failed
-        self.restarting = False  # on_restart is due before on_start
-        self.cause: BaseException | None = None
-        self.restarts = 0
-        self.started = Latch()  # set once on_start returned, or the child failed or ended
-        self.up = False  # on_start returned since the last (re)start
-        self.parked = Latch()  # set once the child parked or ended
-
-
-@dataclass(frozen=True)
-class _Incident:
-    child: _Child
-    reason: BaseException | None
-    generation: int
-
-
-@dataclass(frozen=True)
-class ChildStatistics:
-    """One child of a supervisor at the moment of the snapshot."""
-
-    name: str
-    restart: str
-    #: 'starting', 'running', 'restarting', 'stopping' or 'stopped'.
-    state: str
-    #: How often the supervisor restarted it.
-    restarts: int
-
-
-@dataclass(frozen=True)
-class ActorSupervisorStatistics:
-    """An :class:`ActorSupervisor` at the moment of the snapshot."""
-
-    name: str
-    strategy: str
-    #: 'starting', 'running', 'stopping' or 'stopped'.
-    state: str
-    children: tuple[ChildStatistics, ...]
-    #: Restarts counted in the current ``within`` window.
-    restarts_in_window: int
-    max_restarts: int | None
-    within: float
 
 
 class ActorSupervisor(Actor):
@@ -194,7 +89,7 @@ class ActorSupervisor(Actor):
         self._intensity = RestartIntensity(max_restarts, within)
         self._backoff = Backoff(*backoff) if backoff is not None else None
         # Built here so that a bad factory fails the call; a restart keeps these.
-        self._children = [_Child(spec, spec.build()) for spec in specs]
+        self._children = [ChildRecord(spec, spec.build()) for spec in specs]
         self._phase = STOPPED
         self._ready = Latch()  # set when on_start is over
 
@@ -249,7 +144,7 @@ class ActorSupervisor(Actor):
                     continue
                 failure = cell_of(child.actor).failure
                 if not self.start_failure_is_fatal:
-                    Actor.tell(self, _Incident(child, failure, child.generation))  # retried later
+                    Actor.tell(self, Incident(child, failure, child.generation))  # retried later
                 else:
                     self._stop_children()
                     raise SupervisionFailed(f'{self.name}: child {child.actor.name} did not '
@@ -289,7 +184,7 @@ class ActorSupervisor(Actor):
                 return True
         return False
 
-    def on_receive(self, message: _Incident | None) -> ActorSupervisorStatistics | None:
+    def on_receive(self, message: Incident | None) -> ActorSupervisorStatistics | None:
         """Answer ``ask(None)``; other messages are refused.
 
         Args:
@@ -300,14 +195,14 @@ class ActorSupervisor(Actor):
                 once every failure reported before it was handled (restarts
                 included).
         """
-        if isinstance(message, _Incident):
+        if isinstance(message, Incident):
             self._handle_incident(message)
             return None
         if message is not None:
             raise TypeError(f'{self.name} takes only None, got {message!r}')
         return self.statistics()
 
-    def _adopt(self, child: _Child) -> None:
+    def _adopt(self, child: ChildRecord) -> None:
         actor = child.actor
         core = cell_of(actor)
         if core.supervisor is None:
@@ -321,14 +216,14 @@ class ActorSupervisor(Actor):
         return (self._phase == RUNNING and not self._actor.stopping
                 and bool(self.supervisor.is_started()))
 
-    def _may_restart(self, child: _Child) -> bool:
+    def _may_restart(self, child: ChildRecord) -> bool:
         # While the supervisor starts, a child that already started and then
         # failed is handled once the start is over (its incident waits).
         if self._phase == STARTING and child.up:
             return not self._actor.stopping and bool(self.supervisor.is_started())
         return self._accepting()
 
-    def _start_child(self, child: _Child) -> bool:
+    def _start_child(self, child: ChildRecord) -> bool:
         """Start an ended child and wait until its ``on_start`` returned (or failed)."""
         actor = child.actor
         core = cell_of(actor)
@@ -361,7 +256,7 @@ class ActorSupervisor(Actor):
 
     # -- what a child calls (its greenlet): the Guardian protocol ----------------------
 
-    def _record(self, actor: Actor) -> _Child | None:
+    def _record(self, actor: Actor) -> ChildRecord | None:
         for child in self._children:
             if child.actor is actor:
                 return child
@@ -399,7 +294,7 @@ class ActorSupervisor(Actor):
             child.state = RESTARTING
             child.go = None
             try:
-                Actor.tell(self, _Incident(child, failure, child.generation))
+                Actor.tell(self, Incident(child, failure, child.generation))
             except ActorNotRunning:
                 return False
         child.parked.set()
@@ -431,7 +326,7 @@ class ActorSupervisor(Actor):
             child.spec.restart == TRANSIENT and reason is not None)
         if wanted:
             try:
-                Actor.tell(self, _Incident(child, reason, child.generation))
+                Actor.tell(self, Incident(child, reason, child.generation))
             except ActorNotRunning:
                 pass
 
@@ -447,7 +342,7 @@ class ActorSupervisor(Actor):
 
     # -- applying the strategy (the supervisor's greenlet) ----------------------------
 
-    def _handle_incident(self, incident: _Incident) -> None:
+    def _handle_incident(self, incident: Incident) -> None:
         child = incident.child
         if child.generation != incident.generation or not self._accepting():
             return  # restarted meanwhile, or everything stops anyway
@@ -475,7 +370,7 @@ class ActorSupervisor(Actor):
                 return  # on_stop stops the parked ones
             self._restart_child(member, incident.reason)
 
-    def _span(self, child: _Child) -> list[_Child]:
+    def _span(self, child: ChildRecord) -> list[ChildRecord]:
         """The children the strategy stops when *child* fails, in start order."""
         if self.strategy == ONE_FOR_ONE:
             return [child]
@@ -483,7 +378,7 @@ class ActorSupervisor(Actor):
             return self._children[self._children.index(child):]
         return list(self._children)
 
-    def _park_sibling(self, sibling: _Child, cause: BaseException | None) -> None:
+    def _park_sibling(self, sibling: ChildRecord, cause: BaseException | None) -> None:
         sibling.state = RESTARTING
         sibling.requested = True
         sibling.go = None
@@ -510,7 +405,7 @@ class ActorSupervisor(Actor):
         finally:
             timer.close()
 
-    def _restart_child(self, child: _Child, cause: BaseException | None) -> None:
+    def _restart_child(self, child: ChildRecord, cause: BaseException | None) -> None:
         if child.state not in (RESTARTING, STOPPED):
             return
         actor = child.actor
@@ -537,7 +432,7 @@ class ActorSupervisor(Actor):
         else:
             self._start_child(child)
 
-    def _give_up(self, incident: _Incident) -> None:
+    def _give_up(self, incident: Incident) -> None:
         limit = self._intensity
         failure = SupervisionFailed(
             f'{self.name}: more than {limit.max_restarts} restart(s) within {limit.within} s')
@@ -548,7 +443,7 @@ class ActorSupervisor(Actor):
         self._actor.failure = failure  # fails this supervisor after this message
 
 
-def _rebuild(child: _Child) -> None:
+def _rebuild(child: ChildRecord) -> None:
     """Give the child the state of a fresh ``factory(*args, **kwargs)``, in place.
 
     A worker keeps its state (its configuration and start arguments); a
