@@ -23,27 +23,32 @@ from ._bridge import Latch
 from ._child_spec import (
     ONE_FOR_ONE,
     PERMANENT,
-    REST_FOR_ONE,
     RESTARTING,
     RUNNING,
     STARTING,
     STOPPED,
     STOPPING,
-    STRATEGIES,
     TEMPORARY,
     TRANSIENT,
     ActorSupervisorStatistics,
     ChildRecord,
     ChildSpec,
-    ChildStatistics,
     Incident,
     SupervisionFailed,
 )
 from ._errors import ActorNotRunning
 from ._events import ActorRestarted, ActorTerminated, publish, subscribed
-from ._intensity import Backoff, RestartIntensity
 from ._logging import logger
-from ._watch import add_exit_hook
+from ._restarts import (
+    RestartPlan,
+    adopt,
+    await_verdict,
+    park_sibling,
+    pause,
+    rebuild,
+    start_child,
+    stop_children,
+)
 from ._workers import BackgroundWorker
 
 
@@ -81,13 +86,8 @@ class ActorSupervisor(Actor):
         for spec in specs:
             if not isinstance(spec, ChildSpec):
                 raise TypeError(f'children must be ChildSpec objects, got {spec!r}')
-        if strategy not in STRATEGIES:
-            raise ValueError(f'strategy must be one of {STRATEGIES}, got {strategy!r}')
-        if backoff is not None and (not isinstance(backoff, tuple) or len(backoff) != 2):
-            raise TypeError(f'backoff must be (initial, maximum) or None, got {backoff!r}')
+        self._plan = RestartPlan(strategy, max_restarts, within, backoff)
         self.strategy = strategy
-        self._intensity = RestartIntensity(max_restarts, within)
-        self._backoff = Backoff(*backoff) if backoff is not None else None
         # Built here so that a bad factory fails the call; a restart keeps these.
         self._children = [ChildRecord(spec, spec.build()) for spec in specs]
         self._phase = STOPPED
@@ -124,12 +124,7 @@ class ActorSupervisor(Actor):
         Returns:
             ActorSupervisorStatistics: A frozen snapshot.
         """
-        return ActorSupervisorStatistics(
-            name=self.name, strategy=self.strategy, state=self._phase,
-            children=tuple(ChildStatistics(c.actor.name, c.spec.restart, c.state, c.restarts)
-                           for c in list(self._children)),
-            restarts_in_window=self._intensity.in_window(time.monotonic()),
-            max_restarts=self._intensity.max_restarts, within=self._intensity.within)
+        return self._plan.statistics(self.name, self._phase, self._children)
 
     # -- the supervisor's own life cycle (its greenlet) ------------------------------
 
@@ -138,7 +133,7 @@ class ActorSupervisor(Actor):
         self._phase = STARTING
         try:
             for child in self._children:
-                self._adopt(child)
+                adopt(child, self)
             for child in self._children:
                 if self._start_child(child):
                     continue
@@ -171,18 +166,9 @@ class ActorSupervisor(Actor):
         Returns:
             bool: True if it was running, False if not.
         """
-        if self._holds(getcurrent()):
+        if _holds(self, getcurrent()):
             wait = False
         return super().stop(wait, drain)
-
-    def _holds(self, glet: object) -> bool:
-        """True if *glet* is the greenlet of a child or of a child's descendant."""
-        for child in list(self._children):
-            actor = child.actor
-            if cell_of(actor).greenlet is glet or (
-                    isinstance(actor, ActorSupervisor) and actor._holds(glet)):
-                return True
-        return False
 
     def on_receive(self, message: Incident | None) -> ActorSupervisorStatistics | None:
         """Answer ``ask(None)``; other messages are refused.
@@ -202,16 +188,6 @@ class ActorSupervisor(Actor):
             raise TypeError(f'{self.name} takes only None, got {message!r}')
         return self.statistics()
 
-    def _adopt(self, child: ChildRecord) -> None:
-        actor = child.actor
-        core = cell_of(actor)
-        if core.supervisor is None:
-            core.supervisor = self._actor.supervisor
-        if actor.supervisor is not self.supervisor:
-            raise ValueError(f'{actor!r} runs under another TaskSupervisor than {self!r}')
-        if child.spec.name is not None:
-            core.name = child.spec.name
-
     def _accepting(self) -> bool:
         return (self._phase == RUNNING and not self._actor.stopping
                 and bool(self.supervisor.is_started()))
@@ -225,33 +201,11 @@ class ActorSupervisor(Actor):
 
     def _start_child(self, child: ChildRecord) -> bool:
         """Start an ended child and wait until its ``on_start`` returned (or failed)."""
-        actor = child.actor
-        core = cell_of(actor)
-        core.guardian = self
-        child.started = Latch()
-        child.state = STARTING
-        child.up = False
-        try:
-            if isinstance(actor, BackgroundWorker):
-                actor.start(*actor._args, **actor._kwargs)
-            else:
-                actor.start()
-        except Exception as exc:
-            logger.error('supervisor %s: starting %s failed', self.name, actor.name, exc_info=exc)
-            core.failure = exc
-            child.state = STOPPED
-            return False
-        add_exit_hook(core, ('guardian', id(self)), self._child_exited)
-        child.started.wait()
-        return child.up
+        return start_child(child, self, ('guardian', id(self)), self._child_exited, self.name)
 
     def _stop_children(self) -> None:
         self._phase = STOPPING
-        for child in reversed(self._children):
-            if child.state != STOPPED:
-                child.state = STOPPING
-                child.actor.stop()
-            child.state = STOPPED
+        stop_children(self._children)
         self._phase = STOPPED
 
     # -- what a child calls (its greenlet): the Guardian protocol ----------------------
@@ -299,15 +253,7 @@ class ActorSupervisor(Actor):
                 return False
         child.parked.set()
         self._child_down(actor)
-        core = cell_of(actor)
-        while child.go is None and not core.stopping:
-            core.park()
-        go, child.go, child.requested = child.go is True and not core.stopping, None, False
-        if not go:
-            child.state = STOPPING
-            if requested:
-                core.failure = None  # stopped by its supervisor, not failed
-        return go
+        return await_verdict(child, requested)
 
     def _child_exited(self, actor: Actor, reason: BaseException | None) -> None:
         # Exit hook, in the child's greenlet: it ended for good.
@@ -347,10 +293,10 @@ class ActorSupervisor(Actor):
         if child.generation != incident.generation or not self._accepting():
             return  # restarted meanwhile, or everything stops anyway
         now = time.monotonic()
-        if not self._intensity.record(now):
+        if not self._plan.intensity.record(now):
             self._give_up(incident)
             return
-        span = self._span(child)
+        span = self._plan.span(self._children, child)
         group = [c for c in span if c is child or c.spec.restart != TEMPORARY]
         logger.warning('supervisor %s: %s %s (%r); restarting %s', self.name, child.actor.name,
                        'failed' if incident.reason is not None else 'ended', incident.reason,
@@ -362,48 +308,12 @@ class ActorSupervisor(Actor):
                 sibling.state = STOPPING  # stopped with the others, never restarted
                 sibling.actor.stop()
             else:
-                self._park_sibling(sibling, incident.reason)
-        if self._backoff is not None:
-            self._pause(self._backoff.delay(self._intensity.in_window(now)))
+                park_sibling(sibling, incident.reason)
+        pause(self._actor, self._plan.delay(now))
         for member in group:
             if not self._accepting():
                 return  # on_stop stops the parked ones
             self._restart_child(member, incident.reason)
-
-    def _span(self, child: ChildRecord) -> list[ChildRecord]:
-        """The children the strategy stops when *child* fails, in start order."""
-        if self.strategy == ONE_FOR_ONE:
-            return [child]
-        if self.strategy == REST_FOR_ONE:
-            return self._children[self._children.index(child):]
-        return list(self._children)
-
-    def _park_sibling(self, sibling: ChildRecord, cause: BaseException | None) -> None:
-        sibling.state = RESTARTING
-        sibling.requested = True
-        sibling.go = None
-        sibling.parked = Latch()
-        core = cell_of(sibling.actor)
-        core.failure = cause if cause is not None else SupervisionFailed('sibling ended')
-        core.wake()
-        sibling.parked.wait()
-
-    def _pause(self, delay: float) -> None:
-        """Wait *delay* seconds in this greenlet, woken early by stop()."""
-        if delay <= 0:
-            return
-        fired = []
-
-        def fire() -> None:
-            fired.append(True)
-            self._actor.wake()
-
-        timer = self._actor.port.call_later(delay, fire)
-        try:
-            while not fired and not self._actor.stopping:
-                self._actor.park()
-        finally:
-            timer.close()
 
     def _restart_child(self, child: ChildRecord, cause: BaseException | None) -> None:
         if child.state not in (RESTARTING, STOPPED):
@@ -414,7 +324,8 @@ class ActorSupervisor(Actor):
         child.restarting = True
         child.restarts += 1
         try:
-            _rebuild(child)
+            if not isinstance(actor, BackgroundWorker):  # a worker keeps its state
+                rebuild(child, ('_children',) if isinstance(actor, ActorSupervisor) else ())
         except BaseException as exc:  # the user's factory: whatever it raises ends the child
             logger.error('supervisor %s: rebuilding %s failed', self.name, actor.name,
                          exc_info=exc)
@@ -433,33 +344,17 @@ class ActorSupervisor(Actor):
             self._start_child(child)
 
     def _give_up(self, incident: Incident) -> None:
-        limit = self._intensity
-        failure = SupervisionFailed(
-            f'{self.name}: more than {limit.max_restarts} restart(s) within {limit.within} s')
-        failure.__cause__ = incident.reason
+        failure = self._plan.exceeded(self.name, incident.reason)
         logger.error('supervisor %s: %s failed (%r) once too often; giving up', self.name,
                      incident.child.actor.name, incident.reason)
         self._stop_children()
         self._actor.failure = failure  # fails this supervisor after this message
 
 
-def _rebuild(child: ChildRecord) -> None:
-    """Give the child the state of a fresh ``factory(*args, **kwargs)``, in place.
-
-    A worker keeps its state (its configuration and start arguments); a
-    supervisor keeps its children, so that they too stay the same objects.
-    """
-    actor = child.actor
-    if isinstance(actor, BackgroundWorker):
-        return
-    fresh = child.spec.build()
-    if type(fresh) is not type(actor):
-        raise TypeError(f'{child.spec!r} now makes {type(fresh).__name__}, '
-                        f'not {type(actor).__name__}')
-    state = vars(actor)
-    keep = {'_actor': state['_actor']}  # the cell: state, mailbox and counters go on
-    if isinstance(actor, ActorSupervisor):
-        keep['_children'] = state['_children']  # they too stay the same objects
-    state.clear()
-    state.update(vars(fresh))
-    state.update(keep)
+def _holds(supervisor: ActorSupervisor, glet: object) -> bool:
+    """True if *glet* is the greenlet of a child of *supervisor* or of a child's descendant."""
+    for actor in supervisor.children():
+        if cell_of(actor).greenlet is glet or (
+                isinstance(actor, ActorSupervisor) and _holds(actor, glet)):
+            return True
+    return False
