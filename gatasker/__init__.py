@@ -59,8 +59,6 @@ from ._local import g as g
 from ._locker import Locker as Locker
 from ._logging import logger as logger
 from ._logging import set_debug as set_debug
-from ._policies import checkpoint as checkpoint
-from ._policies import current_task as current_task
 from ._process_pool import ProcessPool as ProcessPool
 from ._process_pool import RemoteTraceback as RemoteTraceback
 from ._statistics import ActorStatistics as ActorStatistics
@@ -73,6 +71,8 @@ from ._statistics import TierStatistics as TierStatistics
 from ._supervision import ActorSupervisor as ActorSupervisor
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
+from ._task import checkpoint as checkpoint
+from ._task import current_task as current_task
 from ._version import __version__ as __version__
 from ._waiting import as_completed as as_completed
 from ._waiting import wait_completed as wait_completed

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import gevent
 from greenlet import getcurrent
 
 from . import _events, _logging, _tracing
-from ._admission import Admission
+from ._admission import Admission, Limits
+from ._bridge import allocate_lock
 from ._constants import (
     TASK_CRITICAL,
     TASK_STATUS_CANCELED,
@@ -33,7 +34,6 @@ from ._constants import (
     TIER_NAMES,
     TT_COROUTINE,
     TT_GREENLET,
-    TT_THREAD,
 )
 from ._errors import SupervisorNotRunning
 from ._logging import call_logged, logger
@@ -43,13 +43,33 @@ from ._task import Task, run_target
 
 if TYPE_CHECKING:
     from ._run import HubRun
-    from ._supervisor import _SupervisorCore
 
 #: How many ids of finished tasks ``mark_task_completed`` still recognises.
 RECENT_IDS = 10_000
 
-#: The supervisor's state while it accepts tasks.
-RUNNING = 'running'
+
+class SupervisorView(Protocol):
+    """What the engine reads of its supervisor: public settings, read when used."""
+
+    @property
+    def id(self) -> object:
+        """The supervisor's id (in events and errors)."""
+
+    @property
+    def timeout_warning(self) -> float | None:
+        """Seconds a task may wait to start before a warning is logged."""
+
+    @property
+    def timeout_warning_func(self) -> Callable[[Task[Any]], object] | None:
+        """Called with a task that waited ``timeout_warning`` seconds."""
+
+    @property
+    def timeout_critical(self) -> float | None:
+        """Seconds a task may wait to start before an error is logged."""
+
+    @property
+    def timeout_critical_func(self) -> Callable[[Task[Any]], object] | None:
+        """Called with a task that waited ``timeout_critical`` seconds."""
 
 
 def _observe(counters: PriorityCounters, task: Task[Any]) -> None:
@@ -64,13 +84,35 @@ def _observe(counters: PriorityCounters, task: Task[Any]) -> None:
 class Engine:
     """The supervisor's task path: its task table and the in-hub handlers of a task's life.
 
-    One per supervisor, created with it. ``submit`` may be called from any
-    thread; every other method runs in the supervisor's mailbox greenlet
+    One per supervisor, created with it. ``submit`` and the `TaskOwner`
+    hooks (``canceled``, ``interrupt``, ``call_in_hub``) may be called from
+    any thread; every other method runs in the supervisor's mailbox greenlet
     unless its docstring says otherwise.
+
+    Args:
+        supervisor: the settings it reads (the TaskSupervisor).
+        prepare: checks or prepares a task in the caller of ``put_task``,
+            before it is queued (raises to refuse it).
+        run_coroutine: hands a TT_COROUTINE task to its aloop.
+        check_quiet: after a task left, tells a waiting stop whether any is left.
+        maybe_finish: after a slot was freed while closing, closes idle tiers.
+        sizes: a tier's ``(admission limits, tier sizes)``, read on a resize.
     """
 
-    def __init__(self, supervisor: _SupervisorCore) -> None:
+    def __init__(self, supervisor: SupervisorView, *,
+                 prepare: Callable[[Task[Any]], None],
+                 run_coroutine: Callable[[Task[Any]], None],
+                 check_quiet: Callable[[HubRun], None],
+                 maybe_finish: Callable[[HubRun], None],
+                 sizes: Callable[[int], tuple[Limits, object]]) -> None:
         self.supervisor = supervisor
+        self._prepare = prepare
+        self._run_coroutine = run_coroutine
+        self._check_quiet = check_quiet
+        self._maybe_finish = maybe_finish
+        self._sizes = sizes
+        self._lock = allocate_lock()
+        self._accepting: HubRun | None = None  # the run that takes new tasks
         #: Every queued, delayed or running task by id.
         self.tasks: dict[Any, Task[Any]] = {}
         #: Ids of the latest finished tasks.
@@ -79,8 +121,33 @@ class Engine:
         self.counters = {tt: tier_counters() for tt in TIER_NAMES}
         self.policies = PolicyRuntime(self)
 
+    def accept(self, run: HubRun | None) -> None:
+        """Take new tasks into *run* from now on (None: refuse them). Any thread.
+
+        The supervisor calls it as its state changes, under its own state
+        lock, so a task is either queued before a stop begins or refused.
+        """
+        with self._lock:
+            self._accepting = run
+
+    def owns(self, task: Task[Any]) -> bool:
+        """True if *task* is queued, delayed or running here. Any thread."""
+        return self.tasks.get(task.id) is task
+
+    def live_task(self, task_id: object) -> Task[Any] | None:
+        """The queued, delayed or running task with that id, else None. Any thread."""
+        task = self.tasks.get(task_id)
+        # A canceled task stays in the table until the hub did its bookkeeping.
+        return task if task is not None and not task.done() else None
+
+    def live_tasks(self) -> dict[Any, Task[Any]]:
+        """Every queued, delayed or running task: a new dict. Any thread."""
+        return {task_id: task for task_id, task in list(self.tasks.items()) if not task.done()}
+
     def reset(self) -> None:
         """Forget every task and count (in a child just forked)."""
+        self._lock = allocate_lock()  # another thread may have held it at the fork
+        self._accepting = None
         self.tasks.clear()
         self.recent_ids.clear()
         self.counters = {tt: tier_counters() for tt in TIER_NAMES}
@@ -101,24 +168,23 @@ class Engine:
         Raises:
             SupervisorNotRunning: the supervisor stopped meanwhile (nothing is queued).
         """
-        sup = self.supervisor
         task._run = run
-        sup._prepare_task(task)
+        self._prepare(task)
         tracer = _tracing.tracer
         if tracer is not None:
-            task._trace = tracer.task_queued(task)
+            task._trace = tracer.task_queued(task, self.supervisor)
         here = here and self._may_run_here(run, task)
         task_id = task.id
-        with sup._state_lock:
-            if sup._state != RUNNING or sup._run is not run:
-                raise SupervisorNotRunning(f'supervisor {sup.id!r} is not running')
+        with self._lock:
+            if self._accepting is not run:
+                raise SupervisorNotRunning(f'supervisor {self.supervisor.id!r} is not running')
             self.tasks[task_id] = task
             if not here:
                 run.inbox.put((self._on_put, (run, task)))
         if _logging._debug:
             logger.debug('task %r queued', task)
         if _events.subscribed():
-            _events.publish(_events.TaskQueued(task, sup.id))
+            _events.publish(_events.TaskQueued(task, self.supervisor.id))
         if here:
             self._run_here(run, task)
         return task
@@ -143,7 +209,7 @@ class Engine:
             task._handle = getcurrent()  # what Task.cancel() interrupts
             if task.policy is not None:
                 self.policies.arm_limits(run, task)
-            ok, value = run_target(task)
+            ok, value = run_target(task, _tracing.tracer)
             task._handle = None
             self.on_done(run, task, ok, value)
 
@@ -178,7 +244,7 @@ class Engine:
 
     def _admit(self, run: HubRun, task: Task[Any]) -> None:
         if task.tt == TT_COROUTINE:
-            self.supervisor._run_coroutine_task(task)
+            self._run_coroutine(task)
             return
         admission = run.admissions[task.tt]
         admission.push(task, task.priority)
@@ -231,6 +297,8 @@ class Engine:
                 _, task, ok, value = args
                 self.forget(task)
                 task._complete(ok, value)
+            elif handler == self._on_canceled:
+                self.forget(args[1])
 
     def on_done(self, run: HubRun, task: Task[Any], ok: bool, value: Any) -> None:
         """A task's run ended with ``(ok, value)``."""
@@ -269,9 +337,9 @@ class Engine:
                     finished(task)
                 self._dispatch(run, task.tt)
         if run.quiet is not None:
-            self.supervisor._check_quiet(run)
+            self._check_quiet(run)
         if run.closing:
-            self.supervisor._maybe_finish(run)
+            self._maybe_finish(run)
 
     def forget(self, task: Task[Any]) -> None:
         """Drop a finished *task* from the task table. Any thread."""
@@ -279,17 +347,42 @@ class Engine:
             del self.tasks[task.id]
         self.recent_ids.append(task.id)
 
-    def task_canceled(self, task: Task[Any]) -> None:
-        """Called by Task.cancel() (any thread) after it set CANCELED."""
-        self.forget(task)
-        task._finish_canceled()
+    # -- TaskOwner: what a task asks (any thread) --------------------------------
+
+    def canceled(self, task: Task[Any]) -> None:
+        """*task* was canceled before it started (and is done): post its
+        bookkeeping to the hub. Any thread; never blocks."""
         if _logging._debug:
             logger.debug('task %r canceled', task)
         run = task._run
-        if run is not None and not run.finished:
-            run.inbox.put((self._on_canceled, (run, task)))
+        if run is None or run.finished:
+            self.forget(task)  # no hub runs the bookkeeping any more
+            return
+        run.inbox.put((self._on_canceled, (run, task)))
+        if run.inbox.closed:
+            self.complete_late(run)
+
+    def interrupt(self, task: Task[Any]) -> None:
+        """*task* was asked to stop while it runs: stop it in its tier. Any thread."""
+        self.policies.interrupt(task)
+
+    def call_in_hub(self, task: Task[Any], func: Callable[[Task[Any]], object]) -> None:
+        """Run ``func(task)`` in a new greenlet of the hub that ran *task*; once
+        that hub is gone, in the caller. Any thread; never blocks."""
+        run = task._run
+        if run is None or run.finished:
+            func(task)
+        else:
+            run.port.call(gevent.spawn, func, task)
+
+    def cancel_ran(self, task: Task[Any]) -> None:
+        """The run of a task canceled while it ran ended (its slot is freed): it ends CANCELED."""
+        task._cancel_ran()
+        task._finish_canceled()
+        self.canceled(task)
 
     def _on_canceled(self, run: HubRun, task: Task[Any]) -> None:
+        self.forget(task)
         self.counters[task.tt][task.priority].cancelled += 1
         if _events.subscribed():
             _events.publish(_events.TaskCompleted(task, self.supervisor.id))
@@ -300,14 +393,13 @@ class Engine:
         if admission is not None:
             admission.remove(task, task.priority)
         if run.quiet is not None:
-            self.supervisor._check_quiet(run)
+            self._check_quiet(run)
 
     def on_resize(self, run: HubRun, tt: int) -> None:
         """Tier *tt*'s sizes changed: apply them and start what may start now."""
         if tt not in run.tiers:
             return
-        sup = self.supervisor
-        limits = sup._limits(tt)
+        limits, sizes = self._sizes(tt)
         run.admissions[tt].limits = limits
-        run.tiers[tt].resize(sup._thread_sizes if tt == TT_THREAD else limits)
+        run.tiers[tt].resize(sizes)
         self._dispatch(run, tt)

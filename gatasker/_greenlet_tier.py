@@ -15,6 +15,7 @@ from greenlet import getcurrent
 from greenlet import greenlet as RawGreenlet
 from zope.interface import implementer
 
+from . import _tracing
 from ._admission import Limits
 from ._interfaces import ITier
 from ._task import Task, run_target
@@ -76,7 +77,7 @@ class GreenletTier:
         task: Task[Any] | None = first.pop()
         while task is not None:
             task._handle = me  # what interrupt() throws into while it runs
-            ok, value = run_target(task)
+            ok, value = run_target(task, _tracing.tracer)
             task._handle = None
             done(task, ok, value)
             task = value = None

@@ -19,14 +19,11 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from ._bridge import allocate_lock, state_lock
-from ._constants import TASK_STATUS_STARTED, check_delay
-from ._errors import TaskCancelled, TaskTimeout
-
-if TYPE_CHECKING:
-    from ._task import Task
+from ._bridge import allocate_lock
+from ._constants import check_delay
+from ._errors import TaskCancelled
 
 #: The backoff of a retry when ``retry_backoff`` is not given: (initial, maximum) seconds.
 DEFAULT_BACKOFF = (0.1, 10.0)
@@ -190,30 +187,6 @@ class RunState:
         self.timers: list[Closable] = []
 
 
-def run_state(task: Task[object]) -> RunState:
-    """The task's RunState, made if it has none yet. Any thread."""
-    state = task._state
-    if state is None:
-        with state_lock:
-            state = task._state
-            if state is None:
-                state = task._state = RunState()
-    return state
-
-
-def ask_to_stop(task: Task[object], exc: BaseException) -> bool:
-    """Record *exc* as the interruption of the running *task*; False if it is
-    not running (any more) or already asked to stop. Any thread."""
-    state = run_state(task)
-    with state_lock:
-        if task.status != TASK_STATUS_STARTED or isinstance(state.pending, TaskCancelled):
-            return False
-        if isinstance(state.pending, TaskTimeout) and isinstance(exc, TaskTimeout):
-            return True  # a hard limit after the soft one: same interruption, now enforced
-        state.pending = exc
-    return True
-
-
 def interrupted_outcome(pending: BaseException, ok: bool,
                         value: object) -> tuple[bool, object]:
     """The outcome of a run that was asked to stop with *pending*.
@@ -249,37 +222,3 @@ def eta_delay(eta: datetime, delay: float | None) -> float:
         raise ValueError('give delay or eta, not both')
     now = datetime.now(eta.tzinfo) if eta.tzinfo is not None else datetime.now()
     return max(0.0, (eta - now).total_seconds())
-
-
-def current_task() -> Task[object] | None:
-    """The task whose code calls this. Any thread; never blocks.
-
-    Returns:
-        Task | None: The calling greenlet or thread task, else None.
-    """
-    from ._task import current_task as var
-    return var.get()
-
-
-def checkpoint() -> None:
-    """Raise here if the calling task was asked to stop.
-
-    For code of greenlet and thread tasks that wants to stop early: a thread
-    cannot be interrupted from outside, so a thread task that calls
-    ``checkpoint()`` now and then ends at its soft limit and can be
-    cancelled while it runs (``task.cancel()`` returns True for it once it
-    called ``checkpoint()``). Outside a task it does nothing. Any thread;
-    never blocks.
-
-    Raises:
-        TaskTimeout: The task passed a time limit.
-        TaskCancelled: The task was cancelled.
-    """
-    task = current_task()
-    if task is None:
-        return
-    state = run_state(task)
-    state.cooperative = True
-    pending = state.pending
-    if pending is not None:
-        raise pending

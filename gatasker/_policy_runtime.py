@@ -22,8 +22,8 @@ from ._bridge import state_lock
 from ._constants import TASK_STATUS_QUEUED, TT_COROUTINE
 from ._errors import TaskCancelled, TaskTimeout
 from ._logging import call_logged, logger
-from ._policies import RunState, ask_to_stop, interrupted_outcome
-from ._task import Task
+from ._policies import RunState, interrupted_outcome
+from ._task import Task, ask_to_stop
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -113,8 +113,7 @@ class PolicyRuntime:
         if isinstance(pending, TaskCancelled):
             task._handle = None
             self._engine.release(run, task)
-            task._cancel_ran()
-            self._engine.task_canceled(task)
+            self._engine.cancel_ran(task)
             return True
         if pending is not None:
             ok, value = interrupted_outcome(pending, ok, value)

@@ -153,7 +153,10 @@ class _SupervisorCore:
         self._restart_on_use = False  # started in the parent of a fork: start afresh
         self._schedulers: dict[Any, Any] = {}
         self._sync_schedulers: dict[Any, Any] = {}
-        self._engine = Engine(self)
+        self._engine = Engine(self, prepare=self._prepare_task,
+                              run_coroutine=self._run_coroutine_task,
+                              check_quiet=self._check_quiet, maybe_finish=self._maybe_finish,
+                              sizes=self._tier_sizes)
         self._watch_threshold: float | None = None
         self._init_extensions()
 
@@ -206,6 +209,11 @@ class _SupervisorCore:
         if tt == TT_GREENLET:
             return self._greenlet_limits
         return self._extension_limits(tt)
+
+    def _tier_sizes(self, tt: int) -> tuple[Limits, object]:
+        """Tier *tt*'s admission limits and what its ``resize`` takes."""
+        limits = self._limits(tt)
+        return limits, self._thread_sizes if tt == TT_THREAD else limits
 
     def _extension_limits(self, tt: int) -> Limits:
         raise NotImplementedError(f'the {TIER_NAMES[tt]} tier is not available')
@@ -299,6 +307,7 @@ class _SupervisorCore:
         with self._state_lock:
             self._run = run
             self._state = RUNNING
+            self._engine.accept(run)
         assert isinstance(self, TaskSupervisor)  # until the mixins are merged into it
         _running.add(self, self._after_fork_in_child)
         self._restart_watchdog(run)
@@ -361,18 +370,6 @@ class _SupervisorCore:
 
     def _post(self, run: HubRun, handler: Callable[..., Any], *args: Any) -> None:
         run.inbox.put((handler, args))
-
-    def _call_in_hub(self, run: HubRun | None, func: Callable[..., Any], *args: Any) -> None:
-        """Run ``func(*args)`` in a new greenlet of the run's hub. Any thread; never blocks.
-
-        Once the run has ended (its hub may be gone), *func* runs in the caller.
-        """
-        if run is None or run.finished:
-            func(*args)
-        elif run.inbox.in_owner_thread():
-            gevent.spawn(func, *args)
-        else:
-            self._post(run, gevent.spawn, func, *args)
 
     def _post_if_running(self, handler: Callable[..., Any], *args: Any) -> None:
         with self._state_lock:
@@ -490,13 +487,14 @@ class _SupervisorCore:
             if self._state != RUNNING:
                 return False
             self._state = STOPPING
+            self._engine.accept(None)
             run = self._run
         assert run is not None
         if deadline is not None:
             deadline += time.monotonic()
         # stop() from inside: the stop sequence must not wait for the caller.
-        me = current_task.get()
-        if me is not None and me._supervisor is self:
+        me = current_task()
+        if me is not None and self._engine.owns(me):
             run.ignored.add(me.id)
             if me.worker is not None:
                 run.callers.add(id(me.worker))
@@ -748,13 +746,13 @@ class _SupervisorCore:
             self._extension_limits(tt)  # raises the tier's own error
         if task_id is None:
             task_id = new_task_id()
-        elif task_id in self._engine.tasks:
+        elif self._engine.live_task(task_id) is not None:
             raise ValueError(f'a task with id {task_id!r} is already queued or running')
         task_kwargs = dict(kwargs) if kwargs else {}
         if _pass_task_id:
             task_kwargs['_task_id'] = task_id
-        task: Task[Any] = Task(self, task_id, tt, target, args, task_kwargs, callback, priority,
-                               delay, worker, name, loop, policy)
+        task: Task[Any] = Task(self._engine, task_id, tt, target, args, task_kwargs, callback,
+                               priority, delay, worker, name, loop, policy)
         return self._engine.submit(run, task)
 
     def _put_worker_task(self, worker: Any, target: Callable[..., Any], args: tuple[Any, ...],
@@ -767,17 +765,9 @@ class _SupervisorCore:
         if tt not in run.admissions:
             self._extension_limits(tt)  # raises the tier's own error
         task_id = kwargs['_task_id'] = new_task_id()
-        task: Task[Any] = Task(self, task_id, tt, target, args, kwargs, None, priority, None,
-                               worker, None, None, policy)
+        task: Task[Any] = Task(self._engine, task_id, tt, target, args, kwargs, None, priority,
+                               None, worker, None, None, policy)
         return self._engine.submit(run, task, here=tt == TT_GREENLET)
-
-    def _task_canceled(self, task: Task[Any]) -> None:
-        """Called by Task.cancel() (any thread) after it set CANCELED."""
-        self._engine.task_canceled(task)
-
-    def _interrupt(self, task: Task[Any]) -> None:
-        """Task.cancel() of a running task (any thread): stop it in its tier."""
-        self._engine.policies.interrupt(task)
 
     def _prepare_task(self, task: Task[Any]) -> None:
         """Hook: check or prepare a task in the caller, before it is queued (may raise)."""
@@ -790,7 +780,7 @@ class _SupervisorCore:
         caller. Raises LookupError for an id this supervisor does not know.
         """
         if task is None and task_id is None:
-            task = current_task.get()
+            task = current_task()
             if task is None:
                 raise LookupError('mark_task_completed() outside a task needs task or task_id')
         if task is not None:
@@ -801,12 +791,12 @@ class _SupervisorCore:
 
     def get_task(self, task_id: Any) -> Task[Any] | None:
         """The queued, delayed or running task with that id, else None. Never blocks."""
-        return self._engine.tasks.get(task_id)
+        return self._engine.live_task(task_id)
 
     def get_tasks(self) -> dict[Any, Task[Any]]:
         """Every queued, delayed or running task: a new dict ``id -> Task``, as
         atasker's. Never blocks."""
-        return dict(self._engine.tasks)
+        return self._engine.live_tasks()
 
     # -- schedulers ------------------------------------------------------------
 

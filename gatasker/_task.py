@@ -9,14 +9,15 @@ proper is served by :meth:`Task.future` (see ``_futures.py``).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager
 from contextvars import Context, ContextVar
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from zope.interface import implementer
 
-from . import _tracing
 from ._bridge import HubCallback, Latch, real_thread_id, state_lock
 from ._constants import (
     TASK_STATUS_CANCELED,
@@ -27,15 +28,13 @@ from ._constants import (
     TT_THREAD,
     check_timeout,
 )
-from ._errors import TaskCancelled
+from ._errors import TaskCancelled, TaskTimeout
+from ._futures import TaskFuture
 from ._interfaces import ITask
-from ._policies import RunState, TaskPolicy, ask_to_stop
+from ._policies import RunState, TaskPolicy
 
 if TYPE_CHECKING:
     import concurrent.futures
-
-    from ._futures import TaskFuture
-    from ._supervisor import _SupervisorCore
 
 T = TypeVar('T')
 #: What a task's target returns.
@@ -48,6 +47,27 @@ _STATUS_NAMES = {
     TASK_STATUS_COMPLETED: 'completed',
     TASK_STATUS_CANCELED: 'canceled',
 }
+
+
+class RunTracer(Protocol):
+    """The part of a tracer (``_tracing.Tracer``) that `run_target` uses."""
+
+    def task_running(self, task: Task[Any]) -> AbstractContextManager[object]:
+        """Entered around the target, in the OS thread or greenlet that runs it."""
+
+
+class TaskOwner(Protocol):
+    """What a task asks of the engine that queued it, from any thread; never blocks."""
+
+    def canceled(self, task: Task[Any]) -> None:
+        """*task* was canceled before it started (and is done): post its bookkeeping."""
+
+    def interrupt(self, task: Task[Any]) -> None:
+        """*task* was asked to stop while it runs: post the stop to its tier."""
+
+    def call_in_hub(self, task: Task[Any], func: Callable[[Task[Any]], object]) -> None:
+        """Run ``func(task)`` in a new greenlet of the hub that ran *task*
+        (in the caller once that hub is gone)."""
 
 
 @implementer(ITask)
@@ -73,9 +93,9 @@ class Task(Generic[T_co]):
         '_future',
         '_handle',
         '_links',
+        '_owner',
         '_run',
         '_state',
-        '_supervisor',
         '_trace',
         'args',
         'attempts',
@@ -100,7 +120,7 @@ class Task(Generic[T_co]):
 
     def __init__(
         self,
-        supervisor: _SupervisorCore,
+        owner: TaskOwner,
         task_id: Any,
         tt: int,
         target: Callable[..., Any],
@@ -137,7 +157,7 @@ class Task(Generic[T_co]):
         self.time_queued = time.time()
         self.time_started: float | None = None
         self.time_completed: float | None = None
-        self._supervisor = supervisor
+        self._owner = owner
         self._trace: Any = None  # what a tracer keeps with the task (a span)
         self._run: Any = None  # the supervisor run the task was queued in
         self._done = Latch()
@@ -227,7 +247,8 @@ class Task(Generic[T_co]):
         if status == TASK_STATUS_STARTED:
             return self._cancel_running()
         if status != TASK_STATUS_CANCELED and self.status == TASK_STATUS_CANCELED:
-            self._supervisor._task_canceled(self)
+            self._finish_canceled()
+            self._owner.canceled(self)  # the engine's bookkeeping, in its hub
             return True
         return False
 
@@ -236,7 +257,7 @@ class Task(Generic[T_co]):
             return False  # a thread cannot be stopped from outside
         if not ask_to_stop(self, TaskCancelled(f'{self!r} was canceled while it ran')):
             return False
-        self._supervisor._interrupt(self)
+        self._owner.interrupt(self)
         return True
 
     # -- future protocols --------------------------------------------------
@@ -254,8 +275,8 @@ class Task(Generic[T_co]):
         if self._done.is_set():
             _call_done_callback(fn, self)
             return
-        self._add_done_callback(lambda task: self._supervisor._call_in_hub(
-            task._run, _call_done_callback, fn, task))
+        self._add_done_callback(lambda task: self._owner.call_in_hub(
+            task, functools.partial(_call_done_callback, fn)))
 
     def rawlink(self, callback: Callable[[Task[T_co]], object]) -> None:
         """gevent's wait protocol: call ``callback(task)`` in the caller's hub once done.
@@ -337,7 +358,6 @@ class Task(Generic[T_co]):
         """
         future = self._future
         if future is None:
-            from ._futures import TaskFuture
             new = TaskFuture(self)
             with state_lock:
                 if self._future is None:
@@ -461,11 +481,71 @@ def _call_done_callback(fn: Callable[[Any], object], task: Task[Any]) -> None:
         logger.exception('done-callback %r of %r failed', fn, task)
 
 
-#: The task the current greenlet or thread is running (set by the tiers).
-current_task: ContextVar[Task[Any] | None] = ContextVar('gatasker_current_task', default=None)
+#: The task the current greenlet or thread is running (set by `run_target`).
+current_task_var: ContextVar[Task[Any] | None] = ContextVar('gatasker_current_task',
+                                                            default=None)
 
 
-def run_target(task: Task[Any]) -> tuple[bool, Any]:
+def current_task() -> Task[object] | None:
+    """The task whose code calls this. Any thread; never blocks.
+
+    Returns:
+        Task | None: The calling greenlet or thread task, else None.
+    """
+    return current_task_var.get()
+
+
+def checkpoint() -> None:
+    """Raise here if the calling task was asked to stop.
+
+    For code of greenlet and thread tasks that wants to stop early: a thread
+    cannot be interrupted from outside, so a thread task that calls
+    ``checkpoint()`` now and then ends at its soft limit and can be
+    cancelled while it runs (``task.cancel()`` returns True for it once it
+    called ``checkpoint()``). Outside a task it does nothing. Any thread;
+    never blocks.
+
+    Raises:
+        TaskTimeout: The task passed a time limit.
+        TaskCancelled: The task was cancelled.
+    """
+    task = current_task()
+    if task is None:
+        return
+    state = run_state(task)
+    state.cooperative = True
+    pending = state.pending
+    if pending is not None:
+        raise pending
+
+
+def run_state(task: Task[object]) -> RunState:
+    """The task's RunState, made if it has none yet. Any thread."""
+    state = task._state
+    if state is None:
+        with state_lock:
+            state = task._state
+            if state is None:
+                state = task._state = RunState()
+    return state
+
+
+def ask_to_stop(task: Task[object], exc: BaseException) -> bool:
+    """Record *exc* as the interruption of the running *task*; False if it is
+    not running (any more) or already asked to stop. Any thread."""
+    state = run_state(task)
+    with state_lock:
+        if task.status != TASK_STATUS_STARTED or isinstance(state.pending, TaskCancelled):
+            return False
+        if isinstance(state.pending, TaskTimeout) and isinstance(exc, TaskTimeout):
+            return True  # a hard limit after the soft one: same interruption, now enforced
+        state.pending = exc
+    return True
+
+
+
+
+def run_target(task: Task[Any], tracer: RunTracer | None) -> tuple[bool, Any]:
     """Call the task's target here and now; return ``(ok, result_or_exception)``.
 
     The target runs in a fresh ``contextvars`` context, so a task never sees
@@ -474,16 +554,16 @@ def run_target(task: Task[Any]) -> tuple[bool, Any]:
     ``sys.exit()`` in a task ends that task, not the thread or greenlet that
     ran it.
     """
-    return Context().run(_run_in_context, task)
+    return Context().run(_run_in_context, task, tracer)
 
 
-def _run_in_context(task: Task[Any]) -> tuple[bool, Any]:
-    current_task.set(task)
+def _run_in_context(task: Task[Any], tracer: RunTracer | None) -> tuple[bool, Any]:
+    current_task_var.set(task)
     if task._state is not None and task._state.pending is not None:
         return False, task._state.pending  # canceled between its start and its run
     try:
-        if task._trace is not None and _tracing.tracer is not None:
-            with _tracing.tracer.task_running(task):
+        if task._trace is not None and tracer is not None:
+            with tracer.task_running(task):
                 return True, task.target(*task.args, **task.kwargs)
         return True, task.target(*task.args, **task.kwargs)
     except BaseException as exc:  # reported as the task's outcome

@@ -16,6 +16,7 @@ from typing import Any
 from gevent.threadpool import ThreadPool
 from zope.interface import implementer
 
+from . import _tracing
 from ._admission import Limits, check_size
 from ._bridge import ThreadQueue
 from ._constants import TASK_CRITICAL
@@ -90,7 +91,7 @@ class ThreadTier:
             task = get()
             if task is _STOP:
                 return
-            ok, value = run_target(task)
+            ok, value = run_target(task, _tracing.tracer)
             done(task, ok, value)
             task = value = None
 

@@ -32,9 +32,10 @@ class MessageReceiver(Protocol):
 class Tracer(Protocol):
     """The hooks; each must be quick and must not raise."""
 
-    def task_queued(self, task: Task[Any]) -> object:
-        """In the caller of ``put_task``, before the task can start: return
-        what the task carries (``task._trace``), or None to leave it alone."""
+    def task_queued(self, task: Task[Any], supervisor: object) -> object:
+        """In the caller of ``put_task``, before the task can start, with the
+        supervisor it is queued on: return what the task carries (``task._trace``),
+        or None to leave it alone."""
 
     def task_running(self, task: Task[Any]) -> AbstractContextManager[object]:
         """Entered around the target, in the OS thread or greenlet that runs it."""

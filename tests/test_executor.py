@@ -73,7 +73,7 @@ def test_priority_and_tt_per_executor_and_per_call(supervisor: gatasker.TaskSupe
     lock = allocate_lock()
 
     def record(x: int) -> int:
-        task = gatasker._task.current_task.get()
+        task = gatasker.current_task()
         assert task is not None
         with lock:
             seen.append((task.priority, task.tt))

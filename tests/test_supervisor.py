@@ -315,6 +315,29 @@ def test_cancel(supervisor: gatasker.TaskSupervisor, tt: int) -> None:
     assert supervisor.get_info().thread_queued.get(TASK_NORMAL, 0) == 0
 
 
+@TIERS
+def test_a_canceled_task_is_gone_at_once_and_counted_by_the_hub(
+        supervisor: gatasker.TaskSupervisor, tt: int) -> None:
+    # Task.cancel() leaves the task table to the supervisor's hub (a posted
+    # hook), yet the caller sees the task gone at once: its id is free again.
+    resize(supervisor, tt, pool_size=1, reserve_normal=0, reserve_high=0)
+    rec = Recorder()
+    busy = supervisor.put_task(rec.run, ('busy',), tt=tt)
+    rec.wait_started(1)
+    waiting = supervisor.put_task(rec.run, ('never',), tt=tt, task_id='reused')
+    assert waiting.cancel()
+    assert supervisor.get_task('reused') is None
+    assert 'reused' not in supervisor.get_tasks()
+    again = supervisor.put_task(rec.run, ('again',), tt=tt, task_id='reused')
+    assert supervisor.get_task('reused') is again
+    rec.gate.set()
+    assert again.get(timeout=10) == 'again' and busy.get(timeout=10) == 'busy'
+    settle(supervisor)
+    assert supervisor.get_tasks() == {}
+    tier = supervisor.statistics().tiers['thread' if tt == TT_THREAD else 'greenlet']
+    assert tier.cancelled == 1 and tier.completed == 2
+
+
 def test_callbacks_run_once_in_the_supervisor_hub(supervisor: gatasker.TaskSupervisor) -> None:
     hub_thread = supervisor.put_task(lambda **_: real_thread_id(), tt=TT_GREENLET).get(timeout=10)
     calls: list[tuple[Any, int]] = []

@@ -117,11 +117,11 @@ class Instrumentation:
 
     # -- traces: the core's hooks ---------------------------------------------------------
 
-    def _watched(self, task: Task[Any]) -> bool:
-        return self._supervisors is None or task._supervisor in self._supervisors
+    def _watched(self, supervisor: object) -> bool:
+        return self._supervisors is None or supervisor in self._supervisors
 
-    def task_queued(self, task: Task[Any]) -> Span | bool | None:
-        if not self._watched(task):
+    def task_queued(self, task: Task[Any], supervisor: object) -> Span | bool | None:
+        if not self._watched(supervisor):
             return None
         span = None
         if self._tracer is not None:
@@ -131,7 +131,7 @@ class Instrumentation:
                     'gatasker.task.id': str(task.id),
                     'gatasker.task.priority': PRIORITY_NAMES.get(task.priority, str(task.priority)),
                     'gatasker.task.tier': TIER_NAMES.get(task.tt, str(task.tt)),
-                    'gatasker.supervisor': str(task._supervisor.id),
+                    'gatasker.supervisor': str(getattr(supervisor, 'id', supervisor)),
                 })
         task._add_done_callback(functools.partial(self._task_ended, span))
         return span if span is not None else False  # False: measured, not traced
