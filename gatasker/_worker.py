@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # annotations only
     from typing_extensions import Self
 
     from ._aloop import ALoop
+    from ._supervisor import TaskSupervisor
 
 
 def _check_arguments(kind: str, func: object, on_error: object, on_error_kwargs: object,
@@ -77,7 +78,7 @@ class BackgroundWorker(Actor):
                  executor_func: Executor | None = None, priority: int = TASK_NORMAL,
                  o: object = None, on_error: Callable[..., object] | None = None,
                  on_error_kwargs: dict[str, object] | None = None,
-                 supervisor: WorkerHost | None = None, poll_delay: float | None = None,
+                 supervisor: TaskSupervisor | None = None, poll_delay: float | None = None,
                  tt: int | None = None, loop: ALoop | str | None = None,
                  timeout: float | None = None, soft_timeout: float | None = None,
                  rate: str | None = None, **kwargs: object) -> None:

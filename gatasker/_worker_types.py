@@ -10,6 +10,7 @@ from ._policies import TaskPolicy
 
 if TYPE_CHECKING:  # annotations only
     from ._aloop import ALoop
+    from ._supervisor import TaskSupervisor
 
 #: What a worker runs: called with the ``start()`` arguments and keywords.
 Executor = Callable[..., object]
@@ -31,7 +32,7 @@ class WorkerOptions(TypedDict, total=False):
     o: object
     on_error: Callable[..., object] | None
     on_error_kwargs: dict[str, object] | None
-    supervisor: WorkerHost | None
+    supervisor: TaskSupervisor | None
     poll_delay: float | None
     tt: int | None
     loop: ALoop | str | None
