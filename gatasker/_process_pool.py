@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 import gevent
 
-from ._admission import check_size
+from ._constants import check_count
 from ._errors import WorkerProcessDied
 from ._logging import logger
 from ._process_backend import Finish
@@ -37,6 +37,27 @@ from ._process_worker import EXIT_TIMEOUT, RemoteTraceback, Worker, describe
 from ._task import Task
 
 __all__ = ['EXIT_TIMEOUT', 'ProcessPool', 'RemoteTraceback', 'check_not_preparing', 'dump_call']
+
+
+def _check_options(processes: int | None, initializer: Callable[..., object] | None,
+                   maxtasksperchild: int | None, start_method: str | None) -> int:
+    """The pool's options, checked (ValueError/TypeError); returns the process count."""
+    if start_method is not None and (start_method not in START_METHODS or (
+            start_method == 'fork' and not hasattr(os, 'fork'))):
+        raise ValueError(f'start_method must be None or one of {START_METHODS} (fork '
+                         f'where the platform has it), got {start_method!r}')
+    if processes is None:
+        processes = os.cpu_count() or 1
+    check_count(processes, 'processes')
+    if processes < 1:
+        raise ValueError(f'processes must be at least 1, got {processes}')
+    if initializer is not None and not callable(initializer):
+        raise TypeError(f'initializer must be callable or None, got {initializer!r}')
+    if maxtasksperchild is not None:
+        check_count(maxtasksperchild, 'maxtasksperchild')
+        if maxtasksperchild < 1:
+            raise ValueError(f'maxtasksperchild must be at least 1, got {maxtasksperchild}')
+    return processes
 
 
 class ProcessPool:
@@ -76,22 +97,7 @@ class ProcessPool:
                  initializer: Callable[..., object] | None = None,
                  initargs: Iterable[object] = (),
                  maxtasksperchild: int | None = None, start_method: str | None = None) -> None:
-        if start_method is not None and (start_method not in START_METHODS or (
-                start_method == 'fork' and not hasattr(os, 'fork'))):
-            raise ValueError(f'start_method must be None or one of {START_METHODS} (fork '
-                             f'where the platform has it), got {start_method!r}')
-        if processes is None:
-            processes = os.cpu_count() or 1
-        check_size('processes', processes)
-        if processes < 1:
-            raise ValueError(f'processes must be at least 1, got {processes}')
-        if initializer is not None and not callable(initializer):
-            raise TypeError(f'initializer must be callable or None, got {initializer!r}')
-        if maxtasksperchild is not None:
-            check_size('maxtasksperchild', maxtasksperchild)
-            if maxtasksperchild < 1:
-                raise ValueError(f'maxtasksperchild must be at least 1, got {maxtasksperchild}')
-        self.processes = processes
+        self.processes = _check_options(processes, initializer, maxtasksperchild, start_method)
         #: True for the default pool, whose size follows the tier's limits.
         self.follows_limits = False
         self.maxtasksperchild = maxtasksperchild

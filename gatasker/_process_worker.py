@@ -230,8 +230,9 @@ class Worker:
         self.soft_stop_due = soft_stop_due
         try:
             target = task.target
-            if task._trace is not None and _tracing.tracer is not None:
-                target = _tracing.tracer.process_target(task, target)
+            tracer = _tracing.tracer
+            if tracer is not None:  # it leaves the target of a task it does not trace alone
+                target = tracer.process_target(task, target)
             payload = dump_call(target, task.args, task.kwargs)
         except TypeError as exc:
             self.task = None
