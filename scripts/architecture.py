@@ -37,15 +37,15 @@ from pathlib import Path
 #: measured numbers, so that a small edit to a module being split does not
 #: turn main red; the final numbers have none.)
 LIMITS: dict[str, int] = {
-    'runtime_cycles': 2,
+    'runtime_cycles': 1,
     'typing_cycles': 1,
-    'private_imports': 3,
-    'any_annotations': 115,
+    'private_imports': 1,
+    'any_annotations': 114,
     'type_ignores': 31,
-    'largest_module': 1098,
-    'largest_class': 899,
-    'private_attributes': 136,
-    'lazy_imports': 6,
+    'largest_module': 1088,
+    'largest_class': 889,
+    'private_attributes': 117,
+    'lazy_imports': 4,
 }
 
 #: Where issue 16 wants the measures to end.
