@@ -333,6 +333,27 @@ def test_decorator_forms() -> None:
         background_worker(bogus=1)(f)
 
 
+@pytest.mark.parametrize('cls, extra', [
+    (BackgroundWorker, {}), (BackgroundQueueWorker, {'q': True}), (BackgroundEventWorker, {}),
+    (BackgroundIntervalWorker, {'interval': 1}), (gatasker.BackgroundAsyncWorker, {}),
+])
+def test_every_kind_takes_name_and_func_positionally_and_the_rest_by_keyword(
+        cls: type[BackgroundWorker], extra: dict[str, Any]) -> None:
+    def f(**_: Any) -> None:
+        pass
+
+    worker = cls('named', f, priority=TASK_HIGH, tt=TT_GREENLET, o='obj', **extra)
+    assert (worker.name, worker.executor, worker.priority, worker.tt, worker.o) == (
+        'named', f, TASK_HIGH, TT_GREENLET, 'obj')
+    assert cls(func=f, **extra).name == 'f'
+    with pytest.raises(TypeError):
+        cls(func=f, bogus=1, **extra)
+    with pytest.raises(TypeError):
+        cls('named', 'not callable', **extra)
+    with pytest.raises(ValueError):
+        cls('named', f, priority=7, **extra)
+
+
 def test_subclass_and_spawn(supervisor: gatasker.TaskSupervisor) -> None:
     log = Log()
 
