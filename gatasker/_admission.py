@@ -15,19 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ._constants import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, check_priority
+from ._constants import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, check_count, check_priority
 from ._fifo import PriorityFifo
 
 T = TypeVar('T')
-
-
-def check_size(name: str, value: object) -> int:
-    """Return *value* if it is a non-negative int; raise TypeError/ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f'{name} must be an int, got {value!r}')
-    if value < 0:
-        raise ValueError(f'{name} must not be negative, got {value!r}')
-    return value
 
 
 @dataclass(frozen=True)
@@ -39,9 +30,9 @@ class Limits:
     reserve_high: int = 0
 
     def __post_init__(self) -> None:
-        check_size('pool_size', self.pool_size)
-        check_size('reserve_normal', self.reserve_normal)
-        check_size('reserve_high', self.reserve_high)
+        check_count(self.pool_size, 'pool_size')
+        check_count(self.reserve_normal, 'reserve_normal')
+        check_count(self.reserve_high, 'reserve_high')
 
     @property
     def unlimited(self) -> bool:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ._bridge import allocate_lock
-from ._constants import check_delay
+from ._constants import check_count, check_seconds
 from ._errors import TaskCancelled
 
 #: The backoff of a retry when ``retry_backoff`` is not given: (initial, maximum) seconds.
@@ -30,13 +30,6 @@ DEFAULT_BACKOFF = (0.1, 10.0)
 
 _RATE = re.compile(r'^\s*(\d+(?:\.\d*)?)\s*/\s*(\d*(?:\.\d*)?)\s*(s|sec|m|min|h|hour)\s*$')
 _UNITS = {'s': 1.0, 'sec': 1.0, 'm': 60.0, 'min': 60.0, 'h': 3600.0, 'hour': 3600.0}
-
-
-def _check_seconds(name: str, value: float | None) -> float | None:
-    seconds = check_delay(value, name)  # TypeError for a non-number, ValueError below 0 or NaN
-    if seconds is not None and not 0 < seconds < float('inf'):
-        raise ValueError(f'{name} must be a positive finite number of seconds, got {value!r}')
-    return seconds
 
 
 def parse_rate(rate: str) -> tuple[float, float]:
@@ -101,13 +94,10 @@ class TaskPolicy:
                  retries: int = 0, retry_backoff: tuple[float, float] | None = None,
                  retry_on: tuple[type[BaseException], ...] | None = None,
                  rate: str | None = None) -> None:
-        self.timeout = _check_seconds('timeout', timeout)
-        self.soft_timeout = _check_seconds('soft_timeout', soft_timeout)
-        if isinstance(retries, bool) or not isinstance(retries, int):
-            raise TypeError(f'retries must be an int, got {retries!r}')
-        if retries < 0:
-            raise ValueError(f'retries must not be negative, got {retries}')
-        self.retries = retries
+        self.timeout = check_seconds(timeout, 'timeout', positive=True, finite=True)
+        self.soft_timeout = check_seconds(soft_timeout, 'soft_timeout', positive=True,
+                                          finite=True)
+        self.retries = check_count(retries, 'retries')
         if retry_backoff is None:
             retry_backoff = DEFAULT_BACKOFF
         if not isinstance(retry_backoff, tuple) or len(retry_backoff) != 2:
@@ -115,10 +105,7 @@ class TaskPolicy:
                             f'got {retry_backoff!r}')
         initial, maximum = retry_backoff
         for value in retry_backoff:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    0 <= value < float('inf')):
-                raise ValueError(f'retry_backoff must hold two finite seconds >= 0, '
-                                 f'got {retry_backoff!r}')
+            check_seconds(value, 'retry_backoff', finite=True, optional=False)
         if maximum < initial:
             raise ValueError(f'retry_backoff maximum must not be below its initial value, '
                              f'got {retry_backoff!r}')

@@ -17,9 +17,9 @@ from gevent.threadpool import ThreadPool
 from zope.interface import implementer
 
 from . import _tracing
-from ._admission import Limits, check_size
+from ._admission import Limits
 from ._bridge import ThreadQueue
-from ._constants import TASK_CRITICAL
+from ._constants import TASK_CRITICAL, check_count
 from ._interfaces import ITier
 from ._task import Task, run_target
 
@@ -35,12 +35,12 @@ class ThreadSizes:
                  max_size: int | None = None) -> None:
         if max_size is None:
             max_size = limits.total if not limits.unlimited else (os.cpu_count() or 1) * 5
-        check_size('max_size', max_size)
+        check_count(max_size, 'max_size')
         if max_size < 1:  # no thread would ever run a task, and stop() would wait for them
             raise ValueError(f'max_size must be at least 1, got {max_size}')
         if min_size == 'max':
             min_size = max_size
-        check_size('min_size', min_size)
+        check_count(min_size, 'min_size')
         assert isinstance(min_size, int)
         if min_size > max_size:
             raise ValueError(f'min_size ({min_size}) must not exceed max_size ({max_size})')
