@@ -6,6 +6,7 @@ The public names, with atasker 0.7's meanings; see the README and ``docs/``.
 from __future__ import annotations
 
 from ._actor import Actor as Actor
+from ._actor import Terminated as Terminated
 from ._actor_pool import ActorPool as ActorPool
 from ._aloop import ALoop as ALoop
 from ._api import background_task as background_task
@@ -76,7 +77,6 @@ from ._task import current_task as current_task
 from ._version import __version__ as __version__
 from ._waiting import as_completed as as_completed
 from ._waiting import wait_completed as wait_completed
-from ._watch import Terminated as Terminated
 from ._workers import BackgroundAsyncWorker as BackgroundAsyncWorker
 from ._workers import BackgroundEventWorker as BackgroundEventWorker
 from ._workers import BackgroundIntervalWorker as BackgroundIntervalWorker

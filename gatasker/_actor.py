@@ -11,6 +11,7 @@ expensive). The actor's state and transport live in its cell
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
 from greenlet import getcurrent
@@ -58,6 +59,20 @@ class _Receives(Protocol[_M_contra, _R_co]):
     """An actor seen through its ``on_receive``: what ``ask()`` sends and answers."""
 
     def on_receive(self, message: _M_contra) -> _R_co: ...
+
+
+@dataclass(frozen=True)
+class Terminated:
+    """The message a watcher receives when a watched actor ended for good.
+
+    ``reason`` is None after a normal end (``stop()``, an executor returning
+    False) and the exception after a failure. A restart by a supervisor is
+    not an end: the actor lives on.
+    """
+
+    actor: Actor
+    reason: BaseException | None
+
 
 
 @implementer(IActor)
@@ -136,11 +151,11 @@ class Actor:
         is not running). The watch ends with either actor. Any thread; never blocks."""
         if not isinstance(other, Actor):
             raise TypeError(f'watch() takes an actor, got {other!r}')
-        watch(self._actor, other._actor)
+        watch(self._actor, cell_of(other), Terminated)
 
     def unwatch(self, other: Actor) -> None:
         """Stop watching *other*. Any thread; never blocks."""
-        unwatch(self._actor, other._actor)
+        unwatch(self._actor, cell_of(other))
 
     # -- properties ---------------------------------------------------------------
 

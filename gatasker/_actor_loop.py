@@ -14,11 +14,11 @@ from typing import Protocol, TypeVar
 
 from greenlet import GreenletExit
 
-from . import _logging, _tracing
+from . import _tracing
 from ._actor_cell import STOPPED, ActorCell
 from ._envelope import Envelope, Reply
 from ._fifo import PriorityFifo
-from ._logging import logger
+from ._logging import is_debug, logger
 
 
 class Hooks(Protocol):
@@ -54,7 +54,7 @@ def run(actor: H, core: ActorCell[H], fast: bool) -> None:
     """The body of the actor's greenlet: serve, restart in place while its
     guardian says so, then finish. *fast*: `handle_told` may stand for the
     loop's steps (see ``Actor._told_fast_path``)."""
-    if _logging._debug:
+    if is_debug():
         logger.debug('actor %s started', actor.name)
     try:
         while True:
@@ -199,7 +199,7 @@ def finish(actor: H, core: ActorCell[H]) -> None:
         core.greenlet = None
         if core.host is not None:
             core.host.unregister_actor(actor)
-        if _logging._debug:
+        if is_debug():
             logger.debug('actor %s stopped', actor.name)
         core.run_exit_hooks()  # before stopped is set: stop(wait) returns after them
         core.stopped.set()

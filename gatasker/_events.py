@@ -20,14 +20,15 @@ from ._logging import logger
 if TYPE_CHECKING:
     from ._actor import Actor
     from ._supervision import ActorSupervisor
+    from ._task import Task
 
 
 @dataclass(frozen=True)
 class TaskEvent:
     """Base class of the task events; ``supervisor_id`` names the supervisor."""
 
-    task: Any
-    supervisor_id: Any
+    task: Task[Any]
+    supervisor_id: object
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class TaskRetrying(TaskEvent):
 
 @dataclass(frozen=True)
 class ActorRestarted:
-    """An :class:`ActorSupervisor` restarts ``actor`` (the same object) after
+    """An `ActorSupervisor` restarts ``actor`` (the same object) after
     ``reason`` (None: it ended normally). Published in the supervisor's greenlet."""
 
     actor: Actor

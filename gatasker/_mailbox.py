@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import Protocol, cast
 
 from ._constants import TASK_NORMAL
 from ._fifo import PriorityFifo
@@ -20,30 +20,34 @@ from ._fifo import PriorityFifo
 Mailbox = PriorityFifo
 
 
+class _Ordered(Protocol):
+    def __lt__(self, other: object, /) -> object: ...
+
+
 class HeapMailbox:
     """Smallest item first; FIFO among equal items."""
 
     __slots__ = ('_heap', '_seq')
 
     def __init__(self) -> None:
-        self._heap: list[tuple[Any, int]] = []
+        self._heap: list[tuple[_Ordered, int]] = []
         self._seq = itertools.count()
 
     def __len__(self) -> int:
         return len(self._heap)
 
-    def push(self, item: Any, priority: int = TASK_NORMAL) -> None:
+    def push(self, item: object, priority: int = TASK_NORMAL) -> None:
         """Add *item*; items must be comparable with each other (TypeError otherwise)."""
-        entry = (item, next(self._seq))
+        ordered = cast(_Ordered, item)
         if self._heap:
-            item < self._heap[0][0]  # noqa: B015 - fail here, not in the worker
-        heapq.heappush(self._heap, entry)
+            ordered < self._heap[0][0]  # noqa: B015 - fail here, not in the worker
+        heapq.heappush(self._heap, (ordered, next(self._seq)))
 
-    def pop(self) -> Any:
+    def pop(self) -> object:
         """Remove and return the smallest item; IndexError when empty."""
         return heapq.heappop(self._heap)[0]
 
-    def drain(self) -> Iterator[Any]:
+    def drain(self) -> Iterator[object]:
         """Remove and yield every item, smallest first."""
         while self._heap:
             yield self.pop()
