@@ -27,7 +27,7 @@ class _Tracer:
         self.sent += 1
         return f'ctx{self.sent}'
 
-    def task_queued(self, task: object) -> None:
+    def task_queued(self, task: object, supervisor: object) -> None:
         return None  # tasks carry nothing
 
     def task_running(self, task: object) -> contextlib.AbstractContextManager[object]:
