@@ -290,7 +290,7 @@ class ActorCell(Generic[A]):
             glet.switch()
 
     def park(self) -> None:
-        """In the actor's greenlet: wait until :meth:`wake`."""
+        """In the actor's greenlet: wait until `wake`."""
         self.sleeping = True
         try:
             self.port.switch()

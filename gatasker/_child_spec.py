@@ -24,7 +24,7 @@ STARTING, RUNNING, RESTARTING, STOPPING, STOPPED = (
 
 
 class SupervisionFailed(GataskerError, RuntimeError):
-    """Why an :class:`ActorSupervisor` failed: a child failed more than
+    """Why an `ActorSupervisor` failed: a child failed more than
     ``max_restarts`` times within ``within`` seconds, or could not start.
     ``__cause__`` is the child's last exception. The supervisor's own
     supervisor handles it like any child failure (escalation)."""
@@ -124,7 +124,7 @@ class ChildStatistics:
 
 @dataclass(frozen=True)
 class ActorSupervisorStatistics:
-    """An :class:`ActorSupervisor` at the moment of the snapshot."""
+    """An `ActorSupervisor` at the moment of the snapshot."""
 
     name: str
     strategy: str

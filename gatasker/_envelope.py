@@ -2,8 +2,8 @@
 
 A plain ``tell`` with no tracer installed puts the bare message in the
 mailbox: nothing else travels with it, and wrapping it would cost the hot
-path an allocation. Everything else travels in an :class:`Envelope` (pykka's
-``Envelope`` is the model): the message, the :class:`Reply` a sender waits on
+path an allocation. Everything else travels in an `Envelope` (pykka's
+``Envelope`` is the model): the message, the `Reply` a sender waits on
 (``ask``, a pool's routing), and the sender's trace context.
 """
 
@@ -21,7 +21,7 @@ class _Ordered(Protocol):
 class Reply:
     """Where an ``ask`` waits for the handler's answer.
 
-    :meth:`answer` is called once, in the actor's hub; ``latch`` is set then,
+    `answer` is called once, in the actor's hub; ``latch`` is set then,
     and ``ok``/``value`` say what the handler returned (True) or raised (False).
     """
 

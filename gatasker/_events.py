@@ -52,7 +52,7 @@ class TaskWaitTimeout(TaskEvent):
     ``timeout_critical``. ``level`` is ``'warning'`` or ``'critical'``.
 
     (Called ``TaskTimeout`` before; that name is now the exception of a
-    run-time limit, :class:`gatasker.TaskTimeout`.)
+    run-time limit, `gatasker.TaskTimeout`.)
     """
 
     level: str = 'warning'

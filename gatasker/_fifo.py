@@ -62,7 +62,7 @@ class PriorityFifo(Generic[T]):
             self._queue(priority).append(item)
 
     def first_priority(self) -> int | None:
-        """The priority of the item :meth:`pop` would return; None when empty."""
+        """The priority of the item `pop` would return; None when empty."""
         others = self.others
         if others is None:
             return TASK_NORMAL if self.normal else None

@@ -1,7 +1,7 @@
 """Restart intensity and backoff for supervisors. Pure logic: no gevent, no threads.
 
-:class:`RestartIntensity` is Erlang/OTP's ``intensity``/``period``: at most
-``max_restarts`` restarts within any ``within`` seconds. :class:`Backoff`
+`RestartIntensity` is Erlang/OTP's ``intensity``/``period``: at most
+``max_restarts`` restarts within any ``within`` seconds. `Backoff`
 spaces restarts exponentially, with jitter so that restarted siblings do not
 come back in lock-step.
 """

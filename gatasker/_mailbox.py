@@ -1,7 +1,7 @@
 """Message ordering for actors. Pure logic: no gevent, no threads.
 
-:class:`Mailbox` is FIFO within a priority and serves the most important
-priority first (lower number first, the task priorities). :class:`HeapMailbox`
+`Mailbox` is FIFO within a priority and serves the most important
+priority first (lower number first, the task priorities). `HeapMailbox`
 serves the smallest message first (FIFO among equal ones), for queue workers
 built with a priority queue kind.
 """

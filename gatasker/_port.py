@@ -1,7 +1,7 @@
 """The hub port: the one way actors and workers reach their supervisor's hub.
 
 A supervisor run owns one hub (one OS thread) and one thread-safe inbox that
-its mailbox greenlet serves. :class:`HubPort` is what the rest of the
+its mailbox greenlet serves. `HubPort` is what the rest of the
 package gets of it: the hub thread's id, "call now if I am in that thread,
 else post through the inbox" written once, timers, and the few raw hub
 operations an actor's greenlet needs. Nobody but the supervisor touches the
@@ -56,7 +56,7 @@ class HubPort:
     """One supervisor run's hub, as actors, workers and tiers see it.
 
     Made by the run, in the hub's thread. ``thread_id``, ``finished``,
-    :meth:`in_owner_thread`, :meth:`call` and :meth:`post` may be used from
+    `in_owner_thread`, `call` and `post` may be used from
     any thread; the rest only in the hub's thread.
 
     ``run_callback(func, *args)`` (the loop's own bound method, for the

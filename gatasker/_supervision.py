@@ -1,7 +1,7 @@
 """Supervisors for actors and workers: restart strategies, restart types, intensity.
 
-An :class:`ActorSupervisor` is itself an actor. It starts its children from
-:class:`ChildSpec` s in order and stops them in reverse order. A child that
+An `ActorSupervisor` is itself an actor. It starts its children from
+`ChildSpec` objects in order and stops them in reverse order. A child that
 fails parks its greenlet (its mailbox kept) and tells the supervisor, whose
 greenlet then applies the strategy: stop the siblings concerned (they park
 too), wait the backoff, rebuild each child's state and release it, in start
