@@ -156,6 +156,21 @@ def test_bounded_mailbox(supervisor: gatasker.TaskSupervisor) -> None:
         Recorder.spawn(mailbox_size=0, supervisor=supervisor)
 
 
+class _Built(Actor):
+    built = 0
+
+    def __init__(self) -> None:
+        _Built.built += 1
+
+
+@pytest.mark.parametrize('bad', [object(), 'default', 1])
+def test_spawn_refuses_a_supervisor_that_is_not_a_task_supervisor(bad: object) -> None:
+    _Built.built = 0
+    with pytest.raises(TypeError, match='supervisor must be a TaskSupervisor'):
+        _Built.spawn(supervisor=bad)  # type: ignore[arg-type]
+    assert _Built.built == 0  # refused before __init__ ran, nothing started
+
+
 def test_stop_drops_queued_messages_and_fails_their_asks(
         supervisor: gatasker.TaskSupervisor, caplog: pytest.LogCaptureFixture) -> None:
     gate = Latch()
