@@ -60,7 +60,7 @@ class Locker:
         """The underlying lock, with ``threading.Lock``'s ``acquire(blocking=True,
         timeout=-1)`` and ``release()`` (atasker's ``Locker.lock``).
 
-        Taking it directly never logs and never calls :meth:`critical`.
+        Taking it directly never logs and never calls `critical()`.
         """
         return _Lock(self._acquire, self.release)
 
