@@ -332,9 +332,7 @@ class Engine:
             run.admissions[task.tt].finish()
             tier = run.tiers.get(task.tt)
             if tier is not None:
-                finished = getattr(tier, 'task_finished', None)
-                if finished is not None:
-                    finished(task)
+                tier.task_finished(task)
                 self._dispatch(run, task.tt)
         if run.quiet is not None:
             self._check_quiet(run)

@@ -7,7 +7,6 @@ greenlet per task.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -19,6 +18,7 @@ from . import _tracing
 from ._admission import Limits
 from ._interfaces import ITier
 from ._task import Task, run_target
+from ._tier import Done, TierUsage
 
 #: Idle worker greenlets kept when the tier is unlimited.
 UNLIMITED_IDLE_WORKERS = 1000
@@ -26,19 +26,24 @@ UNLIMITED_IDLE_WORKERS = 1000
 
 @implementer(ITier)
 class GreenletTier:
-    """Runs tasks as greenlets in the hub of the supervisor's greenlet."""
+    """Runs tasks as greenlets in the hub of the supervisor's greenlet.
+
+    Made in that hub's thread (a `Tier`: called only from the supervisor's
+    greenlet).
+    """
 
     name = 'greenlet'
 
-    def __init__(self, done: Callable[[Task[Any], bool, Any], None], limits: Limits) -> None:
+    def __init__(self, done: Done, limits: Limits) -> None:
         self._done = done
         self._idle: list[RawGreenlet] = []
         self._keep_idle = limits.total or UNLIMITED_IDLE_WORKERS
-        self._hub: Any = None
+        self._hub = gevent.get_hub()
         self._closed = False
+        self._workers = 0  # worker greenlets alive, parked ones included
 
     def start(self) -> None:
-        self._hub = gevent.get_hub()
+        """Nothing to acquire: worker greenlets are made as tasks come."""
 
     def execute(self, task: Task[Any]) -> None:
         if self._idle:
@@ -48,10 +53,21 @@ class GreenletTier:
             # arguments of a greenlet's first switch live as long as the
             # greenlet, and a parked worker must not keep a finished task.
             worker = RawGreenlet(self._work, self._hub)
+            self._workers += 1
             self._hub.loop.run_callback(worker.switch, [task])
 
-    def resize(self, limits: Limits) -> None:
-        self._keep_idle = limits.total or UNLIMITED_IDLE_WORKERS
+    def task_finished(self, task: Task[Any]) -> None:
+        """Nothing to do: a worker greenlet parks itself when its task ends."""
+
+    def usage(self) -> TierUsage:
+        """The worker greenlets alive now."""
+        return TierUsage(workers=self._workers)
+
+    def resize(self, sizes: object) -> None:
+        """Keep at most as many parked workers as the new `Limits` allow."""
+        if not isinstance(sizes, Limits):
+            raise TypeError(f'the greenlet tier is sized by Limits, got {sizes!r}')
+        self._keep_idle = sizes.total or UNLIMITED_IDLE_WORKERS
         while len(self._idle) > self._keep_idle:
             self._hub.loop.run_callback(self._idle.pop().switch, None)
 
@@ -82,9 +98,10 @@ class GreenletTier:
             done(task, ok, value)
             task = value = None
             if self._closed or len(idle) >= self._keep_idle:
-                return
+                break
             idle.append(getcurrent())
             task = hub.switch()
+        self._workers -= 1
 
 
 def _throw(task: Task[Any], worker: RawGreenlet, exc: BaseException) -> None:

@@ -22,10 +22,13 @@ from typing import Any
 
 from zope.interface import implementer
 
+from ._admission import Limits
 from ._interfaces import ITier
 from ._logging import logger
+from ._process_backend import ProcessBackend
 from ._process_pool import ProcessPool
 from ._task import Task
+from ._tier import Done, TierUsage
 
 
 @implementer(ITier)
@@ -34,7 +37,7 @@ class ProcessTier:
 
     name = 'mp'
 
-    def __init__(self, done: Callable[[Task[Any], bool, Any], None], backend: Any) -> None:
+    def __init__(self, done: Done, backend: ProcessBackend) -> None:
         self._done = done
         self.backend = backend
 
@@ -49,12 +52,23 @@ class ProcessTier:
         new one replaces it); else raise a TimeoutError in it. True if done."""
         return bool(self.backend.interrupt(task, exc, hard))
 
-    def resize(self, limits: Any) -> None:
+    def task_finished(self, task: Task[Any]) -> None:
+        """Nothing to do: the backend freed its worker when the task ended."""
+
+    def usage(self) -> TierUsage:
+        """The worker processes of gatasker's own pool (0 for another backend)."""
+        backend = self.backend
+        return TierUsage(workers=len(backend.pids) if isinstance(backend, ProcessPool) else 0)
+
+    def resize(self, limits: object) -> None:
+        """Size gatasker's own pool by the new `Limits`, if it follows them."""
+        if not isinstance(limits, Limits):
+            raise TypeError(f'the process tier is sized by Limits, got {limits!r}')
         if isinstance(self.backend, ProcessPool) and self.backend.follows_limits:
             self.backend.resize(max(1, limits.total) if not limits.unlimited
                                 else self.backend.processes)
 
-    def set_backend(self, backend: Any) -> None:
+    def set_backend(self, backend: ProcessBackend) -> None:
         """Use *backend* for new tasks; the old one finishes what it runs, then closes."""
         old, self.backend = self.backend, backend
         if old is backend:

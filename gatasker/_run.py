@@ -18,6 +18,7 @@ from ._bridge import Inbox, Latch
 from ._inspect import InspectServer
 from ._port import HubPort
 from ._task import Task
+from ._tier import Tier
 from ._watchdog import HubWatchdog
 
 
@@ -42,7 +43,7 @@ class HubRun:
         self.port = HubPort(hub, thread_id, inbox)
         self.watchdog: HubWatchdog | None = None
         self.inspect: InspectServer | None = None
-        self.tiers: dict[int, Any] = {}
+        self.tiers: dict[int, Tier] = {}
         self.admissions: dict[int, Admission[Task[Any]]] = {}
         self.stopped = Latch()
         self.exited = Latch()  # the mailbox (and in threaded mode its thread) ended

@@ -906,7 +906,7 @@ class _SupervisorCore:
         info.thread_min_size = self._thread_sizes.min_size
         info.thread_max_size = self._thread_sizes.max_size
         tier = run.tiers.get(TT_THREAD) if run is not None else None
-        info.thread_threads = tier.threads if tier is not None else 0
+        info.thread_threads = tier.usage().workers if tier is not None else 0
         self._extend_info(info, run)
         return info
 

@@ -10,7 +10,6 @@ AsyncResult for every call.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 from gevent.threadpool import ThreadPool
@@ -22,6 +21,7 @@ from ._bridge import ThreadQueue
 from ._constants import TASK_CRITICAL, check_count
 from ._interfaces import ITier
 from ._task import Task, run_target
+from ._tier import Done, TierUsage
 
 _STOP = None  # tells one worker loop to end
 
@@ -61,11 +61,11 @@ class ThreadTier:
 
     name = 'thread'
 
-    def __init__(self, done: Callable[[Task[Any], bool, Any], None], sizes: ThreadSizes) -> None:
+    def __init__(self, done: Done, sizes: ThreadSizes) -> None:
         self._done = done
         self._sizes = sizes
         self._pool: ThreadPool | None = None
-        self._queue: Any = ThreadQueue()
+        self._queue: ThreadQueue[Task[Any] | None] = ThreadQueue()
         #: Worker loops running (or asked to start) and not asked to stop.
         self.loops = 0
         #: Tasks handed to the loops whose end has not been reported back.
@@ -84,12 +84,12 @@ class ThreadTier:
             pool.spawn(self._loop, self._queue, self._done)
 
     @staticmethod
-    def _loop(queue: Any, done: Callable[[Task[Any], bool, Any], None]) -> None:
+    def _loop(queue: ThreadQueue[Task[Any] | None], done: Done) -> None:
         # Runs in a pool thread until it takes _STOP.
         get = queue.get
         while True:
             task = get()
-            if task is _STOP:
+            if task is None:  # _STOP
                 return
             ok, value = run_target(task, _tracing.tracer)
             done(task, ok, value)
@@ -120,7 +120,10 @@ class ThreadTier:
             self.loops -= 1
             self._queue.put(_STOP)
 
-    def resize(self, sizes: ThreadSizes) -> None:
+    def resize(self, sizes: object) -> None:
+        """Keep the threads the new `ThreadSizes` ask for (running tasks go on)."""
+        if not isinstance(sizes, ThreadSizes):
+            raise TypeError(f'the thread tier is sized by ThreadSizes, got {sizes!r}')
         self._sizes = sizes
         if self._pool is not None:
             self._grow_to(max(sizes.min_size, min(self.active, sizes.max_size)))
@@ -130,6 +133,10 @@ class ThreadTier:
     def threads(self) -> int:
         """The OS threads the tier runs now."""
         return self._pool.size if self._pool is not None else 0
+
+    def usage(self) -> TierUsage:
+        """The OS threads the tier runs now."""
+        return TierUsage(workers=self.threads)
 
     def stop(self, wait: bool) -> None:
         while self.loops > 0:
