@@ -18,7 +18,6 @@ refuses to start in a process that will fork that way.
 from __future__ import annotations
 
 import importlib
-import multiprocessing.spawn
 import os
 import sys
 from types import ModuleType
@@ -77,7 +76,12 @@ def python_executable() -> str:
     (``--virtualenv``/``--home``, else the base installation). Raises
     GataskerError inside uWSGI when there is none.
     """
-    chosen = os.fsdecode(multiprocessing.spawn.get_executable())  # bytes on POSIX since 3.11
+    # Not imported here (it costs import time): a choice made with
+    # set_executable() has imported it already.
+    spawn = sys.modules.get('multiprocessing.spawn')
+    chosen = sys.executable
+    if spawn is not None:
+        chosen = os.fsdecode(spawn.get_executable())  # bytes on POSIX in 3.11+
     if chosen != sys.executable or _uwsgi() is None:
         return chosen
     # python3.X only, not python3/python: those may be another version.
