@@ -21,6 +21,9 @@ from ._bridge import Inbox, real_thread_id
 if TYPE_CHECKING:  # annotations only: no run-time dependency
     from typing_extensions import TypeVarTuple, Unpack
 
+    from ._policies import TaskPolicy
+    from ._task import Task
+
     Ts = TypeVarTuple('Ts')
 
 
@@ -144,3 +147,20 @@ class ActorHost(Protocol):
 
     def is_started(self) -> bool:
         """True while the supervisor runs. Never blocks."""
+
+    @property
+    def default_tt(self) -> int:
+        """The tier of a worker's runs when the worker names none."""
+
+    def put_worker_task(self, worker: object, target: Callable[..., object],
+                        args: tuple[object, ...], kwargs: dict[str, object], priority: int,
+                        tt: int, policy: TaskPolicy | None) -> Task[object]:
+        """Queue one run of *worker*'s executor as a task; a greenlet-tier run
+        that may start at once runs in the calling (worker's) greenlet and is
+        done when this returns. Raises SupervisorNotRunning."""
+
+    def run_coroutine_executor(self, func: Callable[..., object], args: tuple[object, ...],
+                               kwargs: dict[str, object], loop: object,
+                               policy: TaskPolicy | None) -> Task[object]:
+        """Queue one run of a worker's coroutine executor on an aloop (*loop*,
+        else the default or the internal one). Raises SupervisorNotRunning."""

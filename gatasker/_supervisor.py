@@ -1032,6 +1032,25 @@ class SupervisorActorHost:
         """True while the supervisor runs."""
         return bool(self._sup.is_started())
 
+    @property
+    def default_tt(self) -> int:
+        """The tier of a worker's runs when the worker names none."""
+        return self._sup.default_tt
+
+    def put_worker_task(self, worker: object, target: Callable[..., object],
+                        args: tuple[object, ...], kwargs: dict[str, object], priority: int,
+                        tt: int, policy: TaskPolicy | None) -> Task[object]:
+        """One run of *worker*'s executor as a task (see ``ActorHost``)."""
+        return self._sup._put_worker_task(worker, target, args, kwargs, priority, tt, policy)
+
+    def run_coroutine_executor(self, func: Callable[..., object], args: tuple[object, ...],
+                               kwargs: dict[str, object], loop: object,
+                               policy: TaskPolicy | None) -> Task[object]:
+        """One run of a worker's coroutine executor (see ``ActorHost``)."""
+        task: Task[object] = self._sup._run_coroutine_executor(func, args, kwargs, loop,
+                                                               policy=policy)
+        return task
+
 
 def actor_host(sup: TaskSupervisor) -> ActorHost:
     """What the actors and workers of *sup* use of it. Any thread; never blocks."""

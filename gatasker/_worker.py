@@ -22,12 +22,12 @@ from ._errors import SupervisorNotRunning
 from ._interfaces import IWorker
 from ._logging import is_debug, logger
 from ._policies import make_policy
+from ._port import ActorHost
 from ._worker_types import (
     CONTROL_KWARGS,
     TIMING_KWARGS,
     Executor,
     Run,
-    WorkerHost,
 )
 
 if TYPE_CHECKING:  # annotations only
@@ -279,12 +279,13 @@ class BackgroundWorker(Actor):
 
     def _execute(self, leading: tuple[object, ...]) -> None:
         """Run the executor once as a task and wait for it (worker greenlet)."""
-        sup: WorkerHost = self.supervisor
+        host = self._actor.host  # set by start(), before the worker's greenlet runs
+        assert host is not None
         kwargs = dict(self._kwargs)
         kwargs.setdefault('o', self.o)  # start(o=...) wins, as in atasker
         kwargs.update(_worker=self, _name=self.name)
         try:
-            task = self._submit(sup, leading, kwargs)
+            task = self._submit(host, leading, kwargs)
         except SupervisorNotRunning:
             # The supervisor stops (with stop_schedulers=False): so does the worker.
             if is_debug():
@@ -321,20 +322,20 @@ class BackgroundWorker(Actor):
         if result is False:
             self.stop(wait=False)
 
-    def _submit(self, sup: WorkerHost, leading: tuple[object, ...],
+    def _submit(self, host: ActorHost, leading: tuple[object, ...],
                 kwargs: dict[str, object]) -> Run:
         if self._coroutine:
-            return sup._run_coroutine_executor(self.executor, leading + self._args, kwargs,
-                                               self.loop, policy=self._policy)
+            return host.run_coroutine_executor(self.executor, leading + self._args, kwargs,
+                                               self.loop, self._policy)
         else:
-            tt = self.tt if self.tt is not None else sup.default_tt
+            tt = self.tt if self.tt is not None else host.default_tt
             target = type(self).run if tt == TT_MP and self._func is None else self.executor
             if tt == TT_MP:
                 kwargs.pop('_worker')  # a worker does not travel to another process
                 if 'o' not in self._kwargs:
                     kwargs.pop('o')  # nor its object, unless start() was given one
-            task = sup._put_worker_task(self, target, leading + self._args, kwargs,
-                                        self._actor.priority, tt, policy=self._policy)
+            task = host.put_worker_task(self, target, leading + self._args, kwargs,
+                                        self._actor.priority, tt, self._policy)
         return task
 
     def _not_run(self, leading: tuple[object, ...]) -> None:

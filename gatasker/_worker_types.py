@@ -1,12 +1,11 @@
 """What the worker modules share: the executor type, the keywords, the
-Protocols a worker sees its supervisor and its runs through, and `Done`."""
+Protocol a worker follows its runs through, and `Done`. A worker reaches its
+supervisor through the port's `ActorHost` (``_port``), as actors do."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Protocol, TypedDict
-
-from ._policies import TaskPolicy
 
 if TYPE_CHECKING:  # annotations only
     from ._aloop import ALoop
@@ -71,24 +70,6 @@ class Run(Protocol):
 
     def cancel(self) -> bool:
         """Cancel it if it did not start."""
-
-
-class WorkerHost(Protocol):
-    """What a worker needs of its supervisor (a `TaskSupervisor`)."""
-
-    @property
-    def default_tt(self) -> int:
-        """The tier of a worker given no ``tt=``."""
-
-    def _put_worker_task(self, worker: object, target: Executor,
-                         args: tuple[object, ...], kwargs: dict[str, object], priority: int,
-                         tt: int, policy: TaskPolicy | None = None) -> Run:
-        """Queue one run of *worker*'s executor as a task."""
-
-    def _run_coroutine_executor(self, coro_fn: Executor, args: tuple[object, ...],
-                                kwargs: dict[str, object], loop: object,
-                                policy: TaskPolicy | None = None) -> Run:
-        """Queue one run of a coroutine executor on an aloop."""
 
 
 class Done:
