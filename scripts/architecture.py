@@ -314,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--check', action='store_true',
                         help='exit 1 if a measure is above its limit in LIMITS')
     args = parser.parse_args(argv)
+    if not (args.package / '__init__.py').is_file():
+        parser.error(f'{args.package} is not a package directory')
     report = measure(args.package)
     for line in render(report, verbose=args.verbose):
         print(line)

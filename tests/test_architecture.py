@@ -111,6 +111,11 @@ def test_check_exits_1_naming_the_measure_above_its_limit(tmp_path: pathlib.Path
     assert run_script(str(package)).returncode == 0  # without --check it only reports
 
 
+def test_a_directory_that_is_not_a_package_is_an_error(tmp_path: pathlib.Path) -> None:
+    proc = run_script(str(tmp_path), '--check')
+    assert proc.returncode == 2 and 'not a package directory' in proc.stderr
+
+
 def test_exceeded_lists_only_what_is_above() -> None:
     assert architecture.exceeded({'a': 3, 'b': 2, 'c': 0}, {'a': 2, 'b': 2, 'c': 1}) == \
         ['a = 3 > 2']
