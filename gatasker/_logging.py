@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 logger = logging.getLogger('gatasker')
 
@@ -29,7 +28,7 @@ def is_debug() -> bool:
     return _debug
 
 
-def call_logged(what: str, func: Callable[..., Any], *args: Any) -> None:
+def call_logged(what: str, func: Callable[..., object], *args: object) -> None:
     """Call ``func(*args)``; log an exception as ``<what> failed`` with its traceback.
 
     BaseExceptions too (``sys.exit()``, KeyboardInterrupt, GreenletExit,
