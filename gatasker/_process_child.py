@@ -16,7 +16,10 @@ start method does), then one ``(target, args, kwargs)`` per task. The child
 answers ``('ready', pid)`` (or ``('error', traceback_text)`` when it could
 not prepare), then per task an empty frame as soon as it took the task, and
 ``(ok, value, traceback_text)`` at its end. An empty frame
-or the end of the stream tells the child to exit.
+or the end of the stream tells the child to exit. A frame that starts with
+``WARM_UP`` is no task: it names modules (one per line) that tasks of other
+worker processes needed; the child imports them, so that its first such task
+does not wait for the import, and answers nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ HEADER = struct.Struct('!Q')
 
 #: An empty frame from the child: it took the task (what follows is its outcome).
 STARTED = HEADER.pack(0)
+
+#: How a frame from the parent that names modules to import starts (never a pickle).
+WARM_UP = b'W'
 
 #: Set while a worker process imports the parent's main module: a pool that
 #: tries to start processes then (an unguarded main script) raises instead.
@@ -169,6 +175,18 @@ def flush_std_streams() -> None:
             pass
 
 
+def _warm_up(frame: bytearray) -> None:
+    """Import the modules a warm-up frame names. What fails is left for the task
+    that needs the module to report; nothing of it reaches the parent."""
+    import importlib
+    for name in frame[len(WARM_UP):].decode().split('\n'):
+        try:
+            if name and name not in sys.modules:
+                importlib.import_module(name)
+        except BaseException:  # a failing import is the task's to report
+            pass
+
+
 def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> None:
     # The parent sends SIGUSR1 when a task's soft time limit passes.
     signal.signal(signal.SIGUSR1, _soft_limit)
@@ -177,6 +195,9 @@ def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> No
         frame = _recv_frame(sock)
         if frame is None:
             return
+        if frame.startswith(WARM_UP):
+            _warm_up(frame)
+            continue
         _stop_due[0] = False  # a signal that came before this task was for another
         sock.sendall(STARTED)
         tb = None

@@ -20,6 +20,7 @@ from ._bridge import Latch
 from ._errors import WorkerProcessDied
 from ._logging import logger
 from ._process_channel import Channel
+from ._process_child import WARM_UP
 from ._process_start import check_not_preparing, dump_call
 from ._task import Task
 
@@ -255,6 +256,12 @@ class Worker:
             self._pidfd = None
         self._channel.let_go()
         self.reader.kill(block=False)  # a reader that survived in this hub ends quietly
+
+    def warm_up(self, modules: list[str]) -> None:
+        """Have the process import *modules* (those of targets the pool ran), in
+        turn with its tasks, so that its first task from one does not wait for
+        the import. It answers nothing; a failing import is left for a task."""
+        self._channel.send(WARM_UP + '\n'.join(modules).encode())
 
     def close(self) -> None:
         """Ask the process to exit (an empty frame); the reader then reaps it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from typing import Any
@@ -66,6 +67,11 @@ def gated(port: int, tag: Any, **_: Any) -> Any:
         conn.sendall(f'{tag} {os.getpid()}\n'.encode())
         conn.recv(1)
     return tag
+
+
+def gated_module_loaded(port: int, name: str, **_: Any) -> Any:
+    """`gated`, tagged 1 if module *name* was imported in this process before, else 0."""
+    return gated(port, int(name in sys.modules))
 
 
 class SquareWorker(BackgroundQueueWorker):

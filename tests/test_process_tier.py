@@ -17,6 +17,7 @@ from typing import Any
 import gevent
 import gevent.select
 import mp_targets
+import mp_warm_target
 import policy_targets
 import pytest
 from conftest import PATCHED, run_python, settle
@@ -249,6 +250,19 @@ def test_a_soft_limit_that_passed_while_the_task_waited_stops_it_once_it_starts(
     assert waiting.wait(60), 'the soft limit was lost: the task ran on'
     assert isinstance(waiting.exception, TaskTimeout)
     assert isinstance(waiting.exception.__cause__, TimeoutError)  # raised in the process
+
+
+def test_a_module_one_process_needed_is_imported_by_the_others(gate: Gate, make: Make) -> None:
+    sup = make(processes=2, start_method='spawn')  # spawned: nothing of this process is there
+    assert sup.put_task(mp_warm_target.ping, tt=TT_MP).get(timeout=60)
+    # Both processes busy at once, each saying whether it had the module before.
+    tasks = [sup.put_task(mp_targets.gated_module_loaded, (gate.port, 'mp_warm_target'),
+                          tt=TT_MP) for _ in range(2)]
+    reports = [gate.arrived(), gate.arrived()]
+    gate.open()
+    gatasker.wait_completed(tasks, timeout=60)
+    assert len({pid for _, pid in reports}) == 2
+    assert [loaded for loaded, _ in reports] == ['1', '1']
 
 
 # -- never frozen -------------------------------------------------------------------------
