@@ -40,6 +40,10 @@ class BackgroundEventWorker(BackgroundWorker):
         self._running = False
 
     def _on_actor_start(self) -> None:
+        self._reset_triggers()
+
+    def _reset_triggers(self) -> None:
+        """No trigger pending, no run in progress: the state a start begins with."""
         self._triggered = False
         self._running = False
 
@@ -86,6 +90,11 @@ class BackgroundEventWorker(BackgroundWorker):
         return self._triggered
 
     def _do_work(self) -> None:
+        self._run_triggered()
+
+    def _run_triggered(self) -> None:
+        """One run for what triggered it; a trigger during the run is dropped
+        unless forced (`_on_trigger`)."""
         self._triggered = False
         self._running = True
         try:

@@ -78,12 +78,12 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
             if '_delay' in timing and '_interval' not in timing:
                 interval = None
             checked = check_timing(interval, delay, timing.get('_delay_before', self.delay_before))
-        super()._apply_controls(controls)  # checks the rest before changing anything
+        self._apply_common_controls(controls)  # checks the rest before changing anything
         if timing:
             self.interval, self.delay, self.delay_before = checked
 
     def _on_actor_start(self) -> None:
-        super()._on_actor_start()
+        self._reset_triggers()
         self._schedule = self._make_schedule()
         self._actor.port.call(self._arm, self._schedule.first(time.monotonic()))
 
@@ -107,7 +107,7 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
     def _do_work(self) -> None:
         assert self._schedule is not None
         self._schedule.started(time.monotonic())
-        super()._do_work()
+        self._run_triggered()
         if not self._actor.stopping:
             self._arm(self._schedule.next(time.monotonic()))
 
@@ -116,9 +116,9 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
         if not port.finished:
             port.call(self._disarm)
 
-    def _finish(self) -> None:
+    def _drop_leftovers(self) -> None:
+        # The worker ended (stopped, failed or returned False): its timer goes.
         self._disarm()
-        super()._finish()
 
 
 #: Seconds between runs of an interval worker given neither interval nor delay.

@@ -205,10 +205,14 @@ class BackgroundWorker(Actor):
         return started
 
     def _apply_controls(self, controls: dict[str, object]) -> None:
-        # Check every control before changing anything.
+        """Hook: check, then apply, the control keywords of a start."""
         for key in TIMING_KWARGS:
             if key in controls:
                 raise TypeError(f'{key} applies only to interval workers')
+        self._apply_common_controls(controls)
+
+    def _apply_common_controls(self, controls: dict[str, object]) -> None:
+        """``_priority``, ``_name`` and ``_loop``: all checked, then applied."""
         priority = check_priority(controls['_priority']) if '_priority' in controls else None
         name = controls.get('_name')
         if '_name' in controls and not isinstance(name, str):

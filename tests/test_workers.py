@@ -407,6 +407,25 @@ def test_restart_keeps_one_schedule(supervisor: gatasker.TaskSupervisor) -> None
     assert worker._timer is None
 
 
+def test_an_interval_worker_that_fails_leaves_no_timer(
+        supervisor: gatasker.TaskSupervisor) -> None:
+    log = Log()
+
+    def fail(**_: Any) -> None:
+        log.add(1)
+        raise RuntimeError('boom')
+
+    worker = BackgroundIntervalWorker(func=fail, interval=0.01, supervisor=supervisor,
+                                      tt=TT_GREENLET)
+    worker.fail_on_error = True  # the failure ends the worker without a stop()
+    worker.start()
+    log.wait_for(1)
+    assert worker._actor.stopped.wait(20)
+    assert worker.is_stopped()
+    assert worker._timer is None  # not re-armed, nor left armed to fire on an ended worker
+    assert log.calls == [1]
+
+
 def test_supervisor_stop_stops_workers() -> None:
     sup = gatasker.TaskSupervisor()
     sup.start()
