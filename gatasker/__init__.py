@@ -39,6 +39,7 @@ from ._errors import SupervisorNotRunning as SupervisorNotRunning
 from ._errors import TaskCancelled as TaskCancelled
 from ._errors import TaskTimeout as TaskTimeout
 from ._errors import WorkerProcessDied as WorkerProcessDied
+from ._event_worker import BackgroundEventWorker as BackgroundEventWorker
 from ._events import ActorRestarted as ActorRestarted
 from ._events import ActorTerminated as ActorTerminated
 from ._events import TaskCompleted as TaskCompleted
@@ -55,6 +56,7 @@ from ._interfaces import ISupervisor as ISupervisor
 from ._interfaces import ITask as ITask
 from ._interfaces import ITier as ITier
 from ._interfaces import IWorker as IWorker
+from ._interval_worker import BackgroundIntervalWorker as BackgroundIntervalWorker
 from ._local import LocalProxy as LocalProxy
 from ._local import g as g
 from ._locker import Locker as Locker
@@ -62,6 +64,7 @@ from ._logging import logger as logger
 from ._logging import set_debug as set_debug
 from ._process_pool import ProcessPool as ProcessPool
 from ._process_pool import RemoteTraceback as RemoteTraceback
+from ._queue_worker import BackgroundQueueWorker as BackgroundQueueWorker
 from ._statistics import ActorStatistics as ActorStatistics
 from ._statistics import HistogramSnapshot as HistogramSnapshot
 from ._statistics import HubStatistics as HubStatistics
@@ -77,11 +80,8 @@ from ._task import current_task as current_task
 from ._version import __version__ as __version__
 from ._waiting import as_completed as as_completed
 from ._waiting import wait_completed as wait_completed
-from ._workers import BackgroundAsyncWorker as BackgroundAsyncWorker
-from ._workers import BackgroundEventWorker as BackgroundEventWorker
-from ._workers import BackgroundIntervalWorker as BackgroundIntervalWorker
-from ._workers import BackgroundQueueWorker as BackgroundQueueWorker
-from ._workers import BackgroundWorker as BackgroundWorker
+from ._worker import BackgroundAsyncWorker as BackgroundAsyncWorker
+from ._worker import BackgroundWorker as BackgroundWorker
 from ._workers import background_worker as background_worker
 
 __all__ = [
