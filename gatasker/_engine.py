@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import gevent
 from greenlet import getcurrent
@@ -37,12 +37,11 @@ from ._constants import (
 )
 from ._errors import SupervisorNotRunning
 from ._logging import call_logged, logger
+from ._policies import Closable
 from ._policy_runtime import PolicyRuntime
+from ._run import HubRun
 from ._statistics import PriorityCounters, tier_counters
 from ._task import Task, run_target
-
-if TYPE_CHECKING:
-    from ._run import HubRun
 
 #: How many ids of finished tasks ``mark_task_completed`` still recognises.
 RECENT_IDS = 10_000
@@ -153,7 +152,7 @@ class Engine:
         self.counters = {tt: tier_counters() for tt in TIER_NAMES}
 
     @staticmethod
-    def post(run: HubRun, handler: Callable[..., Any], *args: Any) -> None:
+    def post(run: HubRun, handler: Callable[..., object], *args: object) -> None:
         """Post ``handler(*args)`` to the run's mailbox. Any thread; never blocks."""
         assert run.inbox is not None
         run.inbox.put((handler, args))
@@ -228,7 +227,7 @@ class Engine:
     def on_delay_over(self, run: HubRun, task: Task[Any], rated: bool = False) -> None:
         """A delayed task's wait (a delay, a retry's backoff, a rate limit) is over."""
         timer, task._handle = task._handle, None
-        if timer is not None:
+        if isinstance(timer, Closable):
             timer.close()
         if task._mark_queued():
             if rated:  # its token is reserved already
@@ -278,7 +277,7 @@ class Engine:
             _events.publish(_events.TaskStarted(task, self.supervisor.id))
         return True
 
-    def task_done(self, run: HubRun, task: Task[Any], ok: bool, value: Any) -> None:
+    def task_done(self, run: HubRun, task: Task[Any], ok: bool, value: object) -> None:
         """Called by a tier, in the hub's thread, when a task's target ended."""
         assert run.inbox is not None
         run.inbox.put((self.on_done, (run, task, ok, value)))
@@ -300,14 +299,14 @@ class Engine:
             elif handler == self._on_canceled:
                 self.forget(args[1])
 
-    def on_done(self, run: HubRun, task: Task[Any], ok: bool, value: Any) -> None:
+    def on_done(self, run: HubRun, task: Task[Any], ok: bool, value: object) -> None:
         """A task's run ended with ``(ok, value)``."""
         if task._state is not None and self.policies.done(run, task, ok, value):
             return
         self.end(run, task, ok, value)
         self.release(run, task)
 
-    def end(self, run: HubRun, task: Task[Any], ok: bool, value: Any) -> None:
+    def end(self, run: HubRun, task: Task[Any], ok: bool, value: object) -> None:
         """Complete *task* with its outcome: counters, logs, waiters, events, callback."""
         self.forget(task)
         counters = self.counters[task.tt][task.priority]
@@ -315,7 +314,8 @@ class Engine:
         if not ok:
             counters.failed += 1
             if task.worker is None:  # a worker logs its executor's failures itself
-                logger.error('task %r failed', task, exc_info=value)
+                logger.error('task %r failed', task,
+                             exc_info=value if isinstance(value, BaseException) else None)
         elif _logging._debug:
             logger.debug('task %r completed', task)
         task._complete(ok, value)
@@ -353,7 +353,7 @@ class Engine:
         if _logging._debug:
             logger.debug('task %r canceled', task)
         run = task._run
-        if run is None or run.finished:
+        if not isinstance(run, HubRun) or run.finished:
             self.forget(task)  # no hub runs the bookkeeping any more
             return
         run.inbox.put((self._on_canceled, (run, task)))
@@ -368,10 +368,16 @@ class Engine:
         """Run ``func(task)`` in a new greenlet of the hub that ran *task*; once
         that hub is gone, in the caller. Any thread; never blocks."""
         run = task._run
-        if run is None or run.finished:
+        if not isinstance(run, HubRun) or run.finished:
             func(task)
         else:
             run.port.call(gevent.spawn, func, task)
+
+    def fail(self, task: Task[Any], exc: BaseException) -> None:
+        """End *task*, which no tier can run, with *exc* (in its run's hub)."""
+        run = task._run
+        assert isinstance(run, HubRun)
+        self.task_done(run, task, False, exc)
 
     def cancel_ran(self, task: Task[Any]) -> None:
         """The run of a task canceled while it ran ended (its slot is freed): it ends CANCELED."""
@@ -385,7 +391,7 @@ class Engine:
         if _events.subscribed():
             _events.publish(_events.TaskCompleted(task, self.supervisor.id))
         timer, task._handle = task._handle, None
-        if timer is not None:
+        if isinstance(timer, Closable):
             timer.close()
         admission = run.admissions.get(task.tt)
         if admission is not None:

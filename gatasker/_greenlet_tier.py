@@ -106,5 +106,6 @@ class GreenletTier:
 
 def _throw(task: Task[Any], worker: RawGreenlet, exc: BaseException) -> None:
     # A hub callback: the worker may have ended the task (and taken another) since.
-    if task._handle is worker and not worker.dead:
-        worker.throw(exc)
+    handle = task._handle
+    if isinstance(handle, RawGreenlet) and handle is worker and not handle.dead:
+        handle.throw(exc)

@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ._bridge import allocate_lock
 from ._constants import check_count, check_seconds
@@ -149,8 +149,9 @@ def make_policy(timeout: float | None = None, soft_timeout: float | None = None,
     return TaskPolicy(timeout, soft_timeout, retries, retry_backoff, retry_on, rate)
 
 
+@runtime_checkable
 class Closable(Protocol):
-    """A gevent timer watcher, as far as a RunState uses it."""
+    """A gevent timer watcher, as far as a RunState (or a delayed task) uses it."""
 
     def close(self) -> None: ...
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import gevent
 
@@ -22,12 +22,19 @@ from ._bridge import state_lock
 from ._constants import TASK_STATUS_QUEUED, TT_COROUTINE
 from ._errors import TaskCancelled, TaskTimeout
 from ._logging import call_logged, logger
-from ._policies import RunState, interrupted_outcome
+from ._policies import Closable, RunState, interrupted_outcome
+from ._run import HubRun
 from ._task import Task, ask_to_stop
 
 if TYPE_CHECKING:
     from ._engine import Engine
-    from ._run import HubRun
+
+
+@runtime_checkable
+class Cancelable(Protocol):
+    """How a running coroutine task is stopped (its asyncio task's handle)."""
+
+    def cancel(self) -> object: ...
 
 
 class PolicyRuntime:
@@ -77,7 +84,7 @@ class PolicyRuntime:
     def interrupt(self, task: Task[Any]) -> None:
         """Task.cancel() of a running task (any thread): stop it in its tier."""
         run = task._run
-        if run is not None and not run.finished and run.inbox is not None:
+        if isinstance(run, HubRun) and not run.finished:
             run.inbox.put((self.stop_running, (run, task, True)))
 
     def stop_running(self, run: HubRun, task: Task[Any], hard: bool) -> None:
@@ -87,7 +94,7 @@ class PolicyRuntime:
             return
         if task.tt == TT_COROUTINE:
             future = task._handle
-            if future is not None:
+            if isinstance(future, Cancelable):
                 future.cancel()
             return
         tier = run.tiers.get(task.tt)
@@ -100,7 +107,7 @@ class PolicyRuntime:
         for timer in timers:
             timer.close()
 
-    def done(self, run: HubRun, task: Task[Any], ok: bool, value: Any) -> bool:
+    def done(self, run: HubRun, task: Task[Any], ok: bool, value: object) -> bool:
         """The run of a task with a RunState ended; True if handled here."""
         state = task._state
         assert state is not None
@@ -118,7 +125,8 @@ class PolicyRuntime:
         if pending is not None:
             ok, value = interrupted_outcome(pending, ok, value)
         policy = task.policy
-        if not ok and policy is not None and policy.should_retry(task.attempts, value):
+        if (not ok and policy is not None and isinstance(value, BaseException)
+                and policy.should_retry(task.attempts, value)):
             self._engine.release(run, task)
             self._retry_later(run, task, policy.backoff(task.attempts), value)
             return True
@@ -168,7 +176,8 @@ class PolicyRuntime:
                 timer = run.hub.loop.timer(seconds, ref=False)
                 timer.start(self._timed_out, timer, weakref.ref(task), level, func_name)
 
-    def _timed_out(self, timer: Any, task_ref: Any, level: int, func_name: str) -> None:
+    def _timed_out(self, timer: Closable, task_ref: weakref.ref[Task[Any]], level: int,
+                   func_name: str) -> None:
         timer.close()
         task = task_ref()
         if task is None or task.status != TASK_STATUS_QUEUED:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Any
 
 from ._constants import PRIORITIES
 
@@ -202,7 +201,7 @@ class HubStatistics:
 class SupervisorStatistics:
     """A supervisor at the moment of the snapshot."""
 
-    id: Any
+    id: object
     state: str
     mode: str | None
     tasks: int

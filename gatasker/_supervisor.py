@@ -649,8 +649,7 @@ class _SupervisorCore:
 
     def _run_coroutine_task(self, task: Task[Any]) -> None:
         """Hook: hand a TT_COROUTINE task to its aloop."""
-        self._engine.task_done(task._run, task, False,
-                        RuntimeError('no aloop is available for coroutine tasks'))
+        self._engine.fail(task, RuntimeError('no aloop is available for coroutine tasks'))
 
     # -- tasks ---------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager
 from contextvars import Context, ContextVar
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from zope.interface import implementer
 
@@ -34,6 +34,7 @@ from ._interfaces import ITask
 from ._policies import RunState, TaskPolicy
 
 if TYPE_CHECKING:
+    import asyncio
     import concurrent.futures
 
 T = TypeVar('T')
@@ -129,9 +130,9 @@ class Task(Generic[T_co]):
         callback: Callable[[Any], Any] | None,
         priority: int,
         delay: float | None,
-        worker: Any,
+        worker: object,
         name: str | None,
-        loop: Any = None,
+        loop: object = None,
         policy: TaskPolicy | None = None,
     ) -> None:
         self.id = task_id
@@ -158,11 +159,11 @@ class Task(Generic[T_co]):
         self.time_started: float | None = None
         self.time_completed: float | None = None
         self._owner = owner
-        self._trace: Any = None  # what a tracer keeps with the task (a span)
-        self._run: Any = None  # the supervisor run the task was queued in
+        self._trace: object = None  # what a tracer keeps with the task (a span)
+        self._run: object = None  # the supervisor run (a HubRun) the task was queued in
         self._done = Latch()
         #: The tier's handle while delayed or running (a timer, a future ...).
-        self._handle: Any = None
+        self._handle: object = None
         self._callbacks: list[Callable[[Task[Any]], Any]] | None = None
         self._links: list[HubCallback] | None = None  # gevent rawlinks
         self._future: TaskFuture[Any] | None = None
@@ -225,7 +226,7 @@ class Task(Generic[T_co]):
             raise TaskCancelled(f'{self!r} was canceled')
         if self.exception is not None:
             raise self.exception
-        return self.result  # type: ignore[return-value]  # None only before completion
+        return cast('T_co', self.result)  # None only before completion
 
     def cancel(self) -> bool:
         """Cancel the task; return True if it is (or will end) canceled.
@@ -402,11 +403,11 @@ class Task(Generic[T_co]):
             self.status = TASK_STATUS_QUEUED
         return True
 
-    def _complete(self, ok: bool, value: Any) -> None:
+    def _complete(self, ok: bool, value: object) -> None:
         if ok:
-            self.result = value
+            self.result = cast('T_co', value)
         else:
-            self.exception = value
+            self.exception = cast(BaseException, value)
         self.time_completed = time.time()
         self.status = TASK_STATUS_COMPLETED
         self._handle = None
@@ -467,7 +468,7 @@ class Task(Generic[T_co]):
                 logger.exception('task done-callback %r failed', func)
 
 
-def _settle(waiter: Any) -> None:
+def _settle(waiter: asyncio.Future[None]) -> None:
     # In the awaiting coroutine's loop.
     if not waiter.done():
         waiter.set_result(None)
