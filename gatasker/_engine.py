@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import gevent
 from greenlet import getcurrent
@@ -38,37 +38,13 @@ from ._constants import (
 from ._errors import SupervisorNotRunning
 from ._logging import call_logged, logger
 from ._policies import Closable
-from ._policy_runtime import PolicyRuntime
+from ._policy_runtime import PolicyRuntime, SupervisorView
 from ._run import HubRun
 from ._statistics import PriorityCounters, tier_counters
 from ._task import Task, run_target
 
 #: How many ids of finished tasks ``mark_task_completed`` still recognises.
 RECENT_IDS = 10_000
-
-
-class SupervisorView(Protocol):
-    """What the engine reads of its supervisor: public settings, read when used."""
-
-    @property
-    def id(self) -> object:
-        """The supervisor's id (in events and errors)."""
-
-    @property
-    def timeout_warning(self) -> float | None:
-        """Seconds a task may wait to start before a warning is logged."""
-
-    @property
-    def timeout_warning_func(self) -> Callable[[Task[Any]], object] | None:
-        """Called with a task that waited ``timeout_warning`` seconds."""
-
-    @property
-    def timeout_critical(self) -> float | None:
-        """Seconds a task may wait to start before an error is logged."""
-
-    @property
-    def timeout_critical_func(self) -> Callable[[Task[Any]], object] | None:
-        """Called with a task that waited ``timeout_critical`` seconds."""
 
 
 def _observe(counters: PriorityCounters, task: Task[Any]) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 import gevent
 
@@ -24,10 +25,8 @@ from ._errors import TaskCancelled, TaskTimeout
 from ._logging import call_logged, logger
 from ._policies import Closable, RunState, interrupted_outcome
 from ._run import HubRun
+from ._statistics import PriorityCounters
 from ._task import Task, ask_to_stop
-
-if TYPE_CHECKING:
-    from ._engine import Engine
 
 
 @runtime_checkable
@@ -37,6 +36,57 @@ class Cancelable(Protocol):
     def cancel(self) -> object: ...
 
 
+class SupervisorView(Protocol):
+    """What the engine reads of its supervisor: public settings, read when used."""
+
+    @property
+    def id(self) -> object:
+        """The supervisor's id (in events and errors)."""
+
+    @property
+    def timeout_warning(self) -> float | None:
+        """Seconds a task may wait to start before a warning is logged."""
+
+    @property
+    def timeout_warning_func(self) -> Callable[[Task[Any]], object] | None:
+        """Called with a task that waited ``timeout_warning`` seconds."""
+
+    @property
+    def timeout_critical(self) -> float | None:
+        """Seconds a task may wait to start before an error is logged."""
+
+    @property
+    def timeout_critical_func(self) -> Callable[[Task[Any]], object] | None:
+        """Called with a task that waited ``timeout_critical`` seconds."""
+
+
+class TaskPath(Protocol):
+    """What the policies need of the task path (the supervisor's ``Engine``)."""
+
+    @property
+    def supervisor(self) -> SupervisorView:
+        """The settings of the supervisor it serves."""
+
+    @property
+    def counters(self) -> dict[int, dict[int, PriorityCounters]]:
+        """Per tier and priority: the counters behind ``statistics()``."""
+
+    def post(self, run: HubRun, handler: Callable[..., object], *args: object) -> None:
+        """Post ``handler(*args)`` to the run's mailbox."""
+
+    def end(self, run: HubRun, task: Task[Any], ok: bool, value: object) -> None:
+        """Complete *task* with its outcome."""
+
+    def release(self, run: HubRun, task: Task[Any]) -> None:
+        """Free the slot of a task whose run ended."""
+
+    def cancel_ran(self, task: Task[Any]) -> None:
+        """A task canceled while it ran ends CANCELED."""
+
+    def on_delay_over(self, run: HubRun, task: Task[Any], rated: bool = False) -> None:
+        """A task's wait outside the pool is over."""
+
+
 class PolicyRuntime:
     """The policies of an engine's tasks, carried out in the supervisor's hub.
 
@@ -44,7 +94,7 @@ class PolicyRuntime:
     ``interrupt`` (any thread).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: TaskPath) -> None:
         self._engine = engine
 
     def arm_limits(self, run: HubRun, task: Task[Any]) -> None:
