@@ -127,34 +127,64 @@ class Actor:
     # -- hooks ---------------------------------------------------------------
 
     def on_start(self) -> None:
-        """Called in the actor's greenlet before the first message."""
+        """Called in the actor's greenlet before the first message. Override it."""
 
     def on_receive(self, message: Any) -> Any:
-        """Handle one message; what it returns answers an ``ask``."""
+        """Handle one message. Override it; called in the actor's greenlet.
+
+        Args:
+            message: What `tell()` or `ask()` sent.
+
+        Returns:
+            object: The answer to an `ask()` (ignored for a `tell()`).
+        """
         raise NotImplementedError(f'{type(self).__name__} does not handle messages')
 
     def on_stop(self) -> None:
-        """Called in the actor's greenlet after the last message."""
+        """Called in the actor's greenlet after the last message. Override it."""
 
     def on_failure(self, exc: BaseException) -> bool | None:
-        """Called after a handler raised *exc*; return False (or re-raise *exc*)
-        to fail the actor: it stops, or its supervisor restarts it."""
+        """Called after a handler raised *exc*.
+
+        Override it to decide: the default keeps the actor running.
+
+        Args:
+            exc: What the handler raised.
+
+        Returns:
+            bool | None: False (or re-raising *exc*) fails the actor: it stops,
+                or its supervisor restarts it. Anything else keeps it running.
+        """
         return None
 
     def on_restart(self, exc: BaseException | None) -> None:
-        """Called in the actor's greenlet before ``on_start`` when a supervisor
-        restarts it; *exc* is the failure that caused the restart (None after a
-        normal end). The state was already rebuilt from the original arguments."""
+        """Called in the actor's greenlet before `on_start()` when restarted.
+
+        The state was already rebuilt from the original arguments.
+
+        Args:
+            exc: The failure that caused the restart; None after a normal end.
+        """
 
     def watch(self, other: Actor) -> None:
-        """Receive ``Terminated(other, reason)`` when *other* ends (at once if it
-        is not running). The watch ends with either actor. Any thread; never blocks."""
+        """Receive ``Terminated(other, reason)`` when *other* ends.
+
+        At once if *other* is not running. The watch ends with either actor.
+        Any thread; never blocks.
+
+        Args:
+            other: The actor to watch.
+        """
         if not isinstance(other, Actor):
             raise TypeError(f'watch() takes an actor, got {other!r}')
         watch(self._actor, cell_of(other), Terminated)
 
     def unwatch(self, other: Actor) -> None:
-        """Stop watching *other*. Any thread; never blocks."""
+        """Stop watching *other*. Any thread; never blocks.
+
+        Args:
+            other: An actor given to `watch()`.
+        """
         unwatch(self._actor, cell_of(other))
 
     # -- properties ---------------------------------------------------------------
@@ -187,7 +217,11 @@ class Actor:
         return self._actor.the_supervisor()
 
     def is_alive(self) -> bool:
-        """True while the actor takes messages. Any thread; never blocks."""
+        """Tell whether the actor takes messages. Any thread; never blocks.
+
+        Returns:
+            bool: True while the actor takes messages.
+        """
         core = self._actor
         return core.state == RUNNING and not core.stopping
 
@@ -239,12 +273,20 @@ class Actor:
         self._actor.greenlet = port.spawn_raw(self._main)
 
     def stop(self, wait: bool | float = True, drain: bool = False) -> bool:
-        """Stop after the message being handled; return False if not running.
+        """Stop after the message being handled.
 
         Messages still queued are dropped and counted in the log (pending
-        asks fail with ActorNotRunning), unless *drain* handles them first.
-        With *wait* (True or seconds) blocks until the actor ended —
-        cooperatively in a greenlet — except when called from its own handler.
+        asks fail with ``ActorNotRunning``), unless *drain* handles them
+        first.
+
+        Args:
+            wait: True (or seconds, at most) blocks until the actor ended —
+                cooperatively in a greenlet — except when called from its own
+                handler; False does not wait.
+            drain: Handle the queued messages before stopping.
+
+        Returns:
+            bool: True if it was running, False if not.
         """
         limit = None if wait is True or wait is False else check_timeout(wait, 'wait')
         core = self._actor

@@ -75,16 +75,38 @@ class TaskOwner(Protocol):
 class Task(Generic[T_co]):
     """One unit of work queued on a supervisor.
 
-    A task is created by :meth:`TaskSupervisor.put_task` or by calling a
-    :func:`background_task`; it is never constructed directly. Its fields
-    may be read from any thread. It ends COMPLETED (with ``result`` or
+    A task is created by `TaskSupervisor.put_task()` or by calling a
+    `background_task()`; it is never constructed directly. Its fields may be
+    read from any thread. It ends COMPLETED (with ``result`` or
     ``exception``) or CANCELED, exactly once.
 
-    ``Task[T]`` is generic in what its target returns. Besides
-    :meth:`wait` and :meth:`get` it works with ``gevent.wait``/``joinall``/
-    ``iwait`` (from any greenlet of any hub), ``await task`` (on any asyncio
-    loop), and, through :meth:`future`, with ``concurrent.futures`` and
-    ``asyncio.wrap_future``.
+    ``Task[T]`` is generic in what its target returns. Besides `wait()` and
+    `get()` it works with ``gevent.wait``/``joinall``/``iwait`` (from any
+    greenlet of any hub), ``await task`` (on any asyncio loop), and, through
+    `future()`, with ``concurrent.futures`` and ``asyncio.wrap_future``.
+
+    Attributes:
+        id: The task id, unique among the running tasks of its supervisor.
+        tt: Its tier: ``TT_THREAD``, ``TT_GREENLET``, ``TT_MP`` or
+            ``TT_COROUTINE``.
+        priority: ``TASK_CRITICAL``, ``TASK_HIGH``, ``TASK_NORMAL`` or
+            ``TASK_LOW``.
+        status: One of the ``TASK_STATUS_*`` codes.
+        result: What the target returned (None until then).
+        exception: What the target raised, or None.
+        name: The name given to `put_task()`, or None.
+        target: The function it runs.
+        args: Its positional arguments.
+        kwargs: Its keyword arguments.
+        callback: Called with the result on success, or None.
+        delay: The *delay* given to `put_task()` (seconds), or None.
+        worker: The worker it runs for, or None.
+        loop: The aloop of a coroutine task, or None.
+        policy: The limits, retries and rate it runs under, or None.
+        attempts: How many times the target was started (retries count).
+        time_queued: When it was queued (``time.time()``).
+        time_started: When it started, or None.
+        time_completed: When it ended, or None.
     """
 
     __slots__ = (
@@ -176,49 +198,97 @@ class Task(Generic[T_co]):
     # -- state, readable from anywhere ------------------------------------
 
     def is_started(self) -> bool:
-        """True once the task began running (also after it completed)."""
+        """Tell whether the task began running. Any thread; never blocks.
+
+        Returns:
+            bool: True once the task began running (also after it completed).
+        """
         return self.status in (TASK_STATUS_STARTED, TASK_STATUS_COMPLETED)
 
     def is_completed(self) -> bool:
-        """True once the target returned or raised."""
+        """Tell whether the target returned or raised. Any thread; never blocks.
+
+        Returns:
+            bool: True once the target returned or raised.
+        """
         return self.status == TASK_STATUS_COMPLETED
 
     def is_canceled(self) -> bool:
-        """True if the task was canceled (before it started, or stopped while it ran)."""
+        """Tell whether the task was canceled. Any thread; never blocks.
+
+        Returns:
+            bool: True if it was canceled (before it started, or stopped while
+                it ran).
+        """
         return self.status == TASK_STATUS_CANCELED
 
     def done(self) -> bool:
-        """True once the task is COMPLETED or CANCELED. Any thread; never blocks."""
+        """Tell whether the task ended. Any thread; never blocks.
+
+        Returns:
+            bool: True once the task is COMPLETED or CANCELED.
+        """
         return self._done.is_set()
 
     def cancelled(self) -> bool:
-        """True if the task was canceled (``concurrent.futures`` spelling of
-        :meth:`is_canceled`). Any thread; never blocks."""
+        """Tell whether the task was canceled (``concurrent.futures`` spelling).
+
+        Any thread; never blocks.
+
+        Returns:
+            bool: The same as `is_canceled()`.
+        """
         return self.status == TASK_STATUS_CANCELED
 
     def running(self) -> bool:
-        """True while the target runs. Any thread; never blocks."""
+        """Tell whether the target runs now. Any thread; never blocks.
+
+        Returns:
+            bool: True while the target runs.
+        """
         return self.status == TASK_STATUS_STARTED
 
     def successful(self) -> bool:
-        """True once the target returned without raising (gevent's spelling).
-        Any thread; never blocks."""
+        """Tell whether the target returned without raising (gevent's spelling).
+
+        Any thread; never blocks.
+
+        Returns:
+            bool: True once the target returned without raising.
+        """
         return self.status == TASK_STATUS_COMPLETED and self.exception is None
 
     # -- waiting -----------------------------------------------------------
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the task is completed or canceled; return whether it is.
+        """Wait until the task is completed or canceled.
 
         Blocks: cooperatively in a greenlet, or the calling OS thread.
+
+        Args:
+            timeout: Seconds to wait at most; None waits as long as it takes.
+
+        Returns:
+            bool: True if the task is done, False if *timeout* ran out first.
         """
         return self._done.wait(check_timeout(timeout))
 
     def get(self, timeout: float | None = None) -> T_co:
         """Wait for the task and return its result, or raise its exception.
 
-        Raises the builtin TimeoutError if it is not done within *timeout*
-        seconds, and TaskCancelled if it was canceled. Blocks like :meth:`wait`.
+        Blocks like `wait()`.
+
+        Args:
+            timeout: Seconds to wait at most; None waits as long as it takes.
+
+        Returns:
+            T_co: What the target returned.
+
+        Raises:
+            TimeoutError: The builtin one: the task is not done within
+                *timeout* seconds.
+            TaskCancelled: The task was canceled.
+            BaseException: Whatever the target raised.
         """
         if not self._done.wait(check_timeout(timeout)):
             raise TimeoutError(f'{self!r} did not complete within {timeout} s')
@@ -229,15 +299,19 @@ class Task(Generic[T_co]):
         return cast('T_co', self.result)  # None only before completion
 
     def cancel(self) -> bool:
-        """Cancel the task; return True if it is (or will end) canceled.
+        """Cancel the task.
 
         A task that has not started is canceled at once. A running greenlet,
         process or coroutine task is stopped the way its tier allows
-        (TaskCancelled raised in its greenlet, its worker process killed, its
-        asyncio task cancelled) and ends CANCELED; a running thread task only
-        if its code calls :func:`gatasker.checkpoint` (it ends at the next
-        one), else this returns False. A completed task returns False. May be
-        called from any thread or greenlet; never blocks.
+        (``TaskCancelled`` raised in its greenlet, its worker process killed,
+        its asyncio task cancelled) and ends CANCELED; a running thread task
+        only if its code calls `gatasker.checkpoint()` (it ends at the next
+        one). Any thread or greenlet; never blocks.
+
+        Returns:
+            bool: True if the task is (or will end) canceled; False for a
+                completed task and for a running thread task that does not
+                call ``checkpoint()``.
         """
         with state_lock:
             status = self.status
@@ -270,6 +344,9 @@ class Task(Generic[T_co]):
         cooperatively but should not block its OS thread; when the task is
         already done, it runs at once in the caller. What *fn* raises is
         logged, never propagated. Any thread or greenlet; never blocks.
+
+        Args:
+            fn: Called with the task.
         """
         if not callable(fn):
             raise TypeError(f'add_done_callback() needs a callable, got {fn!r}')
@@ -280,13 +357,16 @@ class Task(Generic[T_co]):
             task, functools.partial(_call_done_callback, fn)))
 
     def rawlink(self, callback: Callable[[Task[T_co]], object]) -> None:
-        """gevent's wait protocol: call ``callback(task)`` in the caller's hub once done.
+        """Call ``callback(task)`` in the caller's hub once done (gevent's protocol).
 
         This is what lets ``gevent.wait``, ``gevent.joinall`` and
         ``gevent.iwait`` wait for tasks, from any greenlet of any hub (a plain
-        thread gets a hub). *callback* runs in a callback of that hub and
-        must not block. Call it from the thread whose hub should run
+        thread gets a hub). Call it from the thread whose hub should run
         *callback*; never blocks.
+
+        Args:
+            callback: Called with the task in a callback of that hub; must not
+                block.
         """
         if not callable(callback):
             raise TypeError(f'rawlink() needs a callable, got {callback!r}')
@@ -303,9 +383,12 @@ class Task(Generic[T_co]):
         link.fire(self)  # done: still through the hub, as gevent's own objects do
 
     def unlink(self, callback: Callable[[Task[T_co]], object]) -> None:
-        """Undo :meth:`rawlink` for *callback* (no-op if it is not linked).
+        """Undo `rawlink()` for *callback* (no-op if it is not linked).
 
         Call it from the thread that linked it; never blocks.
+
+        Args:
+            callback: What was given to `rawlink()`.
         """
         me = real_thread_id()
         with state_lock:
@@ -350,12 +433,14 @@ class Task(Generic[T_co]):
     def future(self) -> concurrent.futures.Future[T_co]:
         """A ``concurrent.futures.Future`` that follows this task.
 
-        It is done when the task is: with the task's result or exception,
-        or cancelled. Cancelling it cancels the task (and fails, returning
-        False, once the task has started). Use it for ``result(timeout)``,
+        It is done when the task is: with the task's result or exception, or
+        cancelled. Cancelling it cancels the task (and fails, returning False,
+        once the task has started). Use it for ``result(timeout)``,
         ``exception(timeout)``, ``concurrent.futures.wait``/``as_completed``
-        and ``asyncio.wrap_future``. The same future is returned on every
-        call. Any thread or greenlet; never blocks.
+        and ``asyncio.wrap_future``. Any thread or greenlet; never blocks.
+
+        Returns:
+            concurrent.futures.Future: The same future on every call.
         """
         future = self._future
         if future is None:

@@ -262,15 +262,27 @@ class BackgroundWorker(Actor):
         return self.start(*args, **kwargs)
 
     def is_active(self) -> bool:
-        """True while the worker runs. Never blocks."""
+        """Tell whether the worker runs. Any thread; never blocks.
+
+        Returns:
+            bool: True while the worker runs.
+        """
         return self.is_alive()
 
     def is_started(self) -> bool:
-        """True while the worker runs (atasker's name). Never blocks."""
+        """Tell whether the worker runs (atasker's name). Never blocks.
+
+        Returns:
+            bool: True while the worker runs.
+        """
         return self.is_alive()
 
     def is_stopped(self) -> bool:
-        """True when the worker does not run. Never blocks."""
+        """Tell whether the worker does not run. Never blocks.
+
+        Returns:
+            bool: True when the worker does not run.
+        """
         return not self.is_alive()
 
     # -- running the executor ------------------------------------------------------
