@@ -1,7 +1,7 @@
 """Reserve accounting and strict priority order for one execution tier.
 
 Pure logic: no gevent, no threads, no clocks. The supervisor owns one
-:class:`Admission` per tier and touches it only from its own greenlet, so
+`Admission` per tier and touches it only from its own greenlet, so
 nothing here needs a lock.
 
 A tier has ``pool_size`` slots for LOW work, ``reserve_normal`` more slots

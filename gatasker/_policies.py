@@ -1,9 +1,9 @@
 """Task policies: run-time limits, retries with backoff, rate limits.
 
-A :class:`TaskPolicy` is what ``put_task(timeout=..., retries=...)``,
+A `TaskPolicy` is what ``put_task(timeout=..., retries=...)``,
 ``background_task(rate=...)`` or a worker's ``timeout=`` asked for; it is
 immutable and may be shared by many tasks (a decorated function's tasks share
-its rate bucket). A :class:`RunState` is what one task needs while it runs
+its rate bucket). A `RunState` is what one task needs while it runs
 under a policy or is asked to stop: the interruption asked for, the limit
 timers. Tasks with neither carry ``None`` in both, and the supervisor's fast
 path checks only that.
@@ -160,9 +160,9 @@ class RunState:
     """What a running task carries while a limit or a stop request applies to it.
 
     ``pending`` is the interruption asked for (a TaskTimeout or a
-    TaskCancelled): the tiers raise it where they can, :func:`checkpoint`
+    TaskCancelled): the tiers raise it where they can, `checkpoint()`
     raises it in cooperating code, and the task's end is reported as it.
-    ``cooperative`` is set once the task's code called :func:`checkpoint`.
+    ``cooperative`` is set once the task's code called `checkpoint()`.
     ``timers`` are the limit timers of the current run (hub thread only).
     """
 

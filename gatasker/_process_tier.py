@@ -2,12 +2,12 @@
 
 What runs them, the *backend*, is one of:
 
-* gatasker's own :class:`~gatasker._process_pool.ProcessPool` (the default);
+* gatasker's own `ProcessPool` (the default);
 * any ``concurrent.futures.Executor`` — its futures are awaited through a
   done-callback that posts to the supervisor's inbox (thread-safe), never
   with a blocking ``.result()``; an executor with a
   ``submit_task(fn, args, kwargs, priority, name)`` method (such as
-  :class:`gatasker.contrib.dask.DaskExecutor`) gets the task's priority too;
+  `gatasker.contrib.dask.DaskExecutor`) gets the task's priority too;
 * a ``multiprocessing.pool.Pool`` (atasker's ``mp_pool``), through
   ``apply_async`` callbacks.
 

@@ -4,7 +4,7 @@ A task also speaks the future protocols that do not clash with its atasker
 fields (``result`` and ``exception`` stay attributes): ``done()``,
 ``cancelled()``, ``running()``, ``add_done_callback()``, gevent's
 ``rawlink``/``unlink`` and ``await``. The ``concurrent.futures`` protocol
-proper is served by :meth:`Task.future` (see ``_futures.py``).
+proper is served by `Task.future()` (see ``_futures.py``).
 """
 
 from __future__ import annotations
@@ -530,7 +530,7 @@ class Task(Generic[T_co]):
         func(self)
 
     def _remove_done_callback(self, func: Callable[[Task[Any]], Any]) -> None:
-        """Undo :meth:`_add_done_callback` (no-op if *func* already ran)."""
+        """Undo `_add_done_callback()` (no-op if *func* already ran)."""
         with state_lock:
             if self._callbacks is not None and func in self._callbacks:
                 self._callbacks.remove(func)
