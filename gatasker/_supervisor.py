@@ -27,9 +27,11 @@ from typing import Any, TypeVar, overload
 import gevent
 from zope.interface import implementer
 
-from ._actor_support import ActorSupport
+from ._actor_registry import ActorRegistry, is_worker
 from ._admission import Admission, Limits
-from ._aloop_support import ALoopSupport
+from ._aloop import ALoop
+from ._aloops import ALoops
+from ._async_jobs import AsyncJob, AsyncJobScheduler
 from ._bridge import (
     Inbox,
     Latch,
@@ -53,6 +55,7 @@ from ._constants import (
     check_priority,
     check_tt,
 )
+from ._coroutines import CoroutineObject, start_on_aloop
 from ._engine import Engine
 from ._errors import SupervisorNotRunning
 from ._fork import EXIT_GRACE, RunningSupervisors
@@ -64,14 +67,14 @@ from ._logging import call_logged, logger
 from ._policies import TaskPolicy, eta_delay
 from ._port import ActorHost, HubPort
 from ._process_child import PREPARING_ENV
-from ._process_pool import check_not_preparing
-from ._process_support import ProcessSupport
+from ._process_config import Backend, ProcessConfig
+from ._process_pool import EXIT_TIMEOUT, ProcessPool, check_not_preparing
+from ._process_tier import ProcessTier
 from ._run import HubRun
+from ._sizes import merge_limits, merge_thread_sizes
 from ._statistics import (
-    ActorStatistics,
     HubStatistics,
     PriorityStatistics,
-    ProcessPoolStatistics,
     SupervisorStatistics,
     TierStatistics,
 )
@@ -89,40 +92,27 @@ _supervisor_ids = itertools.count(1)
 STOP_LOG_NAMES = 5
 
 STOPPED, STARTING, RUNNING, STOPPING = 'stopped', 'starting', 'running', 'stopping'
-_THREAD_KEYS = frozenset({'pool_size', 'reserve_normal', 'reserve_high', 'min_size', 'max_size'})
-_POOL_KEYS = frozenset({'pool_size', 'reserve_normal', 'reserve_high'})
-
-
-def _merge_limits(old: Limits, kwargs: dict[str, Any], allowed: frozenset[str],
-                  what: str) -> Limits:
-    unknown = set(kwargs) - allowed
-    if unknown:
-        raise TypeError(f'{what}() got unexpected keyword arguments: {sorted(unknown)}')
-    return Limits(
-        pool_size=kwargs.get('pool_size', old.pool_size),
-        reserve_normal=kwargs.get('reserve_normal', old.reserve_normal),
-        reserve_high=kwargs.get('reserve_high', old.reserve_high),
-    )
 
 
 
 
-class _SupervisorCore:
-    """The supervisor's core: life cycle, mailbox, dispatch, greenlet and thread tiers.
-
-    :class:`TaskSupervisor` adds the actors, aloops and process tier through
-    mixins that override the ``_init_extensions`` ... ``_extend_info`` hooks
-    and call ``super()``.
+@implementer(ISupervisor)
+class TaskSupervisor:
+    """Owns the execution tiers and runs tasks by priority with reserves.
 
     ``TaskSupervisor(supervisor_id=None, **pool_kwargs)``: *pool_kwargs* are
     the thread tier's sizes (``pool_size``, ``reserve_normal``,
     ``reserve_high``, ``min_size``, ``max_size``). Every method may be
     called from any OS thread and any greenlet.
 
-    In a process whose ``threading`` is monkey-patched, :meth:`start` from
+    In a process whose ``threading`` is monkey-patched, `start` from
     the main thread runs the supervisor in that thread's hub (*embedded*
     mode); otherwise in a daemon OS thread named ``supervisor_<id>_hub``
     (*threaded* mode).
+
+    It holds its parts: the run (`HubRun`, from `start` to the end of
+    `stop`), the actor registry, the aloops, the process tier's
+    configuration; the task path is the engine's.
     """
 
     #: Seconds the atexit hook waits for queued work of a forgotten supervisor.
@@ -131,8 +121,8 @@ class _SupervisorCore:
     def __init__(self, supervisor_id: Any = None, **pool_kwargs: Any) -> None:
         thread_kwargs = {'pool_size': 15, 'reserve_normal': 5, 'reserve_high': 5}
         thread_kwargs.update(pool_kwargs)
-        self._thread_sizes = self._thread_sizes_from(
-            ThreadSizes(Limits()), thread_kwargs, 'TaskSupervisor')
+        self._thread_sizes = merge_thread_sizes(ThreadSizes(Limits()), thread_kwargs,
+                                                'TaskSupervisor')
         if supervisor_id is None:
             supervisor_id = f'supervisor{next(_supervisor_ids)}'
         self.id = supervisor_id
@@ -142,7 +132,6 @@ class _SupervisorCore:
         self.timeout_warning_func: Callable[[Task[Any]], Any] | None = None
         self.timeout_critical: float | None = None
         self.timeout_critical_func: Callable[[Task[Any]], Any] | None = None
-        self.default_aloop: Any = None
         self._state = STOPPED
         self._state_lock = allocate_lock()
         self._run: HubRun | None = None
@@ -158,15 +147,14 @@ class _SupervisorCore:
                               check_quiet=self._check_quiet, maybe_finish=self._maybe_finish,
                               sizes=self._tier_sizes)
         self._watch_threshold: float | None = None
-        self._init_extensions()
-
-    def _init_extensions(self) -> None:
-        """Hook for the tiers and registries added by other modules."""
+        self._actors = ActorRegistry()
+        self._aloops = ALoops(self)
+        self._processes = ProcessConfig()
 
     def __repr__(self) -> str:
         return f'<TaskSupervisor {self.id!r} {self._state}>'
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> TaskSupervisor:
         self.start()
         return self
 
@@ -175,58 +163,113 @@ class _SupervisorCore:
 
     # -- sizes -------------------------------------------------------------
 
-    @staticmethod
-    def _thread_sizes_from(old: ThreadSizes, kwargs: dict[str, Any], what: str) -> ThreadSizes:
-        unknown = set(kwargs) - _THREAD_KEYS
-        if unknown:
-            raise TypeError(f'{what}() got unexpected keyword arguments: {sorted(unknown)}')
-        limits = _merge_limits(old.limits, {k: v for k, v in kwargs.items() if k in _POOL_KEYS},
-                               _POOL_KEYS, what)
-        explicit_max = 'max_size' in kwargs or old.max_size != ThreadSizes(old.limits).max_size
-        max_size = kwargs.get('max_size', old.max_size if explicit_max else None)
-        return ThreadSizes(limits, kwargs.get('min_size', old.min_size), max_size)
-
     def set_thread_pool(self, **kwargs: Any) -> None:
         """Set the thread tier's ``pool_size``, ``reserve_normal``,
         ``reserve_high``, ``min_size`` and ``max_size``; keys not given keep
         their value. Takes effect at once when running; running tasks are
         never stopped. Never blocks.
         """
-        self._thread_sizes = self._thread_sizes_from(self._thread_sizes, kwargs, 'set_thread_pool')
+        self._thread_sizes = merge_thread_sizes(self._thread_sizes, kwargs, 'set_thread_pool')
         self._post_if_running(self._engine.on_resize, TT_THREAD)
 
     def set_greenlet_pool(self, **kwargs: Any) -> None:
         """Set the greenlet tier's ``pool_size``, ``reserve_normal`` and
         ``reserve_high``; keys not given keep their value. Never blocks.
         """
-        self._greenlet_limits = _merge_limits(self._greenlet_limits, kwargs, _POOL_KEYS,
-                                              'set_greenlet_pool')
+        self._greenlet_limits = merge_limits(self._greenlet_limits, kwargs, 'set_greenlet_pool')
         self._post_if_running(self._engine.on_resize, TT_GREENLET)
 
-    def _limits(self, tt: int) -> Any:
+    def set_mp_pool(self, *, executor: object = None, **kwargs: int) -> None:
+        """Set the process tier's sizes and optionally the executor that runs its tasks.
+
+        Keys not given keep their value. Without an executor and without
+        `create_mp_pool`, the built-in pool runs ``pool_size + reserve_normal
+        + reserve_high`` processes, started in the background once the
+        supervisor runs (as atasker's pool was created here).
+
+        Args:
+            executor: any ``concurrent.futures.Executor`` (or a
+                ``multiprocessing`` pool) to run TT_MP tasks; the supervisor
+                never shuts it down.
+            **kwargs: ``pool_size``, ``reserve_normal``, ``reserve_high``.
+
+        Raises:
+            TypeError: an unknown key, a size that is not an int or an
+                executor that is none; ValueError: a negative size. Nothing
+                changes then.
+
+        Before or after `start`; any thread; never blocks.
+        """
+        backend = self._processes.configure(executor, kwargs, running=self.mode is not None)
+        if backend is not None:
+            self._post_if_running(self._on_mp_backend, backend)
+        self._post_if_running(self._engine.on_resize, TT_MP)
+
+    def create_mp_pool(self, processes: int | None = None, **kwargs: Any) -> ProcessPool:
+        """Make gatasker's built-in process pool the process tier's backend and return it.
+
+        Unless `set_mp_pool` set sizes, the tier's ``pool_size`` becomes
+        *processes*. The processes start in the background once the
+        supervisor runs, so the first task does not wait for one.
+
+        Args:
+            processes: how many worker processes; the CPU count by default.
+            **kwargs: ``initializer``, ``initargs``, ``maxtasksperchild``,
+                ``start_method`` (``'fork'``, the default, or ``'spawn'``;
+                see `ProcessPool`).
+
+        Returns:
+            The new pool.
+
+        Raises:
+            TypeError: an unknown keyword; ValueError/TypeError from
+                `ProcessPool` for a bad value. Nothing changes then.
+
+        Before or after `start`; any thread; never blocks.
+        """
+        pool = self._processes.create_pool(processes, kwargs)
+        self._post_if_running(self._on_mp_backend, pool)
+        self._post_if_running(self._engine.on_resize, TT_MP)
+        return pool
+
+    @property
+    def mp_pool(self) -> Any:
+        """What runs TT_MP tasks: the built-in `ProcessPool` or the executor set.
+
+        Assign any ``concurrent.futures.Executor`` (or a ``multiprocessing``
+        pool, as in atasker) to run them there; None restores a built-in pool.
+        The supervisor never shuts down an executor it was given. Any thread;
+        never blocks.
+        """
+        return self._processes.pool
+
+    @mp_pool.setter
+    def mp_pool(self, pool: object) -> None:
+        self._post_if_running(self._on_mp_backend, self._processes.replace(pool))
+
+    def _on_mp_backend(self, run: HubRun, backend: Backend) -> None:
+        tier = run.tiers.get(TT_MP)
+        if isinstance(tier, ProcessTier):
+            tier.set_backend(backend)
+
+    def _limits(self, tt: int) -> Limits:
         if tt == TT_THREAD:
             return self._thread_sizes.limits
         if tt == TT_GREENLET:
             return self._greenlet_limits
-        return self._extension_limits(tt)
+        return self._processes.limits
 
     def _tier_sizes(self, tt: int) -> tuple[Limits, object]:
         """Tier *tt*'s admission limits and what its ``resize`` takes."""
         limits = self._limits(tt)
         return limits, self._thread_sizes if tt == TT_THREAD else limits
 
-    def _extension_limits(self, tt: int) -> Limits:
-        raise NotImplementedError(f'the {TIER_NAMES[tt]} tier is not available')
-
     def _make_tier(self, tt: int, done: Callable[[Task[Any], bool, Any], None]) -> Any:
         if tt == TT_THREAD:
             return ThreadTier(done, self._thread_sizes)
         if tt == TT_GREENLET:
             return GreenletTier(done, self._greenlet_limits)
-        return self._make_extension_tier(tt, done)
-
-    def _make_extension_tier(self, tt: int, done: Callable[[Task[Any], bool, Any], None]) -> Any:
-        return None
+        return self._processes.make_tier(done)
 
     # -- life cycle ----------------------------------------------------------
 
@@ -308,14 +351,10 @@ class _SupervisorCore:
             self._run = run
             self._state = RUNNING
             self._engine.accept(run)
-        assert isinstance(self, TaskSupervisor)  # until the mixins are merged into it
         _running.add(self, self._after_fork_in_child)
         self._restart_watchdog(run)
-        self._on_started()
+        self._actors.start_forked()
         logger.debug('supervisor %s started (%s)', self.id, mode)
-
-    def _on_started(self) -> None:
-        """Hook run after a start, in the caller's thread."""
 
     def _open_run(self, mode: str) -> HubRun:
         """A new run in the calling thread's hub, its tiers started."""
@@ -498,7 +537,8 @@ class _SupervisorCore:
             run.ignored.add(me.id)
             if me.worker is not None:
                 run.callers.add(id(me.worker))
-        self._note_callers(run)
+        self._actors.note_callers(run.callers)
+        self._aloops.note_callers(run.callers, run.ignored_loops, list(self._engine.tasks.values()))
         run.cancel_running = cancel_tasks
         done = Latch()
         self._post(run, self._on_stop, run, deadline, stop_schedulers,
@@ -515,13 +555,9 @@ class _SupervisorCore:
             # a greenlet of the hub thread itself cannot wait for it to end.)
             remaining = self._remaining(deadline)
             run.exited.wait(EXIT_GRACE if remaining is None else max(remaining, EXIT_GRACE))
-        assert isinstance(self, TaskSupervisor)  # until the mixins are merged into it
         _running.discard(self)
         logger.debug('supervisor %s stopped', self.id)
         return True
-
-    def _note_callers(self, run: HubRun) -> None:
-        """Hook: add to ``run.callers`` the actors and aloops whose code calls stop()."""
 
     def _on_stop(self, run: HubRun, deadline: float | None, stop_schedulers: bool,
                  cancel: bool, done: Latch) -> None:
@@ -543,7 +579,8 @@ class _SupervisorCore:
                 self._call_in_mailbox(run, self._check_quiet, run)
                 if not run.quiet.wait(self._remaining(deadline)):
                     self._call_in_mailbox(run, self._cancel_waiting, run)
-            self._stop_extensions(run, deadline)
+            self._aloops.stop_all(run.callers, deadline)
+            self._close_processes(run, deadline)
             self._call_in_mailbox(run, self._warn_abandoned, run)
             self._call_in_mailbox(run, self._close_tiers, run)  # may end the mailbox
         except Exception:
@@ -554,8 +591,35 @@ class _SupervisorCore:
             run.stopped.set()
             done.set()
 
-    def _stop_extensions(self, run: HubRun, deadline: float | None) -> None:
-        """Hook: stop aloops and the like, within *deadline*."""
+    def _close_processes(self, run: HubRun, deadline: float | None) -> None:
+        """Close the process tier once its tasks ended (or kill them once *deadline*
+        passed), so that stop() returns after the worker processes are gone.
+
+        In the stop sequence's greenlet, once the queued work is done (or the
+        wait ran out).
+        """
+        admission = run.admissions.get(TT_MP)
+        if admission is None:
+            return
+        kill = False
+        if admission.running:
+            if deadline is None or time.monotonic() < deadline:
+                return  # tasks still run: the tier closes when they end
+            kill = True  # the wait ran out: unlike threads, processes can be stopped
+        closed = Latch()
+        self._call_in_mailbox(run, self._close_mp, run, kill, closed)
+        closed.wait(EXIT_TIMEOUT + 1.0)
+
+    def _close_mp(self, run: HubRun, kill: bool, closed: Latch) -> None:
+        tier = run.tiers.get(TT_MP)
+        if not isinstance(tier, ProcessTier):
+            closed.set()
+            return
+
+        def on_closed() -> None:
+            closed.set()
+
+        tier.close(kill, on_closed)
 
     def _call_in_mailbox(self, run: HubRun, handler: Callable[..., Any], *args: Any) -> None:
         """Run *handler* in the mailbox greenlet and wait for it (from another greenlet)."""
@@ -572,16 +636,13 @@ class _SupervisorCore:
 
     def _stop_schedulers(self, run: HubRun, deadline: float | None) -> None:
         objects = list(self._schedulers.values()) + list(self._sync_schedulers.values())
-        objects += self._extension_schedulers()
+        objects += self._actors.actors()  # stop() stops every running actor and worker first
         greenlets = [gevent.spawn(call_logged, 'stopping %r',
                                   # an actor whose code is in stop() ends once it returns
                                   functools.partial(obj.stop, wait=False)
                                   if id(obj) in run.callers else obj.stop)
                      for obj in objects]
         gevent.joinall(greenlets, timeout=self._remaining(deadline))
-
-    def _extension_schedulers(self) -> list[Any]:
-        return []
 
     # -- mailbox handlers (run only in the supervisor's greenlet) ----------------
 
@@ -625,9 +686,8 @@ class _SupervisorCore:
         return (task.tt == TT_COROUTINE and bool(run.ignored_loops)
                 and self._loop_of(task) in run.ignored_loops)
 
-    def _loop_of(self, task: Task[Any]) -> Any:
-        """Hook: the aloop a coroutine task runs on."""
-        return None
+    def _loop_of(self, task: Task[Any]) -> ALoop | None:
+        return self._aloops.loop_of(task)
 
     def _close_tiers(self, run: HubRun) -> None:
         run.closing = True
@@ -644,12 +704,17 @@ class _SupervisorCore:
             run.finished = True
 
     def _check_coroutine_loop(self, loop: Any) -> None:
-        """Hook: raise RuntimeError at the call when no aloop can run a coroutine task."""
-        raise RuntimeError('coroutine tasks need an aloop, and this release has no aloops yet')
+        """Raise RuntimeError at the call when no aloop can run a coroutine task."""
+        self._aloops.pick(loop)
 
     def _run_coroutine_task(self, task: Task[Any]) -> None:
-        """Hook: hand a TT_COROUTINE task to its aloop."""
-        self._engine.fail(task, RuntimeError('no aloop is available for coroutine tasks'))
+        """Hand a TT_COROUTINE task to its aloop (in the supervisor's greenlet)."""
+        run = task._run
+        assert isinstance(run, HubRun)
+        start_on_aloop(
+            task, functools.partial(self._aloops.pick, task.loop, task.worker is not None),
+            functools.partial(self._engine.task_done, run),
+            functools.partial(self._engine.policies.arm_limits, run, task))
 
     # -- tasks ---------------------------------------------------------------
 
@@ -741,8 +806,6 @@ class _SupervisorCore:
         run = self._running_run()
         if tt == TT_COROUTINE:
             self._check_coroutine_loop(loop)
-        elif tt not in run.admissions:
-            self._extension_limits(tt)  # raises the tier's own error
         if task_id is None:
             task_id = new_task_id()
         elif self._engine.live_task(task_id) is not None:
@@ -761,15 +824,14 @@ class _SupervisorCore:
         started; a greenlet-tier run that may start at once runs in the calling
         (worker's) greenlet and is done when this returns."""
         run = self._running_run()
-        if tt not in run.admissions:
-            self._extension_limits(tt)  # raises the tier's own error
         task_id = kwargs['_task_id'] = new_task_id()
         task: Task[Any] = Task(self._engine, task_id, tt, target, args, kwargs, None, priority,
                                None, worker, None, None, policy)
         return self._engine.submit(run, task, here=tt == TT_GREENLET)
 
     def _prepare_task(self, task: Task[Any]) -> None:
-        """Hook: check or prepare a task in the caller, before it is queued (may raise)."""
+        """Check a task in the caller, before it is queued (may raise)."""
+        self._processes.check_task(task)
 
     def mark_task_completed(self, task: Task[Any] | None = None, task_id: Any = None,
                             **_: Any) -> bool:
@@ -797,6 +859,153 @@ class _SupervisorCore:
         atasker's. Never blocks."""
         return self._engine.live_tasks()
 
+    # -- aloops and async jobs ------------------------------------------------
+
+    @property
+    def default_aloop(self) -> ALoop | None:
+        """The aloop coroutine tasks and async workers use when given none, or None."""
+        return self._aloops.default
+
+    @default_aloop.setter
+    def default_aloop(self, aloop: ALoop | None) -> None:
+        self._aloops.default = aloop
+
+    def create_aloop(self, name: str, daemon: bool = False, start: bool = True,
+                     default: bool = False) -> ALoop | bool:
+        """Create an aloop (an asyncio loop in its own OS thread) named *name*.
+
+        Args:
+            name: a non-empty str, unique in this supervisor.
+            daemon: run the loop's thread as a daemon thread.
+            start: start the loop at once.
+            default: make it the default aloop.
+
+        Returns:
+            The new `ALoop`; False (an error is logged) if the name is taken.
+
+        Raises:
+            TypeError: *name* is not a non-empty str.
+
+        Any thread; blocks until the loop's thread is up when *start*.
+        """
+        return self._aloops.create(name, daemon, start, default)
+
+    def get_aloop(self, name: str | None = None) -> ALoop | None:
+        """The aloop named *name*, or the default aloop; None if there is none.
+
+        Any thread; never blocks.
+        """
+        return self._aloops.get(name)
+
+    def set_default_aloop(self, aloop: ALoop | str) -> None:
+        """Make *aloop* (an `ALoop` or a name) the default one.
+
+        Raises:
+            LookupError: no aloop of that name.
+
+        Any thread; never blocks.
+        """
+        self._aloops.default = self._aloops.resolve(aloop)
+
+    def start_aloop(self, name: str) -> bool:
+        """Start the aloop *name*; False if it runs already.
+
+        Raises:
+            LookupError: no aloop of that name.
+
+        Any thread; blocks until the loop's thread is up.
+        """
+        return self._aloops.resolve(name).start()
+
+    def stop_aloop(self, name: str, wait: bool | float = True, cancel_tasks: bool = False) -> bool:
+        """Stop the aloop *name* (see `ALoop.stop`); False if it was not running.
+
+        Raises:
+            LookupError: no aloop of that name.
+
+        Any thread; blocks (cooperatively in a greenlet) up to *wait*.
+        """
+        return self._aloops.resolve(name).stop(wait=wait, cancel_tasks=cancel_tasks)
+
+    def create_async_job_scheduler(self, name: str, aloop: ALoop | str | None = None,
+                                   start: bool = True, default: bool = False
+                                   ) -> AsyncJobScheduler | bool:
+        """Create a job scheduler named *name* on *aloop* (default: the default aloop).
+
+        The first one created (or one created with ``default=True``) is the
+        default job scheduler. *start* is kept for atasker code: a scheduler
+        runs its jobs once they are created.
+
+        Returns:
+            The new `AsyncJobScheduler`; False (an error is logged) if the
+            name is taken.
+
+        Raises:
+            LookupError: no aloop of that name; RuntimeError: there is no
+                aloop or it does not run.
+
+        Any thread; never blocks.
+        """
+        return self._aloops.create_job_scheduler(name, aloop, default)
+
+    def create_async_job(self, scheduler: AsyncJobScheduler | str | None = None, *,
+                         target: Callable[..., object], args: tuple[object, ...] = (),
+                         kwargs: dict[str, object] | None = None, interval: float | None = None,
+                         timer: float = 0, number: int = 0) -> AsyncJob:
+        """Run ``target(*args, **kwargs)`` every *interval* seconds on a fixed grid,
+        after *timer* seconds, *number* times (0: until canceled).
+
+        Args:
+            scheduler: a job scheduler or its name; the default one if None.
+
+        Returns:
+            The job, for `cancel_async_job`.
+
+        Raises:
+            LookupError/RuntimeError: no such (or no default) scheduler.
+
+        Any thread; never blocks.
+        """
+        return self._aloops.job_scheduler(scheduler).create_job(target, args, kwargs, interval,
+                                                                timer, number)
+
+    def cancel_async_job(self, scheduler: AsyncJobScheduler | str | None = None, *,
+                         job: AsyncJob) -> bool:
+        """Stop further runs of *job*; False if it is not (or no longer) scheduled.
+
+        Args:
+            scheduler: the job's scheduler or its name; None looks in every one.
+
+        Any thread; never blocks.
+        """
+        return self._aloops.cancel_job(scheduler, job)
+
+    def _put_coroutine(self, coro: Coroutine[Any, Any, T], aloop: ALoop) -> Task[T]:
+        """``aloop.background_task(coro)``: a registered task for a coroutine object."""
+        return self.put_task(CoroutineObject(coro), tt=TT_COROUTINE, loop=aloop,
+                             priority=TASK_NORMAL, _pass_task_id=False)
+
+    def _run_coroutine_executor(self, coro_fn: Callable[..., Any], args: tuple[Any, ...],
+                                kwargs: dict[str, Any], loop: Any,
+                                policy: TaskPolicy | None = None) -> Task[Any]:
+        """A run of an async worker's executor: a coroutine task on its aloop (the
+        internal one when neither it nor the supervisor has one)."""
+        aloop = self._aloops.pick(loop, internal=True)
+        return self.put_task(coro_fn, args, kwargs, tt=TT_COROUTINE, loop=aloop,
+                             worker=kwargs.get('_worker'), _policy=policy)
+
+    # -- actors (the actors' side: see _actor.py) -------------------------------
+
+    def _register_actor(self, actor: Any) -> None:
+        self._actors.register(actor)
+
+    def _unregister_actor(self, actor: Any) -> None:
+        self._actors.unregister(actor)
+
+    @property
+    def _forked_actors(self) -> list[Any]:
+        return self._actors.forked
+
     # -- schedulers ------------------------------------------------------------
 
     def register_scheduler(self, scheduler: Any) -> bool:
@@ -816,12 +1025,9 @@ class _SupervisorCore:
     def _start_scheduler(self, scheduler: Any) -> None:
         import inspect
         if inspect.iscoroutinefunction(scheduler.loop):
-            self._start_async_scheduler(scheduler)
+            self._aloops.start_scheduler(scheduler.loop, scheduler)
         else:
             gevent.spawn(call_logged, 'scheduler %r', scheduler.loop)
-
-    def _start_async_scheduler(self, scheduler: Any) -> None:
-        logger.error('scheduler %r has a coroutine loop() but no aloop is available', scheduler)
 
     def unregister_scheduler(self, scheduler: Any) -> bool:
         """Forget a scheduler (it is not stopped). Never blocks."""
@@ -865,10 +1071,10 @@ class _SupervisorCore:
         self._engine.reset()
         for task in tasks:  # whoever waits for them here must not wait for ever
             call_logged('dropping %r after a fork', task._drop_after_fork)
-        self._after_fork_extensions()
-
-    def _after_fork_extensions(self) -> None:
-        """Hook: the actors, aloops and process pool drop what the parent ran."""
+        # The parent's actors and workers start again with the supervisor here;
+        # what their mailboxes held stays the parent's.
+        self._actors.after_fork_in_child()
+        self._processes.after_fork_in_child()
 
     # -- introspection ---------------------------------------------------------
 
@@ -906,11 +1112,15 @@ class _SupervisorCore:
         info.thread_max_size = self._thread_sizes.max_size
         tier = run.tiers.get(TT_THREAD) if run is not None else None
         info.thread_threads = tier.usage().workers if tier is not None else 0
-        self._extend_info(info, run)
+        actors = self._actors.actors()
+        info.actors = [actor.name for actor in actors]
+        info.workers = [actor.name for actor in actors if is_worker(actor)]
+        info.aloops = self._aloops.running_names()
+        info.default_aloop = self.default_aloop.name if self.default_aloop else None
+        info.async_job_schedulers = self._aloops.job_scheduler_names()
+        info.mp_pool = self._processes.pool
+        info.mp_processes = self._processes.processes
         return info
-
-    def _extend_info(self, info: SimpleNamespace, run: HubRun | None) -> None:
-        """Hook: add the fields of the other modules."""
 
     def statistics(self) -> SupervisorStatistics:
         """A snapshot: per tier and priority the running and queued tasks,
@@ -953,39 +1163,15 @@ class _SupervisorCore:
             workers=len(workers) if workers is not None else sum(
                 1 for a in actors if hasattr(a, 'is_active')),
             aloops=len(getattr(info, 'aloops', ()) or ()),
-            actor_statistics=self._actor_statistics(),
-            process_pool=self._process_pool_statistics(),
+            actor_statistics=self._actors.statistics(),
+            process_pool=self._processes.statistics(),
             hub=self._hub_statistics(),
         )
-
-    def _actor_statistics(self) -> tuple[ActorStatistics, ...]:
-        """Hook: a snapshot of every running actor and worker."""
-        return ()
-
-    def _process_pool_statistics(self) -> ProcessPoolStatistics | None:
-        """Hook: a snapshot of the built-in process pool, if one is in use."""
-        return None
 
     def _hub_statistics(self) -> HubStatistics | None:
         run = self._run
         watchdog = run.watchdog if run is not None else None
         return watchdog.statistics() if watchdog is not None else None
-
-
-@implementer(ISupervisor)
-class TaskSupervisor(ActorSupport, ALoopSupport, ProcessSupport, _SupervisorCore):
-    """Owns the execution tiers and runs tasks by priority with reserves.
-
-    ``TaskSupervisor(supervisor_id=None, **pool_kwargs)``: *pool_kwargs* are
-    the thread tier's sizes (``pool_size``, ``reserve_normal``,
-    ``reserve_high``, ``min_size``, ``max_size``). Every method may be
-    called from any OS thread and any greenlet.
-
-    In a process whose ``threading`` is monkey-patched, :meth:`start` from
-    the main thread runs the supervisor in that thread's hub (*embedded*
-    mode); otherwise in a daemon OS thread named ``supervisor_<id>_hub``
-    (*threaded* mode).
-    """
 
 
 class _Launch:
