@@ -136,8 +136,9 @@ class ProcessConfig:
         return self._backend.processes if isinstance(self._backend, ProcessPool) else None
 
     def statistics(self) -> ProcessPoolStatistics | None:
-        """A snapshot of the built-in pool, if one is in use. Never blocks."""
-        backend = self._backend
+        """A snapshot of the built-in pool (made if no backend was set yet), None
+        for an executor. Never blocks."""
+        backend = self.backend
         if not isinstance(backend, ProcessPool):
             return None
         return ProcessPoolStatistics(processes=backend.processes, alive=len(backend.pids),

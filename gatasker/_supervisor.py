@@ -1079,37 +1079,38 @@ class TaskSupervisor:
     # -- introspection ---------------------------------------------------------
 
     def get_info(self) -> SimpleNamespace:
-        """A snapshot of the supervisor: state, tier sizes, running and queued counts.
+        """A snapshot of the supervisor as atasker gave it: state, tier sizes,
+        running and queued counts, schedulers, actors, aloops, process pool.
 
-        Never blocks; the counts are read without stopping the supervisor.
+        The figures are those of `statistics`, under atasker's names
+        (``thread_pool_size``, ``greenlet_tasks_count``, ``mp_queued`` ...).
+        Any thread; never blocks; the counts are read without stopping the
+        supervisor.
         """
-        run = self._run if self._state != STOPPED else None
+        stats = self.statistics()
+        sync_schedulers = list(self._sync_schedulers.values())
         info = SimpleNamespace(
             id=self.id,
-            active=self._state == RUNNING,
-            started=self._state == RUNNING,
-            mode=run.mode if run is not None else None,
+            active=stats.state == RUNNING,
+            started=stats.state == RUNNING,
+            mode=stats.mode,
             default_tt=self.default_tt,
             poll_delay=self.poll_delay,
-            tasks_count=len(self._engine.tasks),
+            tasks_count=stats.tasks,
             # sync ones included, as in atasker
-            schedulers=list(self._schedulers.values()) + list(self._sync_schedulers.values()),
-            sync_schedulers=list(self._sync_schedulers.values()),
+            schedulers=list(self._schedulers.values()) + sync_schedulers,
+            sync_schedulers=sync_schedulers,
         )
-        for tt in (TT_THREAD, TT_GREENLET, TT_MP):
-            prefix = TIER_NAMES[tt]
-            try:
-                limits = self._limits(tt)
-            except NotImplementedError:
-                continue
-            admission = run.admissions.get(tt) if run is not None else None
-            setattr(info, f'{prefix}_pool_size', limits.pool_size)
-            setattr(info, f'{prefix}_reserve_normal', limits.reserve_normal)
-            setattr(info, f'{prefix}_reserve_high', limits.reserve_high)
-            setattr(info, f'{prefix}_tasks_count', admission.running if admission else 0)
-            setattr(info, f'{prefix}_queued', admission.queued() if admission else {})
+        for name in ('thread', 'greenlet', 'mp'):
+            sizes = stats.tiers[name]
+            setattr(info, f'{name}_pool_size', sizes.pool_size)
+            setattr(info, f'{name}_reserve_normal', sizes.reserve_normal)
+            setattr(info, f'{name}_reserve_high', sizes.reserve_high)
+            setattr(info, f'{name}_tasks_count', sizes.running)
+            setattr(info, f'{name}_queued', sizes.queued)
         info.thread_min_size = self._thread_sizes.min_size
         info.thread_max_size = self._thread_sizes.max_size
+        run = self._live_run()
         tier = run.tiers.get(TT_THREAD) if run is not None else None
         info.thread_threads = tier.usage().workers if tier is not None else 0
         actors = self._actors.actors()
@@ -1123,50 +1124,62 @@ class TaskSupervisor:
         return info
 
     def statistics(self) -> SupervisorStatistics:
-        """A snapshot: per tier and priority the running and queued tasks,
-        counters of completed, failed, cancelled and timed-out tasks and
-        histograms of queue wait and run time; per actor and worker the
-        mailbox depth and handled/failed counts; the process pool; the hub
-        watchdog's lag and incidents. Any thread; never blocks (counts are
-        read without locking, so a snapshot taken while tasks move may be off
-        by the tasks in flight).
+        """A snapshot of the supervisor.
+
+        Per tier and priority the running and queued tasks, counters of
+        completed, failed, cancelled and timed-out tasks and histograms of
+        queue wait and run time; per actor and worker the mailbox depth and
+        handled/failed counts; the process pool; the hub watchdog's lag and
+        incidents.
+
+        Returns:
+            A frozen `SupervisorStatistics`.
+
+        Any thread; never blocks (counts are read without locking, so a
+        snapshot taken while tasks move may be off by the tasks in flight).
         """
-        info = self.get_info()
+        state = self._state
+        run = self._live_run()
         tiers = {}
         for tt, name in TIER_NAMES.items():
-            if not hasattr(info, f'{name}_pool_size'):
+            if tt == TT_COROUTINE:  # holds no slot: not a tier with sizes
                 continue
-            queued = dict(getattr(info, f'{name}_queued'))
+            limits = self._limits(tt)
+            admission = run.admissions.get(tt) if run is not None else None
+            queued = admission.queued() if admission else {}
             priorities = {priority: PriorityStatistics.of(counters, queued.get(priority, 0))
                           for priority, counters in self._engine.counters[tt].items()}
             tiers[name] = TierStatistics(
                 name=name,
-                pool_size=getattr(info, f'{name}_pool_size'),
-                reserve_normal=getattr(info, f'{name}_reserve_normal'),
-                reserve_high=getattr(info, f'{name}_reserve_high'),
-                running=getattr(info, f'{name}_tasks_count'),
+                pool_size=limits.pool_size,
+                reserve_normal=limits.reserve_normal,
+                reserve_high=limits.reserve_high,
+                running=admission.running if admission else 0,
                 queued=queued,
                 completed=sum(p.completed for p in priorities.values()),
                 failed=sum(p.failed for p in priorities.values()),
                 cancelled=sum(p.cancelled for p in priorities.values()),
                 priorities=priorities,
             )
-        actors = list(getattr(info, 'actors', ()) or ())
-        workers = getattr(info, 'workers', None)
+        actors = self._actors.actors()
+        process_pool = self._processes.statistics()
         return SupervisorStatistics(
             id=self.id,
-            state=self._state,
-            mode=info.mode,
-            tasks=info.tasks_count,
+            state=state,
+            mode=run.mode if run is not None else None,
+            tasks=len(self._engine.tasks),
             tiers=tiers,
             actors=len(actors),
-            workers=len(workers) if workers is not None else sum(
-                1 for a in actors if hasattr(a, 'is_active')),
-            aloops=len(getattr(info, 'aloops', ()) or ()),
+            workers=sum(1 for actor in actors if is_worker(actor)),
+            aloops=len(self._aloops.running_names()),
             actor_statistics=self._actors.statistics(),
-            process_pool=self._processes.statistics(),
+            process_pool=process_pool,
             hub=self._hub_statistics(),
         )
+
+    def _live_run(self) -> HubRun | None:
+        """The current run, None when stopped."""
+        return self._run if self._state != STOPPED else None
 
     def _hub_statistics(self) -> HubStatistics | None:
         run = self._run
