@@ -8,7 +8,7 @@ stay the parent's). Any thread; never blocks.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from greenlet import getcurrent
 
@@ -37,6 +37,7 @@ class _Core(Protocol):
     def restarts(self) -> int: ...
 
 
+@runtime_checkable
 class RegisteredActor(Protocol):
     """What the supervisor needs of an actor or a worker."""
 
@@ -62,11 +63,16 @@ class ActorRegistry:
         self._actors: dict[int, RegisteredActor] = {}
         self.forked: list[RegisteredActor] = []  # to start again in a forked child
 
-    def register(self, actor: RegisteredActor) -> None:
-        """Count *actor* among the running ones: the supervisor's stop stops it."""
+    def register(self, actor: object) -> None:
+        """Count *actor* among the running ones: the supervisor's stop stops it.
+
+        Raises TypeError for what is no gatasker actor.
+        """
+        if not isinstance(actor, RegisteredActor):
+            raise TypeError(f'only an Actor registers with a supervisor, got {actor!r}')
         self._actors[id(actor)] = actor
 
-    def unregister(self, actor: RegisteredActor) -> None:
+    def unregister(self, actor: object) -> None:
         """Forget *actor*, if it is the one registered under its id."""
         if self._actors.get(id(actor)) is actor:
             del self._actors[id(actor)]

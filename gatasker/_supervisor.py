@@ -994,18 +994,6 @@ class TaskSupervisor:
         return self.put_task(coro_fn, args, kwargs, tt=TT_COROUTINE, loop=aloop,
                              worker=kwargs.get('_worker'), _policy=policy)
 
-    # -- actors (the actors' side: see _actor.py) -------------------------------
-
-    def _register_actor(self, actor: Any) -> None:
-        self._actors.register(actor)
-
-    def _unregister_actor(self, actor: Any) -> None:
-        self._actors.unregister(actor)
-
-    @property
-    def _forked_actors(self) -> list[Any]:
-        return self._actors.forked
-
     # -- schedulers ------------------------------------------------------------
 
     def register_scheduler(self, scheduler: Any) -> bool:
@@ -1214,17 +1202,17 @@ class SupervisorActorHost:
 
     def register_actor(self, actor: object) -> None:
         """Count *actor* among the running ones (stopped with the supervisor)."""
-        self._sup._register_actor(actor)
+        self._sup._actors.register(actor)
 
     def unregister_actor(self, actor: object) -> None:
         """Forget *actor*, if it is the one registered under its id."""
-        self._sup._unregister_actor(actor)
+        self._sup._actors.unregister(actor)
 
     def restarts_after_fork(self, actor: object) -> bool:
         """True if *actor* ran in the parent of this forked process and the
         supervisor starts afresh (with it) on first use."""
         sup = self._sup
-        return sup._restart_on_use and actor in sup._forked_actors
+        return sup._restart_on_use and sup._actors.restarts_after_fork(actor)
 
     def is_started(self) -> bool:
         """True while the supervisor runs."""
