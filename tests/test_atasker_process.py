@@ -155,7 +155,8 @@ def test_point3_the_lazy_default_pool_starts_nothing() -> None:
     sup.start()
     try:
         settle(sup)
-        assert sup._mp_backend is None or not sup._mp_backend._workers
+        stats = sup.statistics().process_pool
+        assert stats is not None and stats.alive == 0
     finally:
         sup.stop(wait=10)
 

@@ -448,10 +448,10 @@ def test_sizes_and_info() -> None:
 ])
 def test_bad_configuration_is_refused_before_anything_changes(call: Any, exc: type) -> None:
     sup = TaskSupervisor()
-    before = (sup._mp_limits, sup.mp_pool)
+    before = (sup.statistics().tiers['mp'], sup.mp_pool)
     with pytest.raises(exc):
         call(sup)
-    assert (sup._mp_limits, sup.mp_pool) == before
+    assert (sup.statistics().tiers['mp'], sup.mp_pool) == before
 
 
 # -- executors ------------------------------------------------------------------------------
