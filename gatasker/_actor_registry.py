@@ -8,12 +8,16 @@ stay the parent's). Any thread; never blocks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from greenlet import getcurrent
 
 from ._logging import logger
+from ._policies import TaskPolicy
+from ._port import HubPort
 from ._statistics import ActorStatistics
+from ._task import Task
 
 
 class _Mailbox(Protocol):
@@ -51,19 +55,54 @@ class RegisteredActor(Protocol):
     def _start_again(self) -> None: ...
 
 
+#: ``put_worker_task(worker, target, args, kwargs, priority, tt, policy)``.
+PutWorkerTask = Callable[[object, Callable[..., object], tuple[object, ...], dict[str, object],
+                          int, int, TaskPolicy | None], Task[object]]
+#: ``run_coroutine_executor(func, args, kwargs, loop, policy)``.
+RunCoroutine = Callable[[Callable[..., object], tuple[object, ...], dict[str, object], object,
+                         TaskPolicy | None], Task[object]]
+
+
 def is_worker(actor: object) -> bool:
     """True for a worker (an actor with ``is_active``)."""
     return hasattr(actor, 'is_active')
 
 
 class ActorRegistry:
-    """The actors and workers that run under one supervisor."""
+    """The actors and workers that run under one supervisor; what they see of it.
 
-    def __init__(self) -> None:
+    It is the supervisor's ``ActorHost`` (see `gatasker._port`).
+
+    Args:
+        running_port: the running run's port, starting the supervisor if it
+            starts on use; raises SupervisorNotRunning otherwise.
+        restarting: True while the supervisor starts afresh on first use
+            (it ran in the parent of this forked process).
+        is_started: True while the supervisor runs.
+        default_tt: the tier of a worker's runs when the worker names none.
+        put_worker_task: queues one run of a worker's executor as a task.
+        run_coroutine_executor: queues one run of a worker's coroutine
+            executor on an aloop.
+    """
+
+    def __init__(self, running_port: Callable[[], HubPort], restarting: Callable[[], bool],
+                 is_started: Callable[[], bool], default_tt: Callable[[], int],
+                 put_worker_task: PutWorkerTask, run_coroutine_executor: RunCoroutine) -> None:
         self._actors: dict[int, RegisteredActor] = {}
         self.forked: list[RegisteredActor] = []  # to start again in a forked child
+        self.running_port = running_port
+        self._restarting = restarting
+        self.is_started = is_started
+        self._default_tt = default_tt
+        self.put_worker_task = put_worker_task
+        self.run_coroutine_executor = run_coroutine_executor
 
-    def register(self, actor: object) -> None:
+    @property
+    def default_tt(self) -> int:
+        """The tier of a worker's runs when the worker names none."""
+        return self._default_tt()
+
+    def register_actor(self, actor: object) -> None:
         """Count *actor* among the running ones: the supervisor's stop stops it.
 
         Raises TypeError for what is no gatasker actor.
@@ -72,7 +111,7 @@ class ActorRegistry:
             raise TypeError(f'only an Actor registers with a supervisor, got {actor!r}')
         self._actors[id(actor)] = actor
 
-    def unregister(self, actor: object) -> None:
+    def unregister_actor(self, actor: object) -> None:
         """Forget *actor*, if it is the one registered under its id."""
         if self._actors.get(id(actor)) is actor:
             del self._actors[id(actor)]
@@ -82,8 +121,9 @@ class ActorRegistry:
         return list(self._actors.values())
 
     def restarts_after_fork(self, actor: object) -> bool:
-        """True if *actor* ran in the parent of this forked process."""
-        return actor in self.forked
+        """True if *actor* ran in the parent of this forked process and the
+        supervisor starts afresh, with it, on first use."""
+        return self._restarting() and actor in self.forked
 
     def after_fork_in_child(self) -> None:
         """In a forked child: keep the parent's actors to start again with the supervisor."""

@@ -16,6 +16,7 @@ Where things happen:
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import os
 import time
@@ -71,6 +72,7 @@ from ._process_config import Backend, ProcessConfig
 from ._process_pool import EXIT_TIMEOUT, ProcessPool, check_not_preparing
 from ._process_tier import ProcessTier
 from ._run import HubRun
+from ._schedulers import Scheduler, Schedulers, SyncScheduler
 from ._sizes import merge_limits, merge_thread_sizes
 from ._statistics import (
     HubStatistics,
@@ -140,14 +142,15 @@ class TaskSupervisor:
         self._ever_started = False
         self._autostart = False
         self._restart_on_use = False  # started in the parent of a fork: start afresh
-        self._schedulers: dict[Any, Any] = {}
-        self._sync_schedulers: dict[Any, Any] = {}
+        self._schedulers = Schedulers()
         self._engine = Engine(self, prepare=self._prepare_task,
                               run_coroutine=self._run_coroutine_task,
                               check_quiet=self._check_quiet, maybe_finish=self._maybe_finish,
                               sizes=self._tier_sizes)
         self._watch_threshold: float | None = None
-        self._actors = ActorRegistry()
+        self._actors = ActorRegistry(self._running_port, self._restarting, self.is_started,
+                                     lambda: self.default_tt, self._put_worker_task,
+                                     self._run_coroutine_executor)
         self._aloops = ALoops(self)
         self._processes = ProcessConfig()
 
@@ -415,6 +418,12 @@ class TaskSupervisor:
             if self._state == RUNNING and self._run is not None:
                 self._post(self._run, handler, self._run, *args)
 
+    def _running_port(self) -> HubPort:
+        return self._running_run().port
+
+    def _restarting(self) -> bool:
+        return self._restart_on_use
+
     def _running_run(self) -> HubRun:
         """The current run if the supervisor accepts work; lazily starts the default one."""
         if self._state != RUNNING:
@@ -635,13 +644,12 @@ class TaskSupervisor:
         latch.wait()
 
     def _stop_schedulers(self, run: HubRun, deadline: float | None) -> None:
-        objects = list(self._schedulers.values()) + list(self._sync_schedulers.values())
-        objects += self._actors.actors()  # stop() stops every running actor and worker first
-        greenlets = [gevent.spawn(call_logged, 'stopping %r',
-                                  # an actor whose code is in stop() ends once it returns
-                                  functools.partial(obj.stop, wait=False)
-                                  if id(obj) in run.callers else obj.stop)
-                     for obj in objects]
+        stops: list[Callable[[], object]] = [obj.stop for obj in self._schedulers.all()]
+        for actor in self._actors.actors():  # stop() stops every running actor and worker
+            # an actor whose code is in stop() ends once it returns
+            stops.append(functools.partial(actor.stop, wait=False)
+                         if id(actor) in run.callers else actor.stop)
+        greenlets = [gevent.spawn(call_logged, 'stopping %r', stop) for stop in stops]
         gevent.joinall(greenlets, timeout=self._remaining(deadline))
 
     # -- mailbox handlers (run only in the supervisor's greenlet) ----------------
@@ -996,41 +1004,50 @@ class TaskSupervisor:
 
     # -- schedulers ------------------------------------------------------------
 
-    def register_scheduler(self, scheduler: Any) -> bool:
+    def register_scheduler(self, scheduler: Scheduler) -> bool:
         """Run ``scheduler.loop()`` and call ``scheduler.stop()`` when stopping.
 
         A plain ``loop`` runs as a greenlet in the supervisor's hub; a
-        coroutine function ``loop`` on the default aloop. Never blocks.
+        coroutine function ``loop`` on the default aloop. Returns True.
+
+        Raises:
+            TypeError: *scheduler* lacks a callable ``loop()`` or ``stop()``.
+            SupervisorNotRunning: the supervisor does not run.
+
+        Any thread; never blocks.
         """
-        for attr in ('stop', 'loop'):
-            if not callable(getattr(scheduler, attr, None)):
-                raise TypeError(f'a scheduler needs a callable {attr}() method')
+        checked = self._schedulers.check(scheduler)
         run = self._running_run()
-        self._schedulers[id(scheduler)] = scheduler
-        self._post(run, self._start_scheduler, scheduler)
+        self._schedulers.add(checked)
+        self._post(run, self._start_scheduler, checked)
         return True
 
-    def _start_scheduler(self, scheduler: Any) -> None:
-        import inspect
+    def _start_scheduler(self, scheduler: Scheduler) -> None:
         if inspect.iscoroutinefunction(scheduler.loop):
             self._aloops.start_scheduler(scheduler.loop, scheduler)
         else:
             gevent.spawn(call_logged, 'scheduler %r', scheduler.loop)
 
-    def unregister_scheduler(self, scheduler: Any) -> bool:
-        """Forget a scheduler (it is not stopped). Never blocks."""
-        return self._schedulers.pop(id(scheduler), None) is not None
+    def unregister_scheduler(self, scheduler: object) -> bool:
+        """Forget a scheduler (it is not stopped); False if it was not registered.
+        Any thread; never blocks."""
+        return self._schedulers.discard(scheduler)
 
-    def register_sync_scheduler(self, scheduler: Any) -> bool:
-        """Record *scheduler* so that :meth:`stop` calls its ``stop()``. Never blocks."""
-        if not callable(getattr(scheduler, 'stop', None)):
-            raise TypeError('a scheduler needs a callable stop() method')
-        self._sync_schedulers[id(scheduler)] = scheduler
+    def register_sync_scheduler(self, scheduler: SyncScheduler) -> bool:
+        """Record *scheduler* so that `stop` calls its ``stop()``; returns True.
+
+        Raises:
+            TypeError: *scheduler* lacks a callable ``stop()``.
+
+        Any thread; never blocks.
+        """
+        self._schedulers.add_sync(scheduler)
         return True
 
-    def unregister_sync_scheduler(self, scheduler: Any) -> bool:
-        """Forget a synchronous scheduler. Never blocks."""
-        return self._sync_schedulers.pop(id(scheduler), None) is not None
+    def unregister_sync_scheduler(self, scheduler: object) -> bool:
+        """Forget a synchronous scheduler; False if it was not registered.
+        Any thread; never blocks."""
+        return self._schedulers.discard_sync(scheduler)
 
     # -- fork ------------------------------------------------------------------
 
@@ -1076,7 +1093,7 @@ class TaskSupervisor:
         supervisor.
         """
         stats = self.statistics()
-        sync_schedulers = list(self._sync_schedulers.values())
+        sync_schedulers = self._schedulers.sync()
         info = SimpleNamespace(
             id=self.id,
             active=stats.state == RUNNING,
@@ -1086,7 +1103,7 @@ class TaskSupervisor:
             poll_delay=self.poll_delay,
             tasks_count=stats.tasks,
             # sync ones included, as in atasker
-            schedulers=list(self._schedulers.values()) + sync_schedulers,
+            schedulers=self._schedulers.all(),
             sync_schedulers=sync_schedulers,
         )
         for name in ('thread', 'greenlet', 'mp'):
@@ -1184,63 +1201,9 @@ class _Launch:
         self.error: BaseException | None = None
 
 
-class SupervisorActorHost:
-    """A TaskSupervisor as its actors and workers see it (an ``ActorHost``)."""
-
-    __slots__ = ('_sup',)
-
-    def __init__(self, sup: TaskSupervisor) -> None:
-        self._sup = sup
-
-    def running_port(self) -> HubPort:
-        """The running run's port; starts the supervisor if it starts on use.
-
-        Raises SupervisorNotRunning otherwise. Any thread; may block while
-        the supervisor starts.
-        """
-        return self._sup._running_run().port
-
-    def register_actor(self, actor: object) -> None:
-        """Count *actor* among the running ones (stopped with the supervisor)."""
-        self._sup._actors.register(actor)
-
-    def unregister_actor(self, actor: object) -> None:
-        """Forget *actor*, if it is the one registered under its id."""
-        self._sup._actors.unregister(actor)
-
-    def restarts_after_fork(self, actor: object) -> bool:
-        """True if *actor* ran in the parent of this forked process and the
-        supervisor starts afresh (with it) on first use."""
-        sup = self._sup
-        return sup._restart_on_use and sup._actors.restarts_after_fork(actor)
-
-    def is_started(self) -> bool:
-        """True while the supervisor runs."""
-        return bool(self._sup.is_started())
-
-    @property
-    def default_tt(self) -> int:
-        """The tier of a worker's runs when the worker names none."""
-        return self._sup.default_tt
-
-    def put_worker_task(self, worker: object, target: Callable[..., object],
-                        args: tuple[object, ...], kwargs: dict[str, object], priority: int,
-                        tt: int, policy: TaskPolicy | None) -> Task[object]:
-        """One run of *worker*'s executor as a task (see ``ActorHost``)."""
-        return self._sup._put_worker_task(worker, target, args, kwargs, priority, tt, policy)
-
-    def run_coroutine_executor(self, func: Callable[..., object], args: tuple[object, ...],
-                               kwargs: dict[str, object], loop: object,
-                               policy: TaskPolicy | None) -> Task[object]:
-        """One run of a worker's coroutine executor (see ``ActorHost``)."""
-        task: Task[object] = self._sup._run_coroutine_executor(func, args, kwargs, loop,
-                                                               policy=policy)
-        return task
-
-
 def actor_host(sup: TaskSupervisor) -> ActorHost:
     """What the actors and workers of *sup* use of it. Any thread; never blocks."""
-    return SupervisorActorHost(sup)
+    return sup._actors
 
 
 def _describe(tasks: list[Task[Any]]) -> str:
