@@ -76,15 +76,16 @@ class RunningSupervisors(Generic[S]):
         """The running supervisors, oldest first."""
         return list(self._supervisors)
 
-    def hub_started(self, run: HubRun) -> None:
-        """Wait at exit for the hub thread of *run* (called in that thread)."""
-        with self._lock:
-            self._hub_runs.add(run)
+    def hub_thread(self, run: HubRun, started: bool) -> None:
+        """The hub thread of *run* started (wait for it at exit) or ends.
 
-    def hub_ended(self, run: HubRun) -> None:
-        """The hub thread of *run* ends (called in that thread)."""
+        Called in that thread.
+        """
         with self._lock:
-            self._hub_runs.discard(run)
+            if started:
+                self._hub_runs.add(run)
+            else:
+                self._hub_runs.discard(run)
 
     def stop_at_exit(self) -> None:
         """Stop every supervisor still running, then let finished hub threads end.

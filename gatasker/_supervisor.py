@@ -33,20 +33,8 @@ from ._admission import Admission, Limits
 from ._aloop import ALoop
 from ._aloops import ALoops
 from ._async_jobs import AsyncJob, AsyncJobScheduler
-from ._bridge import (
-    Inbox,
-    Latch,
-    allocate_lock,
-    in_main_thread,
-    real_thread_id,
-    start_real_thread,
-    threading_is_patched,
-)
 from ._constants import (
     TASK_NORMAL,
-    TASK_STATUS_DELAYED,
-    TASK_STATUS_QUEUED,
-    TASK_STATUS_STARTED,
     TIER_NAMES,
     TT_COROUTINE,
     TT_GREENLET,
@@ -58,18 +46,17 @@ from ._constants import (
 )
 from ._coroutines import CoroutineObject, start_on_aloop
 from ._engine import Engine
-from ._errors import SupervisorNotRunning
-from ._fork import EXIT_GRACE, RunningSupervisors
+from ._fork import RunningSupervisors
 from ._greenlet_tier import GreenletTier
 from ._ids import new_task_id
-from ._inspect import InspectServer, parse_address, to_jsonable
+from ._inspect import to_jsonable
 from ._interfaces import ISupervisor, IWorker
-from ._logging import call_logged, logger
+from ._lifecycle import RUNNING, Lifecycle, default_mode
+from ._logging import call_logged
 from ._policies import TaskPolicy, eta_delay
 from ._port import ActorHost, HubPort
-from ._process_child import PREPARING_ENV
 from ._process_config import Backend, ProcessConfig
-from ._process_pool import EXIT_TIMEOUT, ProcessPool, check_not_preparing
+from ._process_pool import ProcessPool
 from ._process_tier import ProcessTier
 from ._run import HubRun
 from ._schedulers import Scheduler, Schedulers, SyncScheduler
@@ -80,20 +67,16 @@ from ._statistics import (
     SupervisorStatistics,
     TierStatistics,
 )
+from ._stop import StopSequence
 from ._task import Task, current_task
 from ._thread_tier import ThreadSizes, ThreadTier
-from ._uwsgi import check_start_is_fork_safe
 from ._version import __version__
-from ._watchdog import HubWatchdog, check_threshold
 
 T = TypeVar('T')
 _supervisor_ids = itertools.count(1)
 
 
-#: How many task names the warning of a stop that abandoned work lists.
-STOP_LOG_NAMES = 5
 
-STOPPED, STARTING, RUNNING, STOPPING = 'stopped', 'starting', 'running', 'stopping'
 
 
 
@@ -134,25 +117,21 @@ class TaskSupervisor:
         self.timeout_warning_func: Callable[[Task[Any]], Any] | None = None
         self.timeout_critical: float | None = None
         self.timeout_critical_func: Callable[[Task[Any]], Any] | None = None
-        self._state = STOPPED
-        self._state_lock = allocate_lock()
-        self._run: HubRun | None = None
-        self._starting = Latch()  # set when the latest start() finished
-        self._starting.set()
-        self._ever_started = False
-        self._autostart = False
-        self._restart_on_use = False  # started in the parent of a fork: start afresh
         self._schedulers = Schedulers()
         self._engine = Engine(self, prepare=self._prepare_task,
                               run_coroutine=self._run_coroutine_task,
                               check_quiet=self._check_quiet, maybe_finish=self._maybe_finish,
                               sizes=self._tier_sizes)
-        self._watch_threshold: float | None = None
         self._actors = ActorRegistry(self._running_port, self._restarting, self.is_started,
                                      lambda: self.default_tt, self._put_worker_task,
                                      self._run_coroutine_executor)
         self._aloops = ALoops(self)
         self._processes = ProcessConfig()
+        self._stopping = StopSequence(self, self._engine, self._actors, self._aloops,
+                                      self._schedulers)
+        self._life = Lifecycle(self, self._open_tiers, self._engine.accept,
+                               self._engine.complete_late, self._stopping, self._on_started,
+                               self._on_stopped, _running.hub_thread)
 
     def __repr__(self) -> str:
         return f'<TaskSupervisor {self.id!r} {self._state}>'
@@ -279,163 +258,89 @@ class TaskSupervisor:
     @property
     def mode(self) -> str | None:
         """'embedded' or 'threaded' while running, else None."""
-        run = self._run
-        return run.mode if run is not None and self._state != STOPPED else None
+        return self._life.mode
 
     @property
     def default_tt(self) -> int:
         """TT_GREENLET in embedded mode, TT_THREAD in threaded mode."""
-        mode = self.mode or self._default_mode()
-        return TT_GREENLET if mode == 'embedded' else TT_THREAD
+        return TT_GREENLET if (self.mode or default_mode()) == 'embedded' else TT_THREAD
 
     def is_started(self) -> bool:
         """True while the supervisor accepts tasks."""
-        return self._state == RUNNING
+        return self._life.state == RUNNING
 
     @property
     def active(self) -> bool:
         """True while the supervisor accepts tasks (atasker's name)."""
-        return self._state == RUNNING
-
-    @staticmethod
-    def _default_mode() -> str:
-        # Another OS thread's hub runs only while that thread waits in gevent.
-        return 'embedded' if threading_is_patched() and in_main_thread() else 'threaded'
+        return self._life.state == RUNNING
 
     def start(self, mode: str | None = None) -> bool:
         """Start the supervisor; return False if it is already running.
 
-        *mode* forces ``'embedded'`` (run in the calling thread's hub) or
-        ``'threaded'`` (run in an own OS thread); by default embedded when
-        ``threading`` is monkey-patched and the caller is the main thread.
-        (Another OS thread's hub runs only while that thread waits in gevent,
-        and may end with it.) In threaded mode, blocks the caller until the
-        hub thread is up.
+        Args:
+            mode: ``'embedded'`` (run in the calling thread's hub) or
+                ``'threaded'`` (run in an own OS thread); by default embedded
+                when ``threading`` is monkey-patched and the caller is the
+                main thread. (Another OS thread's hub runs only while that
+                thread waits in gevent, and may end with it.)
+
+        Raises:
+            ValueError: an unknown *mode*.
+
+        Any thread; in threaded mode, blocks the caller until the hub thread is up.
         """
-        if mode is None:
-            mode = self._default_mode()
-        elif mode not in ('embedded', 'threaded'):
-            raise ValueError(f"mode must be 'embedded' or 'threaded', got {mode!r}")
-        # A spawned worker process importing an unguarded main script: fail
-        # its start (and so every task sent to it) instead of running the app.
-        check_not_preparing('start a supervisor')
-        check_start_is_fork_safe()  # the uWSGI master: its C fork would hang the workers
-        with self._state_lock:
-            if self._state != STOPPED:
-                return False
-            self._state = STARTING
-            self._ever_started = True
-            self._restart_on_use = False
-            self._starting = Latch()
-        try:
-            self._start_run(mode)
-        except BaseException:
-            with self._state_lock:
-                self._state = STOPPED
-            raise
-        finally:
-            self._starting.set()
-        return True
+        return self._life.start(mode)
 
-    def _start_run(self, mode: str) -> None:
-        if mode == 'embedded':
-            run = self._open_run(mode)
-            gevent.spawn(self._mailbox, run)
-        else:
-            launch = _Launch()
-            start_real_thread(functools.partial(self._hub_thread, mode, launch),
-                              f'supervisor_{self.id}_hub')
-            launch.ready.wait()
-            if launch.run is None:
-                assert launch.error is not None
-                raise launch.error
-            run = launch.run
-        with self._state_lock:
-            self._run = run
-            self._state = RUNNING
-            self._engine.accept(run)
-        _running.add(self, self._after_fork_in_child)
-        self._restart_watchdog(run)
-        self._actors.start_forked()
-        logger.debug('supervisor %s started (%s)', self.id, mode)
-
-    def _open_run(self, mode: str) -> HubRun:
-        """A new run in the calling thread's hub, its tiers started."""
-        run = HubRun(mode, gevent.get_hub(), real_thread_id(), Inbox())
+    def _open_tiers(self, run: HubRun) -> None:
         for tt in (TT_GREENLET, TT_THREAD, TT_MP):
-            self._open_tier(run, tt)
-        return run
+            tier = self._make_tier(tt, functools.partial(self._engine.task_done, run))
+            tier.start()
+            run.tiers[tt] = tier
+            run.admissions[tt] = Admission(self._limits(tt))
 
-    def _open_tier(self, run: HubRun, tt: int) -> None:
-        tier = self._make_tier(tt, functools.partial(self._engine.task_done, run))
-        if tier is None:
-            return
-        tier.start()
-        run.tiers[tt] = tier
-        run.admissions[tt] = Admission(self._limits(tt))
+    def _on_started(self) -> None:
+        _running.add(self, self._after_fork_in_child)
+        self._actors.start_forked()
 
-    def _hub_thread(self, mode: str, launch: _Launch) -> None:
-        try:
-            run = self._open_run(mode)
-        except BaseException as exc:
-            launch.error = exc
-            launch.ready.set()
-            return
-        _running.hub_started(run)
-        launch.run = run
-        launch.ready.set()
-        try:
-            self._mailbox(run)
-            run.hub.join(timeout=1.0)  # let pool threads finish exiting
-            run.hub.destroy(destroy_loop=True)
-        finally:
-            run.exited.set()
-            _running.hub_ended(run)
+    def _on_stopped(self) -> None:
+        _running.discard(self)
 
-    def _mailbox(self, run: HubRun) -> None:
-        inbox = run.inbox
-        take = inbox.take
-        while not run.finished:
-            items = take()
-            while items:
-                handler, args = items.popleft()
-                try:
-                    handler(*args)
-                except Exception:
-                    logger.exception('supervisor %s: handling %r failed', self.id, handler)
-                # parked in take() next: keep no finished task (or its result) alive
-                del handler, args
-        inbox.close()
-        self._engine.complete_late(run)
-        if run.mode == 'embedded':
-            run.exited.set()
-
-    def _post(self, run: HubRun, handler: Callable[..., Any], *args: Any) -> None:
+    def _post(self, run: HubRun, handler: Callable[..., object], *args: object) -> None:
         run.inbox.put((handler, args))
 
-    def _post_if_running(self, handler: Callable[..., Any], *args: Any) -> None:
-        with self._state_lock:
-            if self._state == RUNNING and self._run is not None:
-                self._post(self._run, handler, self._run, *args)
+    def _post_if_running(self, handler: Callable[..., object], *args: object) -> None:
+        self._life.post_if_running(handler, *args)
+
 
     def _running_port(self) -> HubPort:
-        return self._running_run().port
+        return self._life.running_run().port
 
     def _restarting(self) -> bool:
-        return self._restart_on_use
+        return self._life.restart_on_use
 
     def _running_run(self) -> HubRun:
-        """The current run if the supervisor accepts work; lazily starts the default one."""
-        if self._state != RUNNING:
-            if self._restart_on_use or (self._autostart and not self._ever_started):
-                self.start()  # threaded when called from another OS thread
-            if self._state == STARTING:
-                self._starting.wait()
-            if self._state != RUNNING:
-                raise SupervisorNotRunning(f'supervisor {self.id!r} is not running')
-        run = self._run
-        assert run is not None
-        return run
+        return self._life.running_run()
+
+    # The engine and the tests read the state through these.
+    @property
+    def _state(self) -> str:
+        return self._life.state
+
+    @property
+    def _state_lock(self) -> Any:
+        return self._life.lock
+
+    @property
+    def _run(self) -> HubRun | None:
+        return self._life.run
+
+    @property
+    def _autostart(self) -> bool:
+        return self._life.autostart
+
+    @_autostart.setter
+    def _autostart(self, value: bool) -> None:
+        self._life.autostart = value
 
     def watch_hub(self, threshold: float | None = 0.1) -> None:
         """Watch the supervisor's hub for greenlets that block it.
@@ -446,270 +351,76 @@ class TaskSupervisor:
         hub's lag (p99, max) and the incident count. ``None`` stops
         watching. Kept across restarts. Any thread; never blocks.
         """
-        threshold = check_threshold(threshold)
-        with self._state_lock:
-            self._watch_threshold = threshold
-            run = self._run if self._state == RUNNING else None
-        if run is not None:
-            self._restart_watchdog(run)
+        self._life.watch(threshold)
 
-    def _restart_watchdog(self, run: HubRun, stopping: bool = False) -> None:
-        with self._state_lock:
-            old, run.watchdog = run.watchdog, None
-            threshold = None if stopping else self._watch_threshold
-            if threshold is not None:
-                run.watchdog = HubWatchdog(run.hub, run.thread_id, threshold, str(self.id))
-                run.watchdog.start()
-        if old is not None:
-            old.close()
-            if stopping:
-                run.watchdog = old  # its figures stay readable after the stop
-
-    def serve_inspect(self, address: str | tuple[str, int] | os.PathLike[str]) -> Any:
+    def serve_inspect(self, address: str | tuple[str, int] | os.PathLike[str]
+                      ) -> str | tuple[str, int] | None:
         """Open the endpoint that ``python -m gatasker inspect ADDRESS`` reads.
 
-        *address* is ``('127.0.0.1', port)`` or ``'127.0.0.1:port'`` (loopback
-        only; port 0 picks a free port) or the path of a unix socket. A
-        daemon OS thread answers each connection with one JSON line of
-        :meth:`statistics` of every running supervisor of the process, also
-        while the hub is blocked. Returns the bound address (``(host, port)``
-        or the path); closed when the supervisor stops; a second call
-        replaces the endpoint. In a process-pool worker while it imports the
-        main script (module-level code runs there) it does nothing and
-        returns None.
+        A daemon OS thread answers each connection with one JSON line of
+        `statistics` of every running supervisor of the process, also while
+        the hub is blocked. Closed when the supervisor stops; a second call
+        replaces the endpoint.
 
-        Raises SupervisorNotRunning when not running, TypeError/ValueError
-        for a bad address and OSError when it cannot bind (nothing changes
-        then). Any thread; blocks only to bind.
+        Args:
+            address: ``('127.0.0.1', port)`` or ``'127.0.0.1:port'``
+                (loopback only; port 0 picks a free port) or the path of a
+                unix socket.
+
+        Returns:
+            The bound address (``(host, port)`` or the path); None in a
+            process-pool worker while it imports the main script
+            (module-level code runs there), where it does nothing.
+
+        Raises:
+            SupervisorNotRunning: not running.
+            TypeError: a bad address; ValueError: likewise.
+            OSError: it cannot bind (nothing changes then).
+
+        Any thread; blocks only to bind.
         """
-        parse_address(address)
-        if os.environ.get(PREPARING_ENV):
-            return None
-        run = self._running_run()
-        server = InspectServer(address, self._inspect_snapshot, str(self.id))
-        with self._state_lock:
-            old, run.inspect = run.inspect, server
-        if old is not None:
-            old.close()
-        return server.address
+        return self._life.serve_inspect(address, self._inspect_snapshot)
 
     def _inspect_snapshot(self) -> dict[str, Any]:
         supervisors = [self] + [sup for sup in running_supervisors() if sup is not self]
         return {'version': __version__, 'pid': os.getpid(), 'time': time.time(),
                 'supervisors': [to_jsonable(sup.statistics()) for sup in supervisors]}
 
-    def _close_inspect(self, run: HubRun) -> None:
-        with self._state_lock:
-            server, run.inspect = run.inspect, None
-        if server is not None:
-            server.close()
-
     def block(self) -> None:
         """Return when the supervisor stops. Blocks (cooperatively in a greenlet)."""
-        run = self._run
-        if run is not None and self._state != STOPPED:
-            run.stopped.wait()
+        self._life.block()
 
     def stop(self, wait: bool | float = True, stop_schedulers: bool = True,
              cancel_tasks: bool = False) -> bool:
         """Stop the supervisor; return False if it was not running.
 
         Stops workers and schedulers (if *stop_schedulers*), lets queued
-        tasks run to completion, stops aloops, then the tiers. *wait* as a
-        number bounds the whole stop in seconds: tasks not started by then
-        are canceled. ``wait=False`` or ``cancel_tasks=True`` cancels every
-        task that has not started and does not wait for running ones;
-        ``cancel_tasks=True`` also cancels running greenlet, process and
-        coroutine tasks (and thread tasks that call ``checkpoint()``) as
-        :meth:`Task.cancel` does.
-        Delayed tasks are canceled. Blocks the caller (cooperatively in a
-        greenlet) until done.
+        tasks run to completion, stops aloops, then the tiers. Delayed tasks
+        are canceled.
+
+        Args:
+            wait: True waits for ever; a number bounds the whole stop in
+                seconds: tasks not started by then are canceled. False
+                cancels every task that has not started and does not wait
+                for running ones.
+            stop_schedulers: stop the workers and schedulers first.
+            cancel_tasks: as ``wait=False``, and also cancel running
+                greenlet, process and coroutine tasks (and thread tasks that
+                call ``checkpoint()``) as `Task.cancel` does.
+
+        Raises:
+            ValueError: *wait* is not True, False or a non-negative number.
+
+        Any thread; blocks the caller (cooperatively in a greenlet) until done.
         """
-        if isinstance(wait, bool):
-            deadline = None if wait else 0.0
-        elif isinstance(wait, (int, float)) and wait >= 0:
-            deadline = None if wait == float('inf') else float(wait)
-        else:
-            raise ValueError(f'wait must be True, False or a non-negative number, got {wait!r}')
-        with self._state_lock:
-            if self._state != RUNNING:
-                return False
-            self._state = STOPPING
-            self._engine.accept(None)
-            run = self._run
-        assert run is not None
-        if deadline is not None:
-            deadline += time.monotonic()
-        # stop() from inside: the stop sequence must not wait for the caller.
-        me = current_task()
-        if me is not None and self._engine.owns(me):
-            run.ignored.add(me.id)
-            if me.worker is not None:
-                run.callers.add(id(me.worker))
-        self._actors.note_callers(run.callers)
-        self._aloops.note_callers(run.callers, run.ignored_loops, list(self._engine.tasks.values()))
-        run.cancel_running = cancel_tasks
-        done = Latch()
-        self._post(run, self._on_stop, run, deadline, stop_schedulers,
-                   cancel_tasks or wait is False, done)
-        done.wait()
-        self._restart_watchdog(run, stopping=True)
-        self._close_inspect(run)
-        if run.finished and not run.ignored and not (
-                run.mode == 'threaded' and run.inbox.in_owner_thread()):
-            # Nothing runs any more: let the hub thread end before returning,
-            # also when the wait ran out, because an interpreter that exits
-            # while another thread tears down its hub can crash. (When tasks
-            # still run, the thread ends after them and stop() does not wait;
-            # a greenlet of the hub thread itself cannot wait for it to end.)
-            remaining = self._remaining(deadline)
-            run.exited.wait(EXIT_GRACE if remaining is None else max(remaining, EXIT_GRACE))
-        _running.discard(self)
-        logger.debug('supervisor %s stopped', self.id)
-        return True
+        return self._life.stop(wait, stop_schedulers, cancel_tasks)
 
-    def _on_stop(self, run: HubRun, deadline: float | None, stop_schedulers: bool,
-                 cancel: bool, done: Latch) -> None:
-        gevent.spawn(self._stop_sequence, run, deadline, stop_schedulers, cancel, done)
-
-    def _remaining(self, deadline: float | None) -> float | None:
-        return None if deadline is None else max(0.0, deadline - time.monotonic())
-
-    def _stop_sequence(self, run: HubRun, deadline: float | None, stop_schedulers: bool,
-                       cancel: bool, done: Latch) -> None:
-        try:
-            if stop_schedulers:
-                self._stop_schedulers(run, deadline)
-            self._call_in_mailbox(run, self._cancel_delayed, run)
-            if cancel:
-                self._call_in_mailbox(run, self._cancel_waiting, run)
-            else:
-                run.quiet = Latch()
-                self._call_in_mailbox(run, self._check_quiet, run)
-                if not run.quiet.wait(self._remaining(deadline)):
-                    self._call_in_mailbox(run, self._cancel_waiting, run)
-            self._aloops.stop_all(run.callers, deadline)
-            self._close_processes(run, deadline)
-            self._call_in_mailbox(run, self._warn_abandoned, run)
-            self._call_in_mailbox(run, self._close_tiers, run)  # may end the mailbox
-        except Exception:
-            logger.exception('supervisor %s: stop failed', self.id)
-        finally:
-            with self._state_lock:
-                self._state = STOPPED
-            run.stopped.set()
-            done.set()
-
-    def _close_processes(self, run: HubRun, deadline: float | None) -> None:
-        """Close the process tier once its tasks ended (or kill them once *deadline*
-        passed), so that stop() returns after the worker processes are gone.
-
-        In the stop sequence's greenlet, once the queued work is done (or the
-        wait ran out).
-        """
-        admission = run.admissions.get(TT_MP)
-        if admission is None:
-            return
-        kill = False
-        if admission.running:
-            if deadline is None or time.monotonic() < deadline:
-                return  # tasks still run: the tier closes when they end
-            kill = True  # the wait ran out: unlike threads, processes can be stopped
-        closed = Latch()
-        self._call_in_mailbox(run, self._close_mp, run, kill, closed)
-        closed.wait(EXIT_TIMEOUT + 1.0)
-
-    def _close_mp(self, run: HubRun, kill: bool, closed: Latch) -> None:
-        tier = run.tiers.get(TT_MP)
-        if not isinstance(tier, ProcessTier):
-            closed.set()
-            return
-
-        def on_closed() -> None:
-            closed.set()
-
-        tier.close(kill, on_closed)
-
-    def _call_in_mailbox(self, run: HubRun, handler: Callable[..., Any], *args: Any) -> None:
-        """Run *handler* in the mailbox greenlet and wait for it (from another greenlet)."""
-        latch = Latch()
-
-        def call() -> None:
-            try:
-                handler(*args)
-            finally:
-                latch.set()
-
-        self._post(run, call)
-        latch.wait()
-
-    def _stop_schedulers(self, run: HubRun, deadline: float | None) -> None:
-        stops: list[Callable[[], object]] = [obj.stop for obj in self._schedulers.all()]
-        for actor in self._actors.actors():  # stop() stops every running actor and worker
-            # an actor whose code is in stop() ends once it returns
-            stops.append(functools.partial(actor.stop, wait=False)
-                         if id(actor) in run.callers else actor.stop)
-        greenlets = [gevent.spawn(call_logged, 'stopping %r', stop) for stop in stops]
-        gevent.joinall(greenlets, timeout=self._remaining(deadline))
-
-    # -- mailbox handlers (run only in the supervisor's greenlet) ----------------
-
-    def _cancel_delayed(self, run: HubRun) -> None:
-        for task in list(self._engine.tasks.values()):
-            if task.status == TASK_STATUS_DELAYED:
-                task.cancel()
-
-    def _cancel_waiting(self, run: HubRun) -> None:
-        waiting = [task for admission in run.admissions.values() for task in admission.drain()]
-        # delayed ones, and those not yet taken from the inbox
-        waiting += self._engine.tasks.values()
-        for task in waiting:
-            if task.status in (TASK_STATUS_QUEUED, TASK_STATUS_DELAYED) and task.cancel():
-                run.abandoned[id(task)] = task
-        if run.cancel_running:  # where the tier can stop them (not thread tasks)
-            for task in list(self._engine.tasks.values()):
-                if task.status == TASK_STATUS_STARTED and not self._ignored(run, task):
-                    task.cancel()
-
-    def _warn_abandoned(self, run: HubRun) -> None:
-        """Log what the stop canceled before it started and what it left running."""
-        running = [task for task in self._engine.tasks.values()
-                   if task.is_started() and task.id not in run.ignored]
-        parts = [f'left running {_describe(running)}'] if running else []
-        if run.abandoned:
-            canceled = sorted(run.abandoned.values(), key=lambda task: task.time_queued)
-            parts.append(f'canceled before they started {_describe(canceled)}')
-        if parts:
-            logger.warning('supervisor %s: stop %s', self.id, '; '.join(parts))
-
+    # The engine calls these two at a task's end while the run stops.
     def _check_quiet(self, run: HubRun) -> None:
-        if run.quiet is not None and all(self._ignored(run, task)
-                                         for task in self._engine.tasks.values()):
-            run.quiet.set()
-
-    def _ignored(self, run: HubRun, task: Task[Any]) -> bool:
-        """True for a task stop() does not wait for: its code (or its aloop's) is in stop()."""
-        if task.id in run.ignored:
-            return True
-        return (task.tt == TT_COROUTINE and bool(run.ignored_loops)
-                and self._loop_of(task) in run.ignored_loops)
-
-    def _loop_of(self, task: Task[Any]) -> ALoop | None:
-        return self._aloops.loop_of(task)
-
-    def _close_tiers(self, run: HubRun) -> None:
-        run.closing = True
-        self._maybe_finish(run)
+        self._stopping.check_quiet(run)
 
     def _maybe_finish(self, run: HubRun) -> None:
-        if run.finished:
-            return
-        for tt, tier in list(run.tiers.items()):
-            if run.admissions[tt].running == 0:
-                tier.stop(True)
-                del run.tiers[tt]
-        if not run.tiers:
-            run.finished = True
+        self._stopping.maybe_finish(run)
 
     def _check_coroutine_loop(self, loop: Any) -> None:
         """Raise RuntimeError at the call when no aloop can run a coroutine task."""
@@ -1060,18 +771,7 @@ class TaskSupervisor:
         was running, its first use here (or :meth:`start`) starts it afresh,
         in the child's mode, with the actors and workers that ran in the parent.
         """
-        self._state_lock = allocate_lock()  # another thread may have held it at the fork
-        self._restart_on_use = self._state in (STARTING, RUNNING)
-        self._state = STOPPED
-        self._starting = Latch()
-        self._starting.set()
-        run, self._run = self._run, None
-        if run is not None:
-            run.finished = True
-            run.tiers.clear()  # their threads, greenlets and processes are the parent's
-            for admission in run.admissions.values():
-                admission.drain()
-            run.inbox.abandon()
+        self._life.after_fork_in_child()
         tasks = list(self._engine.tasks.values())
         self._engine.reset()
         for task in tasks:  # whoever waits for them here must not wait for ever
@@ -1183,8 +883,7 @@ class TaskSupervisor:
         )
 
     def _live_run(self) -> HubRun | None:
-        """The current run, None when stopped."""
-        return self._run if self._state != STOPPED else None
+        return self._life.live_run()
 
     def _hub_statistics(self) -> HubStatistics | None:
         run = self._run
@@ -1192,31 +891,9 @@ class TaskSupervisor:
         return watchdog.statistics() if watchdog is not None else None
 
 
-class _Launch:
-    """Hands a threaded run (or why it could not start) from its new hub thread to start()."""
-
-    def __init__(self) -> None:
-        self.ready = Latch()
-        self.run: HubRun | None = None
-        self.error: BaseException | None = None
-
-
 def actor_host(sup: TaskSupervisor) -> ActorHost:
     """What the actors and workers of *sup* use of it. Any thread; never blocks."""
     return sup._actors
-
-
-def _describe(tasks: list[Task[Any]]) -> str:
-    """``'3 tasks (thread: 2, greenlet: 1): name, name, name'`` for a log line."""
-    per_tier: dict[str, int] = {}
-    for task in tasks:
-        per_tier[TIER_NAMES[task.tt]] = per_tier.get(TIER_NAMES[task.tt], 0) + 1
-    tiers = ', '.join(f'{name}: {count}' for name, count in per_tier.items())
-    names = ', '.join(task.name or str(getattr(task.target, '__qualname__', task.target))
-                      for task in tasks[:STOP_LOG_NAMES])
-    more = f', ... {len(tasks) - STOP_LOG_NAMES} more' if len(tasks) > STOP_LOG_NAMES else ''
-    noun = 'task' if len(tasks) == 1 else 'tasks'
-    return f'{len(tasks)} {noun} ({tiers}): {names}{more}'
 
 
 _running: RunningSupervisors[TaskSupervisor] = RunningSupervisors()
