@@ -7,6 +7,7 @@ the async job schedulers. Every method may be called from any thread.
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -218,7 +219,7 @@ class ALoops:
             logger.exception('scheduler %r could not start', scheduler)
             return
 
-        def report(f: Any) -> None:
+        def report(f: concurrent.futures.Future[object]) -> None:
             if not f.cancelled() and f.exception() is not None:
                 logger.error('scheduler %r failed', scheduler, exc_info=f.exception())
 

@@ -21,6 +21,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Coroutine, Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, TypeVar, overload
@@ -103,8 +104,9 @@ class TaskSupervisor:
     #: Seconds the atexit hook waits for queued work of a forgotten supervisor.
     exit_timeout = 5.0
 
-    def __init__(self, supervisor_id: Any = None, **pool_kwargs: Any) -> None:
-        thread_kwargs = {'pool_size': 15, 'reserve_normal': 5, 'reserve_high': 5}
+    def __init__(self, supervisor_id: object = None, **pool_kwargs: int | str) -> None:
+        thread_kwargs: dict[str, int | str] = {'pool_size': 15, 'reserve_normal': 5,
+                                               'reserve_high': 5}
         thread_kwargs.update(pool_kwargs)
         self._thread_sizes = merge_thread_sizes(ThreadSizes(Limits()), thread_kwargs,
                                                 'TaskSupervisor')
@@ -145,7 +147,7 @@ class TaskSupervisor:
 
     # -- sizes -------------------------------------------------------------
 
-    def set_thread_pool(self, **kwargs: Any) -> None:
+    def set_thread_pool(self, **kwargs: int | str) -> None:
         """Set the thread tier's ``pool_size``, ``reserve_normal``,
         ``reserve_high``, ``min_size`` and ``max_size``; keys not given keep
         their value. Takes effect at once when running; running tasks are
@@ -154,7 +156,7 @@ class TaskSupervisor:
         self._thread_sizes = merge_thread_sizes(self._thread_sizes, kwargs, 'set_thread_pool')
         self._post_if_running(self._engine.on_resize, TT_THREAD)
 
-    def set_greenlet_pool(self, **kwargs: Any) -> None:
+    def set_greenlet_pool(self, **kwargs: int) -> None:
         """Set the greenlet tier's ``pool_size``, ``reserve_normal`` and
         ``reserve_high``; keys not given keep their value. Never blocks.
         """
@@ -187,7 +189,7 @@ class TaskSupervisor:
             self._post_if_running(self._on_mp_backend, backend)
         self._post_if_running(self._engine.on_resize, TT_MP)
 
-    def create_mp_pool(self, processes: int | None = None, **kwargs: Any) -> ProcessPool:
+    def create_mp_pool(self, processes: int | None = None, **kwargs: object) -> ProcessPool:
         """Make gatasker's built-in process pool the process tier's backend and return it.
 
         Unless `set_mp_pool` set sizes, the tier's ``pool_size`` becomes
@@ -246,7 +248,8 @@ class TaskSupervisor:
         limits = self._limits(tt)
         return limits, self._thread_sizes if tt == TT_THREAD else limits
 
-    def _make_tier(self, tt: int, done: Callable[[Task[Any], bool, Any], None]) -> Any:
+    def _make_tier(self, tt: int, done: Callable[[Task[Any], bool, Any], None]
+                   ) -> ThreadTier | GreenletTier | ProcessTier:
         if tt == TT_THREAD:
             return ThreadTier(done, self._thread_sizes)
         if tt == TT_GREENLET:
@@ -327,7 +330,7 @@ class TaskSupervisor:
         return self._life.state
 
     @property
-    def _state_lock(self) -> Any:
+    def _state_lock(self) -> AbstractContextManager[object]:
         return self._life.lock
 
     @property
@@ -422,7 +425,7 @@ class TaskSupervisor:
     def _maybe_finish(self, run: HubRun) -> None:
         self._stopping.maybe_finish(run)
 
-    def _check_coroutine_loop(self, loop: Any) -> None:
+    def _check_coroutine_loop(self, loop: object) -> None:
         """Raise RuntimeError at the call when no aloop can run a coroutine task."""
         self._aloops.pick(loop)
 
@@ -443,7 +446,8 @@ class TaskSupervisor:
         self, target: Callable[..., Coroutine[Any, Any, T]], args: Iterable[Any] = (),
         kwargs: dict[str, Any] | None = None, callback: Callable[[Any], Any] | None = None,
         priority: int = TASK_NORMAL, delay: float | None = None, tt: int = TT_THREAD,
-        task_id: Any = None, worker: Any = None, name: str | None = None, loop: Any = None,
+        task_id: object = None, worker: object = None, name: str | None = None,
+        loop: object = None,
         _pass_task_id: bool = True, timeout: float | None = None,
         soft_timeout: float | None = None, retries: int = 0,
         retry_backoff: tuple[float, float] | None = None,
@@ -456,7 +460,8 @@ class TaskSupervisor:
         self, target: Callable[..., T], args: Iterable[Any] = (),
         kwargs: dict[str, Any] | None = None, callback: Callable[[Any], Any] | None = None,
         priority: int = TASK_NORMAL, delay: float | None = None, tt: int = TT_THREAD,
-        task_id: Any = None, worker: Any = None, name: str | None = None, loop: Any = None,
+        task_id: object = None, worker: object = None, name: str | None = None,
+        loop: object = None,
         _pass_task_id: bool = True, timeout: float | None = None,
         soft_timeout: float | None = None, retries: int = 0,
         retry_backoff: tuple[float, float] | None = None,
@@ -473,10 +478,10 @@ class TaskSupervisor:
         priority: int = TASK_NORMAL,
         delay: float | None = None,
         tt: int = TT_THREAD,
-        task_id: Any = None,
-        worker: Any = None,
+        task_id: object = None,
+        worker: object = None,
         name: str | None = None,
-        loop: Any = None,
+        loop: object = None,
         _pass_task_id: bool = True,
         timeout: float | None = None,
         soft_timeout: float | None = None,
@@ -536,7 +541,7 @@ class TaskSupervisor:
                                priority, delay, worker, name, loop, policy)
         return self._engine.submit(run, task)
 
-    def _put_worker_task(self, worker: Any, target: Callable[..., Any], args: tuple[Any, ...],
+    def _put_worker_task(self, worker: object, target: Callable[..., Any], args: tuple[Any, ...],
                          kwargs: dict[str, Any], priority: int, tt: int,
                          policy: TaskPolicy | None = None) -> Task[Any]:
         """``put_task`` for a run of *worker*, whose arguments were checked when it
@@ -552,8 +557,8 @@ class TaskSupervisor:
         """Check a task in the caller, before it is queued (may raise)."""
         self._processes.check_task(task)
 
-    def mark_task_completed(self, task: Task[Any] | None = None, task_id: Any = None,
-                            **_: Any) -> bool:
+    def mark_task_completed(self, task: Task[Any] | None = None, task_id: object = None,
+                            **_: object) -> bool:
         """Kept for atasker code: tasks complete by themselves. Returns True.
 
         Idempotent. With neither argument, refers to the task running in the
@@ -569,7 +574,7 @@ class TaskSupervisor:
             return True
         raise LookupError(f'no task with id {task_id!r}')
 
-    def get_task(self, task_id: Any) -> Task[Any] | None:
+    def get_task(self, task_id: object) -> Task[Any] | None:
         """The queued, delayed or running task with that id, else None. Never blocks."""
         return self._engine.live_task(task_id)
 
@@ -705,7 +710,7 @@ class TaskSupervisor:
                              priority=TASK_NORMAL, _pass_task_id=False)
 
     def _run_coroutine_executor(self, coro_fn: Callable[..., Any], args: tuple[Any, ...],
-                                kwargs: dict[str, Any], loop: Any,
+                                kwargs: dict[str, Any], loop: object,
                                 policy: TaskPolicy | None = None) -> Task[Any]:
         """A run of an async worker's executor: a coroutine task on its aloop (the
         internal one when neither it nor the supervisor has one)."""
