@@ -29,14 +29,13 @@ from typing import Any, TypeVar, overload
 import gevent
 from zope.interface import implementer
 
-from ._actor_registry import ActorRegistry, is_worker
+from ._actor_registry import ActorRegistry
 from ._admission import Admission, Limits
 from ._aloop import ALoop
 from ._aloops import ALoops
 from ._async_jobs import AsyncJob, AsyncJobScheduler
 from ._constants import (
     TASK_NORMAL,
-    TIER_NAMES,
     TT_COROUTINE,
     TT_GREENLET,
     TT_MP,
@@ -50,6 +49,7 @@ from ._engine import Engine
 from ._fork import RunningSupervisors
 from ._greenlet_tier import GreenletTier
 from ._ids import new_task_id
+from ._info import Introspection
 from ._inspect import to_jsonable
 from ._interfaces import ISupervisor, IWorker
 from ._lifecycle import RUNNING, Lifecycle, default_mode
@@ -63,10 +63,7 @@ from ._run import HubRun
 from ._schedulers import Scheduler, Schedulers, SyncScheduler
 from ._sizes import merge_limits, merge_thread_sizes
 from ._statistics import (
-    HubStatistics,
-    PriorityStatistics,
     SupervisorStatistics,
-    TierStatistics,
 )
 from ._stop import StopSequence
 from ._task import Task, current_task
@@ -134,6 +131,9 @@ class TaskSupervisor:
         self._life = Lifecycle(self, self._open_tiers, self._engine.accept,
                                self._engine.complete_late, self._stopping, self._on_started,
                                self._on_stopped, _running.hub_thread)
+        self._introspection = Introspection(
+            self, self._life, self._engine, self._limits, lambda: self._thread_sizes,
+            self._actors, self._aloops, self._processes, self._schedulers)
 
     def __repr__(self) -> str:
         return f'<TaskSupervisor {self.id!r} {self._state}>'
@@ -797,41 +797,7 @@ class TaskSupervisor:
         Any thread; never blocks; the counts are read without stopping the
         supervisor.
         """
-        stats = self.statistics()
-        sync_schedulers = self._schedulers.sync()
-        info = SimpleNamespace(
-            id=self.id,
-            active=stats.state == RUNNING,
-            started=stats.state == RUNNING,
-            mode=stats.mode,
-            default_tt=self.default_tt,
-            poll_delay=self.poll_delay,
-            tasks_count=stats.tasks,
-            # sync ones included, as in atasker
-            schedulers=self._schedulers.all(),
-            sync_schedulers=sync_schedulers,
-        )
-        for name in ('thread', 'greenlet', 'mp'):
-            sizes = stats.tiers[name]
-            setattr(info, f'{name}_pool_size', sizes.pool_size)
-            setattr(info, f'{name}_reserve_normal', sizes.reserve_normal)
-            setattr(info, f'{name}_reserve_high', sizes.reserve_high)
-            setattr(info, f'{name}_tasks_count', sizes.running)
-            setattr(info, f'{name}_queued', sizes.queued)
-        info.thread_min_size = self._thread_sizes.min_size
-        info.thread_max_size = self._thread_sizes.max_size
-        run = self._live_run()
-        tier = run.tiers.get(TT_THREAD) if run is not None else None
-        info.thread_threads = tier.usage().workers if tier is not None else 0
-        actors = self._actors.actors()
-        info.actors = [actor.name for actor in actors]
-        info.workers = [actor.name for actor in actors if is_worker(actor)]
-        info.aloops = self._aloops.running_names()
-        info.default_aloop = self.default_aloop.name if self.default_aloop else None
-        info.async_job_schedulers = self._aloops.job_scheduler_names()
-        info.mp_pool = self._processes.pool
-        info.mp_processes = self._processes.processes
-        return info
+        return self._introspection.info(self.default_tt, self.poll_delay)
 
     def statistics(self) -> SupervisorStatistics:
         """A snapshot of the supervisor.
@@ -848,52 +814,7 @@ class TaskSupervisor:
         Any thread; never blocks (counts are read without locking, so a
         snapshot taken while tasks move may be off by the tasks in flight).
         """
-        state = self._state
-        run = self._live_run()
-        tiers = {}
-        for tt, name in TIER_NAMES.items():
-            if tt == TT_COROUTINE:  # holds no slot: not a tier with sizes
-                continue
-            limits = self._limits(tt)
-            admission = run.admissions.get(tt) if run is not None else None
-            queued = admission.queued() if admission else {}
-            priorities = {priority: PriorityStatistics.of(counters, queued.get(priority, 0))
-                          for priority, counters in self._engine.counters[tt].items()}
-            tiers[name] = TierStatistics(
-                name=name,
-                pool_size=limits.pool_size,
-                reserve_normal=limits.reserve_normal,
-                reserve_high=limits.reserve_high,
-                running=admission.running if admission else 0,
-                queued=queued,
-                completed=sum(p.completed for p in priorities.values()),
-                failed=sum(p.failed for p in priorities.values()),
-                cancelled=sum(p.cancelled for p in priorities.values()),
-                priorities=priorities,
-            )
-        actors = self._actors.actors()
-        process_pool = self._processes.statistics()
-        return SupervisorStatistics(
-            id=self.id,
-            state=state,
-            mode=run.mode if run is not None else None,
-            tasks=len(self._engine.tasks),
-            tiers=tiers,
-            actors=len(actors),
-            workers=sum(1 for actor in actors if is_worker(actor)),
-            aloops=len(self._aloops.running_names()),
-            actor_statistics=self._actors.statistics(),
-            process_pool=process_pool,
-            hub=self._hub_statistics(),
-        )
-
-    def _live_run(self) -> HubRun | None:
-        return self._life.live_run()
-
-    def _hub_statistics(self) -> HubStatistics | None:
-        run = self._run
-        watchdog = run.watchdog if run is not None else None
-        return watchdog.statistics() if watchdog is not None else None
+        return self._introspection.statistics()
 
 
 def actor_host(sup: TaskSupervisor) -> ActorHost:
