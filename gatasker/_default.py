@@ -12,5 +12,4 @@ from ._supervisor import TaskSupervisor
 
 #: The supervisor used when none is given; it starts with the first task
 #: or worker that needs it.
-task_supervisor = TaskSupervisor(supervisor_id='default')
-task_supervisor._autostart = True
+task_supervisor = TaskSupervisor(supervisor_id='default', _autostart=True)

@@ -101,7 +101,8 @@ class TaskSupervisor:
     #: Seconds the atexit hook waits for queued work of a forgotten supervisor.
     exit_timeout = 5.0
 
-    def __init__(self, supervisor_id: object = None, **pool_kwargs: int | str) -> None:
+    def __init__(self, supervisor_id: object = None, *, _autostart: bool = False,
+                 **pool_kwargs: int | str) -> None:
         thread_kwargs: dict[str, int | str] = {'pool_size': 15, 'reserve_normal': 5,
                                                'reserve_high': 5}
         thread_kwargs.update(pool_kwargs)
@@ -131,6 +132,7 @@ class TaskSupervisor:
         self._life = Lifecycle(self, self._open_tiers, self._engine.accept,
                                self._engine.complete_late, self._stopping, self._on_started,
                                self._on_stopped, _running.hub_thread)
+        self._life.autostart = _autostart  # the default supervisor starts on first use
         self._introspection = Introspection(
             self, self._life, self._engine, self._limits, lambda: self._thread_sizes,
             self._actors, self._aloops, self._processes, self._schedulers)
@@ -336,14 +338,6 @@ class TaskSupervisor:
     @property
     def _run(self) -> HubRun | None:
         return self._life.run
-
-    @property
-    def _autostart(self) -> bool:
-        return self._life.autostart
-
-    @_autostart.setter
-    def _autostart(self, value: bool) -> None:
-        self._life.autostart = value
 
     def watch_hub(self, threshold: float | None = 0.1) -> None:
         """Watch the supervisor's hub for greenlets that block it.

@@ -708,8 +708,7 @@ def test_many_tasks_complete_exactly_once(supervisor: gatasker.TaskSupervisor) -
 
 
 def test_concurrent_first_use_of_a_lazily_started_supervisor() -> None:
-    sup = gatasker.TaskSupervisor()
-    sup._autostart = True  # as the default supervisor
+    sup = gatasker.TaskSupervisor(_autostart=True)  # as the default supervisor
     results: list[Any] = []
     done = [Latch() for _ in range(6)]
 
