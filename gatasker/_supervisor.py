@@ -40,9 +40,6 @@ from ._constants import (
     TT_GREENLET,
     TT_MP,
     TT_THREAD,
-    check_delay,
-    check_priority,
-    check_tt,
 )
 from ._coroutines import CoroutineObject, start_on_aloop
 from ._engine import Engine
@@ -51,14 +48,15 @@ from ._greenlet_tier import GreenletTier
 from ._ids import new_task_id
 from ._info import Introspection
 from ._inspect import to_jsonable
-from ._interfaces import ISupervisor, IWorker
+from ._interfaces import ISupervisor
 from ._lifecycle import RUNNING, Lifecycle, default_mode
 from ._logging import call_logged
-from ._policies import TaskPolicy, eta_delay
+from ._policies import TaskPolicy
 from ._port import ActorHost, HubPort
 from ._process_config import Backend, ProcessConfig
 from ._process_pool import ProcessPool
 from ._process_tier import ProcessTier
+from ._put import check_put, policy_of
 from ._run import HubRun
 from ._schedulers import Scheduler, Schedulers, SyncScheduler
 from ._sizes import merge_limits, merge_thread_sizes
@@ -497,30 +495,8 @@ class TaskSupervisor:
         ValueError/TypeError for bad arguments (nothing is queued then).
         Any thread or greenlet; never blocks.
         """
-        if not callable(target):
-            raise TypeError(f'target must be callable, got {target!r}')
-        if callback is not None and not callable(callback):
-            raise TypeError(f'callback must be callable or None, got {callback!r}')
-        if kwargs is not None:
-            if not isinstance(kwargs, dict):
-                raise TypeError(f'kwargs must be a dict or None, got {kwargs!r}')
-            if not all(isinstance(key, str) for key in kwargs):
-                raise TypeError(f'kwargs keys must be str, got {list(kwargs)!r}')
-        if not isinstance(args, (tuple, list)):
-            # A str, dict or set would be spread into arguments one element at a time.
-            raise TypeError(f'args must be a tuple or a list, got {args!r}')
-        args = tuple(args)
-        if worker is not None and not IWorker.providedBy(worker):
-            raise TypeError(f'worker must be a gatasker worker or None, got {worker!r}')
-        check_priority(priority)
-        check_tt(tt)
-        delay = check_delay(delay)
-        if eta is not None:
-            delay = eta_delay(eta, delay)
-        policy = _policy
-        if (policy is None and (timeout is not None or soft_timeout is not None or retries
-                                or retry_backoff is not None or retry_on is not None)):
-            policy = TaskPolicy(timeout, soft_timeout, retries, retry_backoff, retry_on)
+        args, delay = check_put(target, args, kwargs, callback, worker, priority, tt, delay, eta)
+        policy = policy_of(_policy, timeout, soft_timeout, retries, retry_backoff, retry_on)
         run = self._running_run()
         if tt == TT_COROUTINE:
             self._check_coroutine_loop(loop)
