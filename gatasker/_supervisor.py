@@ -21,7 +21,6 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from contextlib import AbstractContextManager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, TypeVar, overload
@@ -136,7 +135,7 @@ class TaskSupervisor:
             self._actors, self._aloops, self._processes, self._schedulers)
 
     def __repr__(self) -> str:
-        return f'<TaskSupervisor {self.id!r} {self._state}>'
+        return f'<TaskSupervisor {self.id!r} {self._life.state}>'
 
     def __enter__(self) -> TaskSupervisor:
         self.start()
@@ -321,18 +320,7 @@ class TaskSupervisor:
     def _restarting(self) -> bool:
         return self._life.restart_on_use
 
-    def _running_run(self) -> HubRun:
-        return self._life.running_run()
-
-    # The engine and the tests read the state through these.
-    @property
-    def _state(self) -> str:
-        return self._life.state
-
-    @property
-    def _state_lock(self) -> AbstractContextManager[object]:
-        return self._life.lock
-
+    # The tests read the current run.
     @property
     def _run(self) -> HubRun | None:
         return self._life.run
@@ -497,7 +485,7 @@ class TaskSupervisor:
         """
         args, delay = check_put(target, args, kwargs, callback, worker, priority, tt, delay, eta)
         policy = policy_of(_policy, timeout, soft_timeout, retries, retry_backoff, retry_on)
-        run = self._running_run()
+        run = self._life.running_run()
         if tt == TT_COROUTINE:
             self._check_coroutine_loop(loop)
         if task_id is None:
@@ -517,7 +505,7 @@ class TaskSupervisor:
         """``put_task`` for a run of *worker*, whose arguments were checked when it
         started; a greenlet-tier run that may start at once runs in the calling
         (worker's) greenlet and is done when this returns."""
-        run = self._running_run()
+        run = self._life.running_run()
         task_id = kwargs['_task_id'] = new_task_id()
         task: Task[Any] = Task(self._engine, task_id, tt, target, args, kwargs, None, priority,
                                None, worker, None, None, policy)
@@ -703,7 +691,7 @@ class TaskSupervisor:
         Any thread; never blocks.
         """
         checked = self._schedulers.check(scheduler)
-        run = self._running_run()
+        run = self._life.running_run()
         self._schedulers.add(checked)
         self._post(run, self._start_scheduler, checked)
         return True
