@@ -1,16 +1,23 @@
-"""The task supervisor: an actor that owns the tiers and dispatches tasks.
+"""The task supervisor: the one public class that owns the tiers and runs tasks.
 
-Where things happen:
+`TaskSupervisor` is a facade over its parts, each in a module of its own:
 
-* A public call (``put_task``, ``set_thread_pool``, ``stop`` ...) validates
-  its arguments in the caller's thread, then posts a message to the
-  supervisor's :class:`~gatasker._bridge.Inbox`.
-* One greenlet in the supervisor's hub takes those messages in order
-  (:meth:`TaskSupervisor._mailbox`) and alone changes the accounting, so it
-  needs no locks.
-* The task path (put, admit, dispatch, done, cancel, resize) is the
-  supervisor's ``Engine`` (``_engine.py``), with its policies in
-  ``_policy_runtime.py``.
+* `Lifecycle` (``_lifecycle.py``): its state and its runs. A run
+  (`HubRun`, ``_run.py``) lives in one hub; one greenlet there, the mailbox,
+  takes the messages posted to the run's inbox in order and alone changes
+  the accounting, so it needs no locks. `StopSequence` (``_stop.py``) is the
+  stop's steps.
+* the ``Engine`` (``_engine.py``): the task path (put, admit, dispatch,
+  done, cancel, resize), its policies in ``_policy_runtime.py``.
+* `ActorRegistry` (the running actors and workers, and what they see of
+  the supervisor), `ALoops` (aloops and async job schedulers),
+  `ProcessConfig` (the process tier's sizes and backend), `Schedulers`,
+  `Introspection` (``statistics()`` and ``get_info()``).
+* `RunningSupervisors` (``_fork.py``): every running supervisor, stopped at
+  exit and reset after a fork.
+
+A public call validates its arguments in the caller's thread, then posts a
+message to the run's inbox.
 """
 
 from __future__ import annotations
@@ -33,13 +40,7 @@ from ._admission import Admission, Limits
 from ._aloop import ALoop
 from ._aloops import ALoops
 from ._async_jobs import AsyncJob, AsyncJobScheduler
-from ._constants import (
-    TASK_NORMAL,
-    TT_COROUTINE,
-    TT_GREENLET,
-    TT_MP,
-    TT_THREAD,
-)
+from ._constants import TASK_NORMAL, TT_COROUTINE, TT_GREENLET, TT_MP, TT_THREAD
 from ._coroutines import CoroutineObject, start_on_aloop
 from ._engine import Engine
 from ._fork import RunningSupervisors
@@ -59,9 +60,7 @@ from ._put import check_put, policy_of
 from ._run import HubRun
 from ._schedulers import Scheduler, Schedulers, SyncScheduler
 from ._sizes import merge_limits, merge_thread_sizes
-from ._statistics import (
-    SupervisorStatistics,
-)
+from ._statistics import SupervisorStatistics
 from ._stop import StopSequence
 from ._task import Task, current_task
 from ._thread_tier import ThreadSizes, ThreadTier
@@ -69,11 +68,6 @@ from ._version import __version__
 
 T = TypeVar('T')
 _supervisor_ids = itertools.count(1)
-
-
-
-
-
 
 
 @implementer(ISupervisor)
@@ -147,17 +141,34 @@ class TaskSupervisor:
     # -- sizes -------------------------------------------------------------
 
     def set_thread_pool(self, **kwargs: int | str) -> None:
-        """Set the thread tier's ``pool_size``, ``reserve_normal``,
-        ``reserve_high``, ``min_size`` and ``max_size``; keys not given keep
-        their value. Takes effect at once when running; running tasks are
-        never stopped. Never blocks.
+        """Set the thread tier's sizes; keys not given keep their value.
+
+        Takes effect at once when running; running tasks are never stopped.
+
+        Args:
+            **kwargs: ``pool_size``, ``reserve_normal``, ``reserve_high``,
+                ``min_size`` (or ``'max'``) and ``max_size`` OS threads.
+
+        Raises:
+            TypeError: an unknown key or a size that is not an int;
+                ValueError: a bad size. Nothing changes then.
+
+        Any thread; never blocks.
         """
         self._thread_sizes = merge_thread_sizes(self._thread_sizes, kwargs, 'set_thread_pool')
         self._post_if_running(self._engine.on_resize, TT_THREAD)
 
     def set_greenlet_pool(self, **kwargs: int) -> None:
-        """Set the greenlet tier's ``pool_size``, ``reserve_normal`` and
-        ``reserve_high``; keys not given keep their value. Never blocks.
+        """Set the greenlet tier's sizes; keys not given keep their value.
+
+        Args:
+            **kwargs: ``pool_size``, ``reserve_normal``, ``reserve_high``.
+
+        Raises:
+            TypeError: an unknown key or a size that is not an int;
+                ValueError: a negative size. Nothing changes then.
+
+        Any thread; never blocks.
         """
         self._greenlet_limits = merge_limits(self._greenlet_limits, kwargs, 'set_greenlet_pool')
         self._post_if_running(self._engine.on_resize, TT_GREENLET)
@@ -259,21 +270,22 @@ class TaskSupervisor:
 
     @property
     def mode(self) -> str | None:
-        """'embedded' or 'threaded' while running, else None."""
+        """``'embedded'`` or ``'threaded'`` while running, else None. Any thread."""
         return self._life.mode
 
     @property
     def default_tt(self) -> int:
-        """TT_GREENLET in embedded mode, TT_THREAD in threaded mode."""
+        """TT_GREENLET in embedded mode, TT_THREAD in threaded mode (also before a
+        start: the mode `start` would pick). Any thread."""
         return TT_GREENLET if (self.mode or default_mode()) == 'embedded' else TT_THREAD
 
     def is_started(self) -> bool:
-        """True while the supervisor accepts tasks."""
+        """True while the supervisor accepts tasks. Any thread; never blocks."""
         return self._life.state == RUNNING
 
     @property
     def active(self) -> bool:
-        """True while the supervisor accepts tasks (atasker's name)."""
+        """True while the supervisor accepts tasks (atasker's name). Any thread."""
         return self._life.state == RUNNING
 
     def start(self, mode: str | None = None) -> bool:
@@ -370,7 +382,10 @@ class TaskSupervisor:
                 'supervisors': [to_jsonable(sup.statistics()) for sup in supervisors]}
 
     def block(self) -> None:
-        """Return when the supervisor stops. Blocks (cooperatively in a greenlet)."""
+        """Return when the supervisor stops (at once when it does not run).
+
+        Any thread; blocks (cooperatively in a greenlet).
+        """
         self._life.block()
 
     def stop(self, wait: bool | float = True, stop_schedulers: bool = True,
@@ -520,7 +535,13 @@ class TaskSupervisor:
         """Kept for atasker code: tasks complete by themselves. Returns True.
 
         Idempotent. With neither argument, refers to the task running in the
-        caller. Raises LookupError for an id this supervisor does not know.
+        caller.
+
+        Raises:
+            LookupError: an id this supervisor does not know, or no argument
+                outside a task.
+
+        Any thread; never blocks.
         """
         if task is None and task_id is None:
             task = current_task()
@@ -533,19 +554,25 @@ class TaskSupervisor:
         raise LookupError(f'no task with id {task_id!r}')
 
     def get_task(self, task_id: object) -> Task[Any] | None:
-        """The queued, delayed or running task with that id, else None. Never blocks."""
+        """The queued, delayed or running task with that id, else None.
+
+        Any thread; never blocks.
+        """
         return self._engine.live_task(task_id)
 
     def get_tasks(self) -> dict[Any, Task[Any]]:
         """Every queued, delayed or running task: a new dict ``id -> Task``, as
-        atasker's. Never blocks."""
+        atasker's. Any thread; never blocks."""
         return self._engine.live_tasks()
 
     # -- aloops and async jobs ------------------------------------------------
 
     @property
     def default_aloop(self) -> ALoop | None:
-        """The aloop coroutine tasks and async workers use when given none, or None."""
+        """The aloop coroutine tasks and async workers use when given none, or None.
+
+        Settable (an `ALoop` or None); see also `set_default_aloop`. Any thread.
+        """
         return self._aloops.default
 
     @default_aloop.setter
@@ -731,7 +758,7 @@ class TaskSupervisor:
         Nothing of the parent's run can work here: in threaded mode its hub
         thread is gone, in either mode its pool threads, and its queued tasks
         and messages are the parent's to run. The supervisor is stopped; if it
-        was running, its first use here (or :meth:`start`) starts it afresh,
+        was running, its first use here (or `start`) starts it afresh,
         in the child's mode, with the actors and workers that ran in the parent.
         """
         self._life.after_fork_in_child()
