@@ -17,7 +17,6 @@ refuses to start in a process that will fork that way.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from types import ModuleType
@@ -30,11 +29,15 @@ FORK_HOOKS = 'py-call-uwsgi-fork-hooks'
 
 
 def _uwsgi() -> ModuleType | None:
-    """uWSGI's embedded module, or None outside uWSGI."""
-    try:
-        return importlib.import_module('uwsgi')
-    except ImportError:
-        return None
+    """uWSGI's embedded module, or None outside uWSGI.
+
+    uWSGI puts it in sys.modules before any Python code runs, so it is looked
+    up, never imported: an import, even a failing one, takes importlib's lock
+    for the name, which under patch_all() is a gevent lock, and several OS
+    threads starting supervisors at once then hit LoopExit on it.
+    """
+    module = sys.modules.get('uwsgi')
+    return module if isinstance(module, ModuleType) else None
 
 
 def _forks_without_gil(uwsgi: ModuleType) -> bool:
