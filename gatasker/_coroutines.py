@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from . import _tracing
 from ._aloop import ALoop
 from ._constants import TASK_STATUS_STARTED
+from ._futures import future_outcome
 from ._task import Task
 
 T = TypeVar('T')
@@ -110,11 +111,10 @@ def start_on_aloop(task: Task[Any], pick_aloop: Callable[[], ALoop], done: Done,
 
     def finished(fut: concurrent.futures.Future[tuple[bool, object]]) -> None:
         # In the aloop's thread; done is thread-safe.
-        if fut.cancelled():
-            done(task, False, asyncio.CancelledError())
-        elif fut.exception() is not None:
-            done(task, False, fut.exception())
+        outcome = future_outcome(fut, asyncio.CancelledError)
+        if isinstance(outcome[1], tuple):  # it ran: contained() gave the coroutine's (ok, value)
+            done(task, *outcome[1])
         else:
-            done(task, *fut.result())
+            done(task, *outcome)
 
     future.add_done_callback(finished)

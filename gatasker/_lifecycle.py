@@ -28,6 +28,7 @@ from ._bridge import (
     start_real_thread,
     threading_is_patched,
 )
+from ._constants import check_seconds
 from ._errors import SupervisorNotRunning
 from ._fork import EXIT_GRACE
 from ._inspect import InspectServer, parse_address
@@ -37,7 +38,7 @@ from ._process_pool import check_not_preparing
 from ._run import HubRun
 from ._stop import StopSequence, remaining
 from ._uwsgi import check_start_is_fork_safe
-from ._watchdog import HubWatchdog, check_threshold
+from ._watchdog import HubWatchdog
 
 STOPPED, STARTING, RUNNING, STOPPING = 'stopped', 'starting', 'running', 'stopping'
 
@@ -229,7 +230,7 @@ class Lifecycle:
 
     def watch(self, threshold: float | None) -> None:
         """See `TaskSupervisor.watch_hub`."""
-        threshold = check_threshold(threshold)
+        threshold = check_seconds(threshold, 'threshold', positive=True, finite=True)
         with self.lock:
             self._watch_threshold = threshold
             run = self.run if self.state == RUNNING else None

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from gevent.hub import Hub
 
 from ._bridge import Latch, allocate_lock, call_in_hub, start_real_thread
-from ._constants import check_seconds
 from ._logging import logger
 from ._statistics import HubStatistics
 
@@ -34,15 +33,6 @@ if TYPE_CHECKING:
 
 #: How many recent lag samples the percentile is computed from.
 SAMPLES = 1024
-
-
-def check_threshold(threshold: object) -> float | None:
-    """Return *threshold* (positive, finite seconds) as a float, or None.
-
-    Raises TypeError for a non-number and ValueError for anything else that
-    is not positive and finite; see `check_seconds`.
-    """
-    return check_seconds(threshold, 'threshold', positive=True, finite=True)
 
 
 class HubWatchdog:
