@@ -217,11 +217,7 @@ class Actor:
         return self._actor.the_supervisor()
 
     def is_alive(self) -> bool:
-        """Tell whether the actor takes messages. Any thread; never blocks.
-
-        Returns:
-            bool: True while the actor takes messages.
-        """
+        """True while the actor takes messages. Any thread; never blocks."""
         core = self._actor
         return core.state == RUNNING and not core.stopping
 

@@ -198,64 +198,31 @@ class Task(Generic[T_co]):
     # -- state, readable from anywhere ------------------------------------
 
     def is_started(self) -> bool:
-        """Tell whether the task began running. Any thread; never blocks.
-
-        Returns:
-            bool: True once the task began running (also after it completed).
-        """
+        """True once the task began running (also after it ended). Any thread; never blocks."""
         return self.status in (TASK_STATUS_STARTED, TASK_STATUS_COMPLETED)
 
     def is_completed(self) -> bool:
-        """Tell whether the target returned or raised. Any thread; never blocks.
-
-        Returns:
-            bool: True once the target returned or raised.
-        """
+        """True once the target returned or raised. Any thread; never blocks."""
         return self.status == TASK_STATUS_COMPLETED
 
     def is_canceled(self) -> bool:
-        """Tell whether the task was canceled. Any thread; never blocks.
-
-        Returns:
-            bool: True if it was canceled (before it started, or stopped while
-                it ran).
-        """
+        """True if the task was canceled (before it started, or while it ran). Never blocks."""
         return self.status == TASK_STATUS_CANCELED
 
     def done(self) -> bool:
-        """Tell whether the task ended. Any thread; never blocks.
-
-        Returns:
-            bool: True once the task is COMPLETED or CANCELED.
-        """
+        """True once the task is COMPLETED or CANCELED. Any thread; never blocks."""
         return self._done.is_set()
 
     def cancelled(self) -> bool:
-        """Tell whether the task was canceled (``concurrent.futures`` spelling).
-
-        Any thread; never blocks.
-
-        Returns:
-            bool: The same as `is_canceled()`.
-        """
+        """The same as `is_canceled()` (``concurrent.futures``' spelling). Never blocks."""
         return self.status == TASK_STATUS_CANCELED
 
     def running(self) -> bool:
-        """Tell whether the target runs now. Any thread; never blocks.
-
-        Returns:
-            bool: True while the target runs.
-        """
+        """True while the target runs. Any thread; never blocks."""
         return self.status == TASK_STATUS_STARTED
 
     def successful(self) -> bool:
-        """Tell whether the target returned without raising (gevent's spelling).
-
-        Any thread; never blocks.
-
-        Returns:
-            bool: True once the target returned without raising.
-        """
+        """True once the target returned without raising (gevent's spelling). Never blocks."""
         return self.status == TASK_STATUS_COMPLETED and self.exception is None
 
     # -- waiting -----------------------------------------------------------

@@ -262,27 +262,15 @@ class BackgroundWorker(Actor):
         return self.start(*args, **kwargs)
 
     def is_active(self) -> bool:
-        """Tell whether the worker runs. Any thread; never blocks.
-
-        Returns:
-            bool: True while the worker runs.
-        """
+        """True while the worker runs. Any thread; never blocks."""
         return self.is_alive()
 
     def is_started(self) -> bool:
-        """Tell whether the worker runs (atasker's name). Never blocks.
-
-        Returns:
-            bool: True while the worker runs.
-        """
+        """True while the worker runs (atasker's name). Any thread; never blocks."""
         return self.is_alive()
 
     def is_stopped(self) -> bool:
-        """Tell whether the worker does not run. Never blocks.
-
-        Returns:
-            bool: True when the worker does not run.
-        """
+        """True when the worker does not run. Any thread; never blocks."""
         return not self.is_alive()
 
     # -- running the executor ------------------------------------------------------
