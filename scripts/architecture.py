@@ -37,15 +37,15 @@ from pathlib import Path
 #: measured numbers, so that a small edit to a module being split does not
 #: turn main red; the final numbers have none.)
 LIMITS: dict[str, int] = {
-    'runtime_cycles': 1,
+    'runtime_cycles': 0,
     'typing_cycles': 1,
-    'private_imports': 1,
-    'any_annotations': 104,
-    'type_ignores': 31,
-    'largest_module': 1088,
-    'largest_class': 889,
-    'private_attributes': 112,
-    'lazy_imports': 4,
+    'private_imports': 0,
+    'any_annotations': 14,
+    'type_ignores': 0,
+    'largest_module': 844,
+    'largest_class': 754,
+    'private_attributes': 82,
+    'lazy_imports': 3,
 }
 
 #: Where issue 16 wants the measures to end.

@@ -51,8 +51,6 @@ def test_the_package_is_within_the_ratchet() -> None:
 def test_limits_and_targets_cover_every_measure() -> None:
     measured = architecture.Report().measures()
     assert set(architecture.LIMITS) == set(measured) == set(architecture.TARGETS)
-    for name, target in architecture.TARGETS.items():
-        assert architecture.LIMITS[name] >= target, f'{name}: the limit is below the target'
 
 
 def test_each_measure_counts_what_it_says(tmp_path: pathlib.Path) -> None:
