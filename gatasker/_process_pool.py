@@ -33,19 +33,10 @@ from ._process_start import (
     preparation_data,
     spawn_process,
 )
-from ._process_worker import EXIT_TIMEOUT, RemoteTraceback, Worker, describe
+from ._process_worker import EXIT_TIMEOUT, RemoteTraceback, WarmUp, Worker, describe
 from ._task import Task
 
 __all__ = ['EXIT_TIMEOUT', 'ProcessPool', 'RemoteTraceback', 'check_not_preparing', 'dump_call']
-
-
-#: Seconds after the first task from a module ended until the pool's other
-#: processes import that module.
-WARM_UP_DELAY = 0.1
-
-#: Target modules a warm-up leaves alone: the main script is there already
-#: (``__mp_main__`` in a spawned process), builtins always.
-_NOT_IMPORTED = frozenset({'__main__', '__mp_main__', 'builtins'})
 
 
 def _check_options(processes: int | None, initializer: Callable[..., object] | None,
@@ -124,9 +115,7 @@ class ProcessPool:
         self._retried: weakref.WeakSet[Task[object]] = weakref.WeakSet()
         # Waiting tasks whose soft time limit passed: soft-stopped once they start.
         self._soft_stop_due: weakref.WeakSet[Task[object]] = weakref.WeakSet()
-        # The modules of the targets the pool ran (an ordered set): every new
-        # process imports them while it waits for its first task.
-        self._modules: dict[str, None] = {}
+        self._warm_up = WarmUp(lambda: self._workers)
         self.closing = False
         self.closing_kill = False
         #: Worker processes started in place of one that ended (any thread may read).
@@ -221,20 +210,6 @@ class ProcessPool:
                 self._soft_stop_due.discard(task)
             worker.run(task, soft_stop_due)
 
-    def _new_module(self, module: str, running: Worker) -> None:
-        """A task from *module*, new to the pool, ended (in *running*, which
-        imported it): the other processes import it shortly, in the background."""
-        self._modules[module] = None
-        if module not in _NOT_IMPORTED:
-            # Not at once: the imports would compete for the CPU with whoever
-            # takes that first task's result right now (about 10 ms measured).
-            gevent.spawn_later(WARM_UP_DELAY, self._warm_up_others, module, running)
-
-    def _warm_up_others(self, module: str, running: Worker) -> None:
-        for worker in self._workers:
-            if worker is not running:
-                worker.warm_up([module])
-
     def _take_idle(self) -> Worker:
         # A process that is up, if there is one: one still starting would make
         # the task wait for it while another could run it now.
@@ -272,9 +247,7 @@ class ProcessPool:
         finally:
             self._starting -= 1
         self._workers.append(worker)
-        modules = [name for name in self._modules if name not in _NOT_IMPORTED]
-        if modules:
-            worker.warm_up(modules)
+        self._warm_up.started(worker)
         return worker
 
     def _report(self, task: Task[object], ok: bool, value: object) -> None:
@@ -297,9 +270,7 @@ class ProcessPool:
                    alive: bool) -> None:
         """Report *task*'s end and give its process the next task (reader greenlet)."""
         self._report(task, ok, value)
-        module = getattr(task.target, '__module__', None)
-        if module not in self._modules and isinstance(module, str):
-            self._new_module(module, worker)
+        self._warm_up.task_ended(task, worker)
         if not alive or worker not in self._workers:
             return  # the worker is gone (or going); worker_gone() handles it
         if self.maxtasksperchild is not None and worker.done >= self.maxtasksperchild:

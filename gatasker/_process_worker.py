@@ -282,6 +282,52 @@ class Worker:
                 pass
 
 
+class WarmUp:
+    """The modules of the targets a pool ran, imported by its other processes.
+
+    A spawned process imports a target's module when it unpickles its first
+    task from it (often 10 ms or more). Shortly after the first task from a
+    module ended, the pool's other processes import it, and a process started
+    later imports every such module at once, so that only the first task per
+    module waits for the import, not the first task of each process. In the
+    supervisor's hub.
+    """
+
+    __slots__ = ('_modules', '_workers')
+
+    #: Seconds after the first task from a module ended until the others import
+    #: it: at once, the imports would compete for the CPU with whoever takes that
+    #: task's result right then (about 10 ms measured on it).
+    DELAY = 0.1
+
+    #: Modules never sent: the main script is there already (``__mp_main__``).
+    SKIPPED = frozenset({'__main__', '__mp_main__', 'builtins'})
+
+    def __init__(self, workers: Callable[[], list[Worker]]) -> None:
+        self._workers = workers  # the pool's processes now
+        self._modules: dict[str, None] = {}  # an ordered set
+
+    def task_ended(self, task: Task[object], worker: Worker) -> None:
+        """*task* ended in *worker*: its module is known to the pool from now on."""
+        module = getattr(task.target, '__module__', None)
+        if module in self._modules or not isinstance(module, str):
+            return
+        self._modules[module] = None
+        if module not in self.SKIPPED:
+            gevent.spawn_later(self.DELAY, self._others, module, worker)
+
+    def _others(self, module: str, done: Worker) -> None:
+        for worker in self._workers():
+            if worker is not done:
+                worker.warm_up([module])
+
+    def started(self, worker: Worker) -> None:
+        """*worker*'s process just started: it imports every module known so far."""
+        modules = [name for name in self._modules if name not in self.SKIPPED]
+        if modules:
+            worker.warm_up(modules)
+
+
 def describe(code: int | None) -> str:
     """How a process ended, for messages: its exit code or the signal that killed it."""
     if code is None or code == _UNKNOWN:
