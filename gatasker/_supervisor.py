@@ -36,7 +36,6 @@ import gevent
 from zope.interface import implementer
 
 from ._actor_registry import ActorRegistry
-from ._admission import Admission, Limits
 from ._aloop import ALoop
 from ._aloops import ALoops
 from ._async_jobs import AsyncJob, AsyncJobScheduler
@@ -44,7 +43,6 @@ from ._constants import TASK_NORMAL, TT_COROUTINE, TT_GREENLET, TT_MP, TT_THREAD
 from ._coroutines import CoroutineObject, start_on_aloop
 from ._engine import Engine
 from ._fork import RunningSupervisors
-from ._greenlet_tier import GreenletTier
 from ._ids import new_task_id
 from ._info import Introspection
 from ._inspect import to_jsonable
@@ -59,11 +57,10 @@ from ._process_tier import ProcessTier
 from ._put import check_put, policy_of
 from ._run import HubRun
 from ._schedulers import Scheduler, Schedulers, SyncScheduler
-from ._sizes import merge_limits, merge_thread_sizes
 from ._statistics import SupervisorStatistics
 from ._stop import StopSequence
 from ._task import Task, current_task
-from ._thread_tier import ThreadSizes, ThreadTier
+from ._tier_config import TierConfig
 from ._version import __version__
 
 T = TypeVar('T')
@@ -94,15 +91,11 @@ class TaskSupervisor:
 
     def __init__(self, supervisor_id: object = None, *, _autostart: bool = False,
                  **pool_kwargs: int | str) -> None:
-        thread_kwargs: dict[str, int | str] = {'pool_size': 15, 'reserve_normal': 5,
-                                               'reserve_high': 5}
-        thread_kwargs.update(pool_kwargs)
-        self._thread_sizes = merge_thread_sizes(ThreadSizes(Limits()), thread_kwargs,
-                                                'TaskSupervisor')
+        self._processes = ProcessConfig()
+        self._tiers = TierConfig(pool_kwargs, self._processes)
         if supervisor_id is None:
             supervisor_id = f'supervisor{next(_supervisor_ids)}'
         self.id = supervisor_id
-        self._greenlet_limits = Limits(pool_size=1000, reserve_normal=100, reserve_high=100)
         self.poll_delay = 0.1  # kept for atasker code; nothing depends on it
         self.timeout_warning: float | None = None
         self.timeout_warning_func: Callable[[Task[Any]], Any] | None = None
@@ -112,12 +105,11 @@ class TaskSupervisor:
         self._engine = Engine(self, prepare=self._prepare_task,
                               run_coroutine=self._run_coroutine_task,
                               check_quiet=self._check_quiet, maybe_finish=self._maybe_finish,
-                              sizes=self._tier_sizes)
+                              sizes=self._tiers.resize_args)
         self._actors = ActorRegistry(self._running_port, self._restarting, self.is_started,
                                      lambda: self.default_tt, self._put_worker_task,
                                      self._run_coroutine_executor)
         self._aloops = ALoops(self)
-        self._processes = ProcessConfig()
         self._stopping = StopSequence(self, self._engine, self._actors, self._aloops,
                                       self._schedulers)
         self._life = Lifecycle(self, self._open_tiers, self._engine.accept,
@@ -125,7 +117,7 @@ class TaskSupervisor:
                                self._on_stopped, _running.hub_thread)
         self._life.autostart = _autostart  # the default supervisor starts on first use
         self._introspection = Introspection(
-            self, self._life, self._engine, self._limits, lambda: self._thread_sizes,
+            self, self._life, self._engine, self._tiers.limits, lambda: self._tiers.thread,
             self._actors, self._aloops, self._processes, self._schedulers)
 
     def __repr__(self) -> str:
@@ -155,7 +147,7 @@ class TaskSupervisor:
 
         Any thread; never blocks.
         """
-        self._thread_sizes = merge_thread_sizes(self._thread_sizes, kwargs, 'set_thread_pool')
+        self._tiers.set_thread(kwargs)
         self._post_if_running(self._engine.on_resize, TT_THREAD)
 
     def set_greenlet_pool(self, **kwargs: int) -> None:
@@ -170,7 +162,7 @@ class TaskSupervisor:
 
         Any thread; never blocks.
         """
-        self._greenlet_limits = merge_limits(self._greenlet_limits, kwargs, 'set_greenlet_pool')
+        self._tiers.set_greenlet(kwargs)
         self._post_if_running(self._engine.on_resize, TT_GREENLET)
 
     def set_mp_pool(self, *, executor: object = None, **kwargs: int) -> None:
@@ -246,26 +238,6 @@ class TaskSupervisor:
         if isinstance(tier, ProcessTier):
             tier.set_backend(backend)
 
-    def _limits(self, tt: int) -> Limits:
-        if tt == TT_THREAD:
-            return self._thread_sizes.limits
-        if tt == TT_GREENLET:
-            return self._greenlet_limits
-        return self._processes.limits
-
-    def _tier_sizes(self, tt: int) -> tuple[Limits, object]:
-        """Tier *tt*'s admission limits and what its ``resize`` takes."""
-        limits = self._limits(tt)
-        return limits, self._thread_sizes if tt == TT_THREAD else limits
-
-    def _make_tier(self, tt: int, done: Callable[[Task[Any], bool, Any], None]
-                   ) -> ThreadTier | GreenletTier | ProcessTier:
-        if tt == TT_THREAD:
-            return ThreadTier(done, self._thread_sizes)
-        if tt == TT_GREENLET:
-            return GreenletTier(done, self._greenlet_limits)
-        return self._processes.make_tier(done)
-
     # -- life cycle ----------------------------------------------------------
 
     @property
@@ -306,11 +278,10 @@ class TaskSupervisor:
         return self._life.start(mode)
 
     def _open_tiers(self, run: HubRun) -> None:
-        for tt in (TT_GREENLET, TT_THREAD, TT_MP):
-            tier = self._make_tier(tt, functools.partial(self._engine.task_done, run))
-            tier.start()
-            run.tiers[tt] = tier
-            run.admissions[tt] = Admission(self._limits(tt))
+        self._tiers.open_tiers(run, self._done_of)
+
+    def _done_of(self, run: HubRun) -> Callable[[Task[Any], bool, Any], None]:
+        return functools.partial(self._engine.task_done, run)
 
     def _on_started(self) -> None:
         _running.add(self, self._after_fork_in_child)

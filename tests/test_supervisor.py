@@ -731,7 +731,7 @@ def test_concurrent_first_use_of_a_lazily_started_supervisor() -> None:
 
 def test_a_failing_start_leaves_the_supervisor_stopped() -> None:
     class Broken(gatasker.TaskSupervisor):
-        def _make_tier(self, tt: int, done: Any) -> Any:
+        def _open_tiers(self, run: Any) -> None:  # the run's tiers cannot be made
             raise OSError('no threads for you')
 
     sup = Broken()
