@@ -296,7 +296,6 @@ class TaskSupervisor:
     def _post_if_running(self, handler: Callable[..., object], *args: object) -> None:
         self._life.post_if_running(handler, *args)
 
-
     def _running_port(self) -> HubPort:
         return self._life.running_run().port
 
@@ -772,14 +771,11 @@ class TaskSupervisor:
         """
         return self._introspection.statistics()
 
-
 def actor_host(sup: TaskSupervisor) -> ActorHost:
     """What the actors and workers of *sup* use of it. Any thread; never blocks."""
     return sup._actors
 
-
 _running: RunningSupervisors[TaskSupervisor] = RunningSupervisors()
-
 
 def running_supervisors() -> list[TaskSupervisor]:
     """Every supervisor of the process that runs now (started, not yet stopped).
