@@ -142,8 +142,8 @@ class TaskSupervisor:
                 ``min_size`` (or ``'max'``) and ``max_size`` OS threads.
 
         Raises:
-            TypeError: an unknown key or a size that is not an int;
-                ValueError: a bad size. Nothing changes then.
+            TypeError: An unknown key or a size that is not an int.
+            ValueError: A bad size. Nothing changes then.
 
         Any thread; never blocks.
         """
@@ -157,8 +157,8 @@ class TaskSupervisor:
             **kwargs: ``pool_size``, ``reserve_normal``, ``reserve_high``.
 
         Raises:
-            TypeError: an unknown key or a size that is not an int;
-                ValueError: a negative size. Nothing changes then.
+            TypeError: An unknown key or a size that is not an int.
+            ValueError: A negative size. Nothing changes then.
 
         Any thread; never blocks.
         """
@@ -180,9 +180,9 @@ class TaskSupervisor:
             **kwargs: ``pool_size``, ``reserve_normal``, ``reserve_high``.
 
         Raises:
-            TypeError: an unknown key, a size that is not an int or an
-                executor that is none; ValueError: a negative size. Nothing
-                changes then.
+            TypeError: An unknown key, a size that is not an int or an
+                executor that is not one.
+            ValueError: A negative size. Nothing changes then.
 
         Before or after `start`; any thread; never blocks.
         """
@@ -208,8 +208,8 @@ class TaskSupervisor:
             The new pool.
 
         Raises:
-            TypeError: an unknown keyword; ValueError/TypeError from
-                `ProcessPool` for a bad value. Nothing changes then.
+            TypeError: An unknown keyword, or a bad value for `ProcessPool`.
+            ValueError: A bad value for `ProcessPool`. Nothing changes then.
 
         Before or after `start`; any thread; never blocks.
         """
@@ -339,7 +339,8 @@ class TaskSupervisor:
 
         Raises:
             SupervisorNotRunning: not running.
-            TypeError: a bad address; ValueError: likewise.
+            TypeError: A bad address.
+            ValueError: A bad address, or not loopback.
             OSError: it cannot bind (nothing changes then).
 
         Any thread; blocks only to bind.
@@ -458,15 +459,35 @@ class TaskSupervisor:
     ) -> Task[Any]:
         """Queue ``target(*args, **kwargs, _task_id=<id>)`` and return its Task.
 
-        The task ends by itself when the target returns or raises. With
-        *delay* it waits that many seconds outside the pool first; with *eta*
-        (an aware ``datetime``, or a naive one in local time) until then.
-        *timeout*/*soft_timeout* limit each run, *retries* (with
-        *retry_backoff* ``(initial, maximum)`` seconds and *retry_on*
-        exception classes) run a failed task again: see ``docs/policies.md``.
-        Raises SupervisorNotRunning when the supervisor is stopped or stopping,
-        ValueError/TypeError for bad arguments (nothing is queued then).
-        Any thread or greenlet; never blocks.
+        The task ends by itself when the target returns or raises; limits,
+        retries and *eta*: see ``docs/policies.md``. Any thread; never blocks.
+
+        Args:
+            target: What to run (a coroutine function for ``TT_COROUTINE``).
+            args: Its positional arguments.
+            kwargs: Its keyword arguments.
+            callback: Called with the result on success, in the supervisor's hub.
+            priority: ``TASK_CRITICAL``, ``TASK_HIGH``, ``TASK_NORMAL`` or ``TASK_LOW``.
+            delay: Seconds to wait outside the pool before queuing.
+            tt: ``TT_THREAD``, ``TT_GREENLET``, ``TT_MP`` or ``TT_COROUTINE``.
+            task_id: The task's id; a new one when None.
+            worker: The worker the task runs for, if any.
+            name: The task's name, for logs and statistics.
+            loop: The aloop (or its name) of a coroutine task; None: the default.
+            timeout: A hard limit on each run, in seconds.
+            soft_timeout: A soft limit on each run: ``TaskTimeout`` raised in it.
+            retries: How many times a failed run is run again.
+            retry_backoff: ``(initial, maximum)`` seconds between retries.
+            retry_on: The exception classes that are retried (default: all).
+            eta: When to queue it: an aware ``datetime``, or a naive local one.
+
+        Returns:
+            Task: The queued task.
+
+        Raises:
+            SupervisorNotRunning: The supervisor is stopped or stopping.
+            TypeError: A bad argument; nothing is queued then.
+            ValueError: A bad argument; nothing is queued then.
         """
         args, delay = check_put(target, args, kwargs, callback, worker, priority, tt, delay, eta)
         policy = policy_of(_policy, timeout, soft_timeout, retries, retry_backoff, retry_on)
@@ -620,8 +641,8 @@ class TaskSupervisor:
             name is taken.
 
         Raises:
-            LookupError: no aloop of that name; RuntimeError: there is no
-                aloop or it does not run.
+            LookupError: No aloop of that name.
+            RuntimeError: There is no aloop, or it does not run.
 
         Any thread; never blocks.
         """
@@ -641,7 +662,11 @@ class TaskSupervisor:
             The job, for `cancel_async_job`.
 
         Raises:
-            LookupError/RuntimeError: no such (or no default) scheduler.
+            LookupError: No scheduler of that name.
+            RuntimeError: No scheduler given and no default one, or its aloop
+                does not run.
+            TypeError: A bad *target*, *interval* or *timer*.
+            ValueError: A bad *interval*, *timer* or *number*.
 
         Any thread; never blocks.
         """
