@@ -11,11 +11,20 @@ also use. CRITICAL work always starts. ``pool_size == 0`` means unlimited.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ._constants import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, check_count, check_priority
+from ._constants import (
+    PRIORITIES,
+    TASK_CRITICAL,
+    TASK_HIGH,
+    TASK_LOW,
+    TASK_NORMAL,
+    check_count,
+    check_priority,
+)
 from ._fifo import PriorityFifo
 
 T = TypeVar('T')
@@ -68,13 +77,14 @@ class Admission(Generic[T]):
     equal limit. So a LOW item never overtakes a waiting NORMAL or HIGH one.
     """
 
-    __slots__ = ('_waiting', 'limits', 'running')
+    __slots__ = ('_ordered', '_waiting', 'limits', 'running')
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits if limits is not None else Limits()
         #: Items started and not yet finished (CRITICAL ones included).
         self.running = 0
         self._waiting: PriorityFifo[T] = PriorityFifo()
+        self._ordered: tuple[tuple[int, deque[T]], ...] | None = None
 
     def can_start(self, priority: int) -> bool:
         """True if an item of *priority* may start now (ignoring waiting items)."""
@@ -95,12 +105,33 @@ class Admission(Generic[T]):
 
     def pop_startable(self) -> T | None:
         """Remove and return the next item that may start, counting it as running."""
+        # One pass over the FIFO's queues (its owner's fast path: see PriorityFifo),
+        # not first_priority() and then pop(): this runs for every dispatch.
+        ordered = self._ordered
+        if ordered is None:
+            waiting = self._waiting
+            if waiting.others is None:  # only NORMAL items were ever queued
+                queue = waiting.normal
+                if not queue or not self.can_start(TASK_NORMAL):
+                    return None
+                self.running += 1
+                return queue.popleft()
+            ordered = self._ordered = self._queues_in_order()
+        for priority, queue in ordered:
+            if queue:
+                if not self.can_start(priority):
+                    return None
+                self.running += 1
+                return queue.popleft()
+        return None
+
+    def _queues_in_order(self) -> tuple[tuple[int, deque[T]], ...]:
+        # The FIFO keeps its deques for good once it has them all, so this is made once.
         waiting = self._waiting
-        priority = waiting.first_priority()
-        if priority is None or not self.can_start(priority):
-            return None
-        self.running += 1
-        return waiting.pop()
+        others = waiting.others
+        assert others is not None
+        return tuple((priority, waiting.normal if priority == TASK_NORMAL else others[priority])
+                     for priority in PRIORITIES)
 
     def start_now(self) -> None:
         """Count an item that starts without having been queued."""
