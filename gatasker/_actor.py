@@ -18,7 +18,7 @@ from greenlet import getcurrent
 from zope.interface import implementer
 
 from . import _tracing
-from ._actor_cell import RUNNING, STOPPED, ActorCell, Mailbox, names
+from ._actor_cell import RUNNING, STOPPED, ActorCell, MessageQueue, names
 from ._actor_loop import finish, handle, run
 from ._bridge import real_thread_id
 from ._constants import TASK_NORMAL, check_priority, check_timeout
@@ -87,7 +87,7 @@ class Actor:
 
     _actor: ActorCell[Actor]
     #: The mailbox class a subclass uses (a queue worker may pick another).
-    mailbox_class: ClassVar[type[Mailbox]] = PriorityFifo
+    mailbox_class: ClassVar[type[MessageQueue]] = PriorityFifo
 
     def __new__(cls, *args: object, **kwargs: object) -> Self:
         self = super().__new__(cls)

@@ -57,7 +57,7 @@ class Guardian(Protocol[A_contra]):
         child's greenlet cooperatively."""
 
 
-class Mailbox(Protocol):
+class MessageQueue(Protocol):
     """What an actor needs of its mailbox: a ``PriorityFifo`` or a ``HeapMailbox``."""
 
     def __len__(self) -> int: ...
@@ -71,7 +71,7 @@ class Mailbox(Protocol):
 
 #: The mailbox of an actor that never started: always empty (nothing
 #: delivers to an actor that does not run).
-NO_MAILBOX: Mailbox = PriorityFifo()
+NO_MAILBOX: MessageQueue = PriorityFifo()
 
 
 class ActorCell(Generic[A]):
@@ -140,7 +140,7 @@ class ActorCell(Generic[A]):
 
     # -- life cycle ----------------------------------------------------------------
 
-    def open(self, mailbox: Mailbox) -> bool:
+    def open(self, mailbox: MessageQueue) -> bool:
         """Mark the actor running with a new, empty *mailbox*; False if it runs already."""
         with self.lock:
             if self.state == RUNNING:

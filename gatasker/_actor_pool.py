@@ -18,8 +18,8 @@ from ._child_spec import ONE_FOR_ONE, ActorSupervisorStatistics, ChildSpec
 from ._constants import TASK_NORMAL, check_priority, check_timeout
 from ._envelope import Envelope, Reply
 from ._errors import ActorNotRunning
+from ._fifo import PriorityFifo
 from ._logging import logger
-from ._mailbox import Mailbox
 from ._supervision import ActorSupervisor
 from ._supervisor import TaskSupervisor
 
@@ -69,7 +69,7 @@ class _PoolSupervisor(ActorSupervisor):
         specs = [ChildSpec(factory, name=f'{self.name}-{n}') for n in range(size)]
         super().__init__(specs, ONE_FOR_ONE, max_restarts, within, backoff)
         self.routing = routing
-        self.pending: Mailbox[_Routed] = Mailbox()  # waits while no member is up
+        self.pending: PriorityFifo[_Routed] = PriorityFifo()  # waits while no member is up
         self.busy: dict[int, int] = {id(m): 0 for m in self.children()}
         self._turn = itertools.count()
 
