@@ -14,16 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
-from greenlet import getcurrent
 from zope.interface import implementer
 
 from . import _tracing
-from ._actor_cell import RUNNING, STOPPED, ActorCell, MessageQueue, names
+from ._actor_cell import RUNNING, ActorCell, MessageQueue, names
 from ._actor_loop import finish, handle, run
 from ._bridge import real_thread_id
 from ._constants import TASK_NORMAL, check_priority, check_timeout
-from ._envelope import Envelope, Reply
-from ._errors import ActorNotRunning
+from ._envelope import Envelope
 from ._fifo import PriorityFifo
 from ._interfaces import IActor
 from ._port import HubPort
@@ -253,13 +251,7 @@ class Actor:
         """
         old = self._actor
         self._actor = old.forked_copy()
-        waiting = [item for item, _ in old.remote]
-        waiting.extend(old.mailbox.drain())
-        for item in waiting:
-            if type(item) is Envelope and item.reply is not None:
-                item.reply.answer(False, ActorNotRunning(
-                    f'{self!r}: the process forked before the message was handled'))
-        return old.state == RUNNING and not old.stopping
+        return old.forget()
 
     def _start_again(self) -> None:
         """Start as the parent had started it (its arguments and settings kept)."""
@@ -289,14 +281,7 @@ class Actor:
         if not core.request_stop(drain):
             return False
         self._on_actor_stop()
-        if core.port.finished:
-            core.state = STOPPED  # its hub is gone: nothing will run the greenlet
-            core.run_exit_hooks()
-            core.stopped.set()
-        else:
-            core.port.call(core.wake)
-        if wait is not False and getcurrent() is not core.greenlet:
-            core.stopped.wait(limit)
+        core.finish_stop(wait is not False, limit)
         return True
 
     def _on_actor_stop(self) -> None:
@@ -349,25 +334,8 @@ class Actor:
             RuntimeError: called from the actor's own handler (it would wait
                 for itself).
         """
-        answer: _R_co = cast(Actor, self)._ask(message, timeout, priority)
+        answer: _R_co = cell_of(cast(Actor, self)).ask(message, timeout, priority)
         return answer
-
-    def _ask(self, message: object, timeout: float | None, priority: int) -> Any:
-        check_priority(priority)
-        limit = check_timeout(timeout)  # before anything is sent
-        core = self._actor
-        if getcurrent() is core.greenlet and core.greenlet is not None:
-            raise RuntimeError(f'{self!r}: ask() from its own handler would wait for itself; '
-                               'use tell() or call the method directly')
-        tracer = _tracing.tracer
-        reply = Reply()
-        core.send(Envelope(message, reply, None if tracer is None else tracer.message_sent()),
-                  priority, True)
-        if not reply.latch.wait(limit):
-            raise TimeoutError(f'{self!r} did not answer within {timeout} s')
-        if reply.ok:
-            return reply.value
-        raise cast(BaseException, reply.value)
 
     # -- the actor's greenlet (see _actor_loop) ------------------------------------
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
+from greenlet import getcurrent
 from greenlet import greenlet as RawGreenlet
 
+from . import _tracing
 from ._bridge import Latch, allocate_lock
-from ._constants import TASK_NORMAL
+from ._constants import TASK_NORMAL, check_priority, check_timeout
 from ._default import task_supervisor
-from ._envelope import Envelope
+from ._envelope import Envelope, Reply
 from ._errors import ActorNotRunning, MailboxFull
 from ._fifo import PriorityFifo
 from ._logging import logger
@@ -195,6 +197,30 @@ class ActorCell(Generic[A]):
             waiter.set()
         return True
 
+    def finish_stop(self, wait: bool, limit: float | None) -> None:
+        """After `request_stop` returned True: wake the greenlet to end (or end here if
+        the hub is gone), then with *wait* wait for the end, *limit* seconds at most
+        (not from the actor's own greenlet)."""
+        if self.port.finished:
+            self.state = STOPPED  # its hub is gone: nothing will run the greenlet
+            self.run_exit_hooks()
+            self.stopped.set()
+        else:
+            self.port.call(self.wake)
+        if wait and getcurrent() is not self.greenlet:
+            self.stopped.wait(limit)
+
+    def forget(self) -> bool:
+        """In a forked child, on the parent's cell: fail the asks still waiting in it
+        (their messages are the parent's); True if the actor ran in the parent."""
+        waiting = [item for item, _ in self.remote]
+        waiting.extend(self.mailbox.drain())
+        for item in waiting:
+            if type(item) is Envelope and item.reply is not None:
+                item.reply.answer(False, ActorNotRunning(
+                    f'{self.actor!r}: the process forked before the message was handled'))
+        return self.state == RUNNING and not self.stopping
+
     def started_again_after_fork(self) -> bool:
         """A message to an actor that ran before a fork is a first use: restart the supervisor."""
         host = actor_host(self.the_supervisor())
@@ -229,6 +255,25 @@ class ActorCell(Generic[A]):
         else:
             self.remote.append((item, priority))
             port.post(self.drain_remote)
+
+    def ask(self, message: object, timeout: float | None, priority: int) -> Any:
+        """Send *message* with a reply and wait for the answer (see ``Actor.ask``).
+        Blocks: cooperatively in a greenlet, or the calling OS thread."""
+        check_priority(priority)
+        limit = check_timeout(timeout)  # before anything is sent
+        glet = self.greenlet
+        if getcurrent() is glet and glet is not None:
+            raise RuntimeError(f'{self.actor!r}: ask() from its own handler would wait for '
+                               'itself; use tell() or call the method directly')
+        tracer = _tracing.tracer
+        reply = Reply()
+        self.send(Envelope(message, reply, None if tracer is None else tracer.message_sent()),
+                  priority, True)
+        if not reply.latch.wait(limit):
+            raise TimeoutError(f'{self.actor!r} did not answer within {timeout} s')
+        if reply.ok:
+            return reply.value
+        raise cast(BaseException, reply.value)
 
     def drain_remote(self) -> None:
         """In the hub's thread: deliver what other threads told, in their order."""
