@@ -40,8 +40,6 @@ from ._errors import TaskCancelled as TaskCancelled
 from ._errors import TaskTimeout as TaskTimeout
 from ._errors import WorkerProcessDied as WorkerProcessDied
 from ._event_worker import BackgroundEventWorker as BackgroundEventWorker
-from ._events import ActorRestarted as ActorRestarted
-from ._events import ActorTerminated as ActorTerminated
 from ._events import TaskCompleted as TaskCompleted
 from ._events import TaskEvent as TaskEvent
 from ._events import TaskQueued as TaskQueued
@@ -72,7 +70,9 @@ from ._statistics import PriorityStatistics as PriorityStatistics
 from ._statistics import ProcessPoolStatistics as ProcessPoolStatistics
 from ._statistics import SupervisorStatistics as SupervisorStatistics
 from ._statistics import TierStatistics as TierStatistics
+from ._supervision import ActorRestarted as ActorRestarted
 from ._supervision import ActorSupervisor as ActorSupervisor
+from ._supervision import ActorTerminated as ActorTerminated
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
 from ._task import checkpoint as checkpoint

@@ -18,8 +18,6 @@ import zope.event
 from ._logging import logger
 
 if TYPE_CHECKING:
-    from ._actor import Actor
-    from ._supervision import ActorSupervisor
     from ._task import Task
 
 
@@ -72,26 +70,6 @@ class TaskRetrying(TaskEvent):
 
     attempt: int = 0
     wait: float = 0.0
-
-
-@dataclass(frozen=True)
-class ActorRestarted:
-    """An `ActorSupervisor` restarts ``actor`` (the same object) after
-    ``reason`` (None: it ended normally). Published in the supervisor's greenlet."""
-
-    actor: Actor
-    supervisor: ActorSupervisor
-    reason: BaseException | None
-
-
-@dataclass(frozen=True)
-class ActorTerminated:
-    """A supervised ``actor`` ended for good (``reason``: None or its failure);
-    its supervisor may still start it anew. Published in the actor's greenlet."""
-
-    actor: Actor
-    supervisor: ActorSupervisor
-    reason: BaseException | None
 
 
 def subscribed() -> bool:

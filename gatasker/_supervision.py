@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from greenlet import getcurrent
 
@@ -37,7 +38,7 @@ from ._child_spec import (
     SupervisionFailed,
 )
 from ._errors import ActorNotRunning
-from ._events import ActorRestarted, ActorTerminated, publish, subscribed
+from ._events import publish, subscribed
 from ._logging import logger
 from ._restarts import (
     RestartPlan,
@@ -50,6 +51,26 @@ from ._restarts import (
     stop_children,
 )
 from ._workers import BackgroundWorker
+
+
+@dataclass(frozen=True)
+class ActorRestarted:
+    """An `ActorSupervisor` restarts ``actor`` (the same object) after
+    ``reason`` (None: it ended normally). Published in the supervisor's greenlet."""
+
+    actor: Actor
+    supervisor: ActorSupervisor
+    reason: BaseException | None
+
+
+@dataclass(frozen=True)
+class ActorTerminated:
+    """A supervised ``actor`` ended for good (``reason``: None or its failure);
+    its supervisor may still start it anew. Published in the actor's greenlet."""
+
+    actor: Actor
+    supervisor: ActorSupervisor
+    reason: BaseException | None
 
 
 class ActorSupervisor(Actor):
