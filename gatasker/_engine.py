@@ -37,7 +37,7 @@ from ._constants import (
 )
 from ._errors import SupervisorNotRunning
 from ._logging import call_logged, logger
-from ._policies import Closable
+from ._policies import close_handle
 from ._policy_runtime import PolicyRuntime, SupervisorView
 from ._run import HubRun
 from ._statistics import PriorityCounters, tier_counters
@@ -203,8 +203,7 @@ class Engine:
     def on_delay_over(self, run: HubRun, task: Task[Any], rated: bool = False) -> None:
         """A delayed task's wait (a delay, a retry's backoff, a rate limit) is over."""
         timer, task._handle = task._handle, None
-        if isinstance(timer, Closable):
-            timer.close()
+        close_handle(timer)
         if task._mark_queued():
             if rated:  # its token is reserved already
                 self._admit(run, task)
@@ -367,8 +366,7 @@ class Engine:
         if _events.subscribed():
             _events.publish(_events.TaskCompleted(task, self.supervisor.id))
         timer, task._handle = task._handle, None
-        if isinstance(timer, Closable):
-            timer.close()
+        close_handle(timer)
         admission = run.admissions.get(task.tt)
         if admission is not None:
             admission.remove(task, task.priority)

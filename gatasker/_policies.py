@@ -156,6 +156,17 @@ class Closable(Protocol):
     def close(self) -> None: ...
 
 
+def close_handle(handle: object) -> None:
+    """Close *handle* if it has a ``close()`` (a delay timer); else leave it.
+
+    The same test as ``isinstance(handle, Closable)``, without the runtime
+    Protocol check's 3-6 us, paid for every delayed or canceled task.
+    """
+    close = getattr(handle, 'close', None)
+    if close is not None:
+        close()
+
+
 class RunState:
     """What a running task carries while a limit or a stop request applies to it.
 
