@@ -47,7 +47,8 @@ class Tracer(Protocol):
     def process_target(self, task: Task[Any],
                        target: Callable[..., Any]) -> Callable[..., Any]:
         """A picklable stand-in for *target* that enters the task's context
-        in the worker process."""
+        in the worker process; *target* itself, unchanged, when the task
+        carries no trace (the process worker relies on that)."""
 
     def message_sent(self) -> object:
         """In the caller of ``tell``/``ask``: the context to carry, or None."""
