@@ -13,8 +13,10 @@ bytes of pickle. The parent sends first the preparation data of
 `multiprocessing.spawn` (so the child can import the parent's
 ``__main__`` under the name ``__mp_main__``, as multiprocessing's spawn
 start method does), then one ``(target, args, kwargs)`` per task. The child
-answers ``('ready', pid)`` (or ``('error', traceback_text)`` when it could
-not prepare), then per task an empty frame as soon as it took the task, and
+imports the pool's ``preload`` modules, runs its initializer and answers
+``('ready', failed)``, *failed* a list of ``(module, traceback_text)`` for the
+preload modules that could not be imported (or ``('error', traceback_text)``
+when it could not prepare), then per task an empty frame as soon as it took the task, and
 ``(ok, value, traceback_text)`` at its end. An empty frame
 or the end of the stream tells the child to exit. A frame that starts with
 ``WARM_UP`` is no task: it names modules (one per line) that tasks of other
@@ -31,7 +33,7 @@ import signal
 import struct
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import FrameType
 
 HEADER = struct.Struct('!Q')
@@ -99,8 +101,10 @@ def _prepare(sock: _socket.socket) -> bool:
     try:
         data = pickle.loads(frame)
         initializer_data = data.pop('gatasker_initializer')
+        preload = data.pop('gatasker_preload')
         import multiprocessing.spawn
-        multiprocessing.spawn.prepare(data)
+        multiprocessing.spawn.prepare(data)  # sys.path first: the modules are found there
+        failed = import_modules(preload)
         initializer, initargs = pickle.loads(initializer_data)
         if initializer is not None:
             initializer(*initargs)
@@ -109,8 +113,23 @@ def _prepare(sock: _socket.socket) -> bool:
         return False
     finally:
         os.environ.pop(PREPARING_ENV, None)
-    _send_frame(sock, pickle.dumps(('ready', os.getpid())))
+    _send_frame(sock, pickle.dumps(('ready', failed)))
     return True
+
+
+def import_modules(names: Iterable[str]) -> list[tuple[str, str]]:
+    """Import the modules *names*; return ``(name, traceback_text)`` of each that
+    failed. Any exception counts, SystemExit and KeyboardInterrupt included: a
+    module that cannot be imported ahead of time leaves the process serving (a
+    task that needs it fails with the error then)."""
+    import importlib
+    failed = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except BaseException:  # the caller reports it (or a task will); the process serves on
+            failed.append((name, traceback.format_exc()))
+    return failed
 
 
 def _open(fd: int) -> _socket.socket:
@@ -147,17 +166,19 @@ def serve(fd: int, max_tasks: int | None = None) -> None:
 
 
 def serve_forked(fd: int, max_tasks: int | None, initializer: Callable[..., object] | None,
-                 initargs: tuple[object, ...]) -> None:
+                 initargs: tuple[object, ...], preload: tuple[str, ...]) -> None:
     """`serve` for a forked worker process: the parent's code is here
-    already, only the initializer runs (the caller ignores SIGINT)."""
+    already, only the *preload* modules the parent has not imported and the
+    initializer run (the caller ignores SIGINT)."""
     sock = _open(fd)
+    failed = import_modules(preload)
     try:
         if initializer is not None:
             initializer(*initargs)
     except BaseException:
         _send_frame(sock, pickle.dumps(('error', traceback.format_exc())))
         return
-    _send_frame(sock, pickle.dumps(('ready', os.getpid())))
+    _send_frame(sock, pickle.dumps(('ready', failed)))
     # The output of a task shows when it ends: the process leaves by
     # os._exit(), which would drop what its copied buffers hold.
     _serve_tasks(sock, max_tasks, flush=True)
@@ -178,13 +199,8 @@ def flush_std_streams() -> None:
 def _warm_up(frame: bytearray) -> None:
     """Import the modules a warm-up frame names. What fails is left for the task
     that needs the module to report; nothing of it reaches the parent."""
-    import importlib
-    for name in frame[len(WARM_UP):].decode().split('\n'):
-        try:
-            if name and name not in sys.modules:
-                importlib.import_module(name)
-        except BaseException:  # a failing import is the task's to report
-            pass
+    import_modules(name for name in frame[len(WARM_UP):].decode().split('\n')
+                   if name and name not in sys.modules)
 
 
 def _serve_tasks(sock: _socket.socket, max_tasks: int | None, flush: bool) -> None:

@@ -24,7 +24,8 @@ from ._task import Task
 #: What runs TT_MP tasks: the built-in pool or a user's executor.
 Backend = ProcessPool | ExecutorBackend
 
-_POOL_OPTIONS = frozenset({'initializer', 'initargs', 'maxtasksperchild', 'start_method'})
+_POOL_OPTIONS = frozenset({'initializer', 'initargs', 'maxtasksperchild', 'start_method',
+                           'preload'})
 
 
 def backend_for(pool: object) -> Backend:

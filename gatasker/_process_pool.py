@@ -26,6 +26,7 @@ from ._process_queue import WaitingTasks
 from ._process_start import (
     START_METHODS,
     check_not_preparing,
+    check_preload,
     dump_call,
     dump_initializer,
     fork_process,
@@ -77,6 +78,12 @@ class ProcessPool:
     ``initializer(*initargs)`` runs in each worker process when it starts.
     ``maxtasksperchild``: a worker process exits and is replaced after that
     many tasks (None: never).
+    ``preload``: names of modules every worker process imports as it starts,
+    before it takes tasks (as ``multiprocessing.set_forkserver_preload``):
+    the modules of your TT_MP targets, so that a first task does not wait for
+    their import (10 ms and more) in a fresh interpreter. A module that fails
+    to import is logged on the ``gatasker`` logger (once per pool) and the
+    process serves on; a task that needs it fails then with the error.
     ``start_method``: ``'spawn'`` starts each worker process as a fresh
     interpreter (``posix_spawn``: cheap, and nothing of the parent's threads
     or hub is copied), which imports the main script as ``__mp_main__`` to
@@ -96,8 +103,11 @@ class ProcessPool:
     def __init__(self, processes: int | None = None,
                  initializer: Callable[..., object] | None = None,
                  initargs: Iterable[object] = (),
-                 maxtasksperchild: int | None = None, start_method: str | None = None) -> None:
+                 maxtasksperchild: int | None = None, start_method: str | None = None,
+                 preload: Iterable[str] = ()) -> None:
         self.processes = _check_options(processes, initializer, maxtasksperchild, start_method)
+        #: The modules each worker process imports as it starts.
+        self.preload = check_preload(preload)
         #: True for the default pool, whose size follows the tier's limits.
         self.follows_limits = False
         self.maxtasksperchild = maxtasksperchild
@@ -121,6 +131,7 @@ class ProcessPool:
         #: Worker processes started in place of one that ended (any thread may read).
         self.replaced = 0
         self._on_closed: Callable[[], None] | None = None
+        self._preload_failed: set[str] = set()  # logged already
         self._filling = False
         self._starting = 0  # processes being forked (the fork yields)
 
@@ -237,9 +248,10 @@ class ProcessPool:
         if method == 'fork':
             preparation = None
             launch = functools.partial(fork_process, max_tasks=self.maxtasksperchild,
-                                       initializer=self.initializer, initargs=self.initargs)
+                                       initializer=self.initializer, initargs=self.initargs,
+                                       preload=self.preload)
         else:
-            preparation = preparation_data(self.initializer, self.initargs)
+            preparation = preparation_data(self.initializer, self.initargs, self.preload)
             launch = functools.partial(spawn_process, max_tasks=self.maxtasksperchild or 0)
         self._starting += 1
         try:
@@ -249,6 +261,15 @@ class ProcessPool:
         self._workers.append(worker)
         self._warm_up.started(worker)
         return worker
+
+    def preload_failed(self, worker: Worker, failed: list[tuple[str, str]]) -> None:
+        """*worker* could not import these ``preload`` modules: log each once per pool."""
+        for name, tb in failed:
+            if name not in self._preload_failed:
+                self._preload_failed.add(name)
+                logger.error('%r could not import the preload module %r; it serves on, and a '
+                             'task that needs the module fails with the error:\n%s',
+                             worker, name, tb)
 
     def _report(self, task: Task[object], ok: bool, value: object) -> None:
         assert self._finish is not None

@@ -18,7 +18,7 @@ import pickle
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import NoReturn
 
 import gevent.monkey
@@ -49,8 +49,31 @@ def dump_call(target: Callable[..., object], args: tuple[object, ...],
                   'arguments (a module-level function and plain data)')
 
 
+def check_preload(preload: Iterable[str]) -> tuple[str, ...]:
+    """The ``preload`` option as a tuple of absolute module names.
+
+    Raises:
+        TypeError: A str (one name, not an iterable of names), something not
+            iterable, or an item that is not a str.
+        ValueError: An item that is no absolute dotted module name.
+    """
+    if isinstance(preload, (str, bytes)):
+        raise TypeError(f'preload must be an iterable of module names, not one '
+                        f'{type(preload).__name__} (write preload=[{preload!r}])')
+    try:
+        names = tuple(preload)
+    except TypeError:
+        raise TypeError(f'preload must be an iterable of module names, got {preload!r}') from None
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f'preload must hold module names (str), got {name!r}')
+        if not all(part.isidentifier() for part in name.split('.')):
+            raise ValueError(f'preload must hold absolute module names, got {name!r}')
+    return names
+
+
 def preparation_data(initializer: Callable[..., object] | None,
-                      initargs: tuple[object, ...]) -> bytes:
+                     initargs: tuple[object, ...], preload: tuple[str, ...]) -> bytes:
     import multiprocessing.spawn
     data = multiprocessing.spawn.get_preparation_data('gatasker-worker')
     main_path = data.get('init_main_from_path')
@@ -59,6 +82,7 @@ def preparation_data(initializer: Callable[..., object] | None,
     data['authkey'] = bytes(data['authkey'])
     # Pickled apart: it can be unpickled only once sys.path is the parent's.
     data['gatasker_initializer'] = dump_initializer(initializer, initargs)
+    data['gatasker_preload'] = preload
     return pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
 
 
@@ -69,7 +93,7 @@ def dump_initializer(initializer: Callable[..., object] | None,
 
 
 def fork_process(fd: int, max_tasks: int | None, initializer: Callable[..., object] | None,
-                 initargs: tuple[object, ...]) -> int:
+                 initargs: tuple[object, ...], preload: tuple[str, ...]) -> int:
     """Fork a worker process that serves on *fd*; the parent gets its pid.
 
     The child is a copy of this process, so it has the parent's ``__main__``
@@ -86,7 +110,7 @@ def fork_process(fd: int, max_tasks: int | None, initializer: Callable[..., obje
     forked: list[int | BaseException] = []
     finished = Latch()
     fork = gevent.monkey.get_original('os', 'fork')  # gevent's would re-arm a hub in the child
-    options = (max_tasks, initializer, initargs)
+    options = (max_tasks, initializer, initargs, preload)
 
     def forker() -> None:
         try:
@@ -112,7 +136,7 @@ def fork_process(fd: int, max_tasks: int | None, initializer: Callable[..., obje
 
 
 def _forked_child(fd: int, max_tasks: int | None, initializer: Callable[..., object] | None,
-                  initargs: tuple[object, ...]) -> NoReturn:
+                  initargs: tuple[object, ...], preload: tuple[str, ...]) -> NoReturn:
     # In the child, in the thread that forked (now its only thread).
     code = 1
     try:
@@ -126,7 +150,7 @@ def _forked_child(fd: int, max_tasks: int | None, initializer: Callable[..., obj
         set_signal = gevent.monkey.get_original('signal', 'signal')
         set_signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when work stops
         set_signal(signal.SIGCHLD, signal.SIG_DFL)  # not the parent's hub's handler
-        _process_child.serve_forked(fd, max_tasks, initializer, initargs)
+        _process_child.serve_forked(fd, max_tasks, initializer, initargs, preload)
         code = 0
     finally:
         _process_child.flush_std_streams()

@@ -58,6 +58,9 @@ class WorkerOwner(Protocol):
     def worker_gone(self, worker: Worker, code: int | None) -> None:
         """*worker*'s process ended with exit *code* (None: unknown)."""
 
+    def preload_failed(self, worker: Worker, failed: list[tuple[str, str]]) -> None:
+        """*worker* could not import the ``preload`` modules *failed* (name, traceback)."""
+
 
 class Worker:
     """One worker process: starts it, sends it tasks, reads its outcomes, reaps it."""
@@ -133,6 +136,8 @@ class Worker:
                 if status == 'ready':
                     self.ready = True
                     self.settled.set()
+                    if value:
+                        owner.preload_failed(self, value)
                     for frame in frames:
                         if not frame:
                             self._took_task()

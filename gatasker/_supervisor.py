@@ -201,8 +201,8 @@ class TaskSupervisor:
         Args:
             processes: how many worker processes; the CPU count by default.
             **kwargs: ``initializer``, ``initargs``, ``maxtasksperchild``,
-                ``start_method`` (``'fork'``, the default, or ``'spawn'``;
-                see `ProcessPool`).
+                ``start_method``, ``preload`` (modules each process imports
+                as it starts): see `ProcessPool`.
 
         Returns:
             The new pool.

@@ -48,3 +48,13 @@ def test_errors_inherit_the_matching_builtin() -> None:
 def test_typed_marker_is_shipped() -> None:
     import importlib.resources
     assert importlib.resources.files('gatasker').joinpath('py.typed').is_file()
+
+
+def test_process_pool_options_are_pinned() -> None:
+    # create_mp_pool(**kwargs) passes these on to ProcessPool
+    import inspect
+    assert list(inspect.signature(gatasker.ProcessPool).parameters) == [
+        'processes', 'initializer', 'initargs', 'maxtasksperchild', 'start_method', 'preload']
+    from gatasker._process_config import _POOL_OPTIONS
+    assert _POOL_OPTIONS == {'initializer', 'initargs', 'maxtasksperchild', 'start_method',
+                             'preload'}
