@@ -55,7 +55,7 @@ def settle(sup: gatasker.TaskSupervisor, timeout: float = 10) -> None:
     latch = Latch()
     run = sup._run
     assert run is not None
-    sup._post(run, latch.set)
+    sup._core.post(run, latch.set)
     assert latch.wait(timeout), 'supervisor did not answer'
 
 

@@ -28,6 +28,7 @@ from gatasker import (
     TT_THREAD,
 )
 from gatasker._bridge import Latch, real_thread_id, real_thread_name, start_real_thread
+from gatasker._core import SupervisorCore
 
 TIERS = pytest.mark.parametrize('tt', [TT_THREAD, TT_GREENLET], ids=['thread', 'greenlet'])
 
@@ -729,12 +730,12 @@ def test_concurrent_first_use_of_a_lazily_started_supervisor() -> None:
         sup.stop()
 
 
-def test_a_failing_start_leaves_the_supervisor_stopped() -> None:
-    class Broken(gatasker.TaskSupervisor):
-        def _open_tiers(self, run: Any) -> None:  # the run's tiers cannot be made
-            raise OSError('no threads for you')
+def test_a_failing_start_leaves_the_supervisor_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(core: SupervisorCore[Any], run: Any) -> None:  # the run's tiers cannot be made
+        raise OSError('no threads for you')
 
-    sup = Broken()
+    monkeypatch.setattr(SupervisorCore, 'open_tiers', broken)
+    sup = gatasker.TaskSupervisor()
     for mode in ('threaded', 'embedded'):
         with pytest.raises(OSError):
             sup.start(mode=mode)
