@@ -155,8 +155,7 @@ class TaskSupervisor:
         Args:
             processes: how many worker processes; the CPU count by default.
             **kwargs: ``initializer``, ``initargs``, ``maxtasksperchild``,
-                ``start_method``, ``preload`` (modules each process imports
-                as it starts): see `ProcessPool`.
+                ``start_method``, ``preload``: see `ProcessPool`.
 
         Returns:
             The new pool.
