@@ -682,10 +682,11 @@ def _first_task_ms(submit: Callable[[], Any], wait: Callable[[Any], Any]) -> Res
 
 
 def mp_first_task_gatasker(n: int) -> Result:
-    """The first TT_MP task, *n* ms after ``create_mp_pool()`` and ``start()``."""
+    """The first TT_MP task, *n* ms after ``create_mp_pool()`` and ``start()``;
+    the worker processes preload the target's module."""
     import gatasker
     sup = gatasker.TaskSupervisor()
-    sup.create_mp_pool(processes=PROCESSES)
+    sup.create_mp_pool(processes=PROCESSES, preload=[small_cpu_task.__module__])
     sup.start()
     time.sleep(n / 1000)
     result = _first_task_ms(lambda: sup.put_task(small_cpu_task, tt=gatasker.TT_MP),

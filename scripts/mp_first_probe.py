@@ -9,6 +9,8 @@ pool of 2 processes is made and started; 1 s later tasks are timed:
   worker imports it when it unpickles its first task from it;
 * ``spawn-top``: the module is imported at the top of this script, so a
   spawned worker has it from importing the main script as ``__mp_main__``;
+* ``spawn-preload``: as ``spawn-lazy``, with ``preload=['benchmarks.contenders']``:
+  each worker imports the module as it starts (the ``mp_first`` case does this);
 * ``fork-lazy``: as ``spawn-lazy``, with ``start_method='fork'`` (the worker
   has the parent's modules);
 * ``burst``: ``spawn-lazy``'s first task, then two tasks at once, one per
@@ -23,7 +25,7 @@ from __future__ import annotations
 import sys
 import time
 
-MODES = ('spawn-lazy', 'spawn-top', 'fork-lazy', 'burst')
+MODES = ('spawn-lazy', 'spawn-top', 'spawn-preload', 'fork-lazy', 'burst')
 
 if len(sys.argv) > 1 and sys.argv[1] == 'spawn-top':
     from benchmarks.contenders import small_cpu_task  # noqa: F401  (the point of the mode)
@@ -38,7 +40,8 @@ def main(mode: str) -> None:
     from benchmarks.contenders import small_cpu_task
 
     sup = gatasker.TaskSupervisor()
-    sup.create_mp_pool(processes=2, start_method='fork' if mode == 'fork-lazy' else 'spawn')
+    sup.create_mp_pool(processes=2, start_method='fork' if mode == 'fork-lazy' else 'spawn',
+                       preload=['benchmarks.contenders'] if mode == 'spawn-preload' else ())
     sup.start()
     try:
         time.sleep(1)
