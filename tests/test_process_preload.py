@@ -100,12 +100,18 @@ def test_a_module_that_fails_to_import_is_logged_once_and_the_processes_serve(
     assert raises in failures[0].getMessage()  # with the traceback from the process
 
 
+def start_preloading_raises(sup: TaskSupervisor, start_method: str,
+                            monkeypatch: pytest.MonkeyPatch, raises: str) -> None:
+    """Start *sup* with one process that preloads mp_preload_raises, which raises *raises*."""
+    monkeypatch.setenv('GATASKER_TEST_PRELOAD_RAISES', raises)  # read by each new process
+    sup.create_mp_pool(processes=1, start_method=start_method, preload=['mp_preload_raises'])
+    sup.start()
+
+
 @pytest.mark.parametrize('start_method', START_METHODS)
 def test_a_task_that_needs_the_failed_module_fails_with_the_import_error(
         sup: TaskSupervisor, start_method: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv('GATASKER_TEST_PRELOAD_RAISES', 'ValueError')
-    sup.create_mp_pool(processes=1, start_method=start_method, preload=['mp_preload_raises'])
-    sup.start()
+    start_preloading_raises(sup, start_method, monkeypatch, 'ValueError')
     task = sup.put_task(importlib.import_module, ('mp_preload_raises',), tt=TT_MP,
                         _pass_task_id=False)
     with pytest.raises(ValueError, match='cannot be imported'):
@@ -116,9 +122,7 @@ def test_a_task_that_needs_the_failed_module_fails_with_the_import_error(
 @pytest.mark.parametrize('start_method', START_METHODS)
 def test_a_module_that_ends_the_process_fails_tasks_and_never_hangs(
         sup: TaskSupervisor, start_method: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv('GATASKER_TEST_PRELOAD_RAISES', 'exit')
-    sup.create_mp_pool(processes=1, start_method=start_method, preload=['mp_preload_raises'])
-    sup.start()
+    start_preloading_raises(sup, start_method, monkeypatch, 'exit')
     for _ in range(2):
         with pytest.raises(WorkerProcessDied, match='exit code 7'):
             sup.put_task(mp_targets.pid, tt=TT_MP).get(timeout=60)
