@@ -35,7 +35,7 @@ from ._logging import call_logged
 from ._policies import TaskPolicy
 from ._policy_runtime import SupervisorView
 from ._port import HubPort
-from ._process_config import Backend, ProcessConfig
+from ._process_config import Backend
 from ._process_tier import ProcessTier
 from ._put import check_put, policy_of
 from ._run import HubRun
@@ -80,13 +80,13 @@ class SupervisorCore(Generic[F]):
                  running: RunningSupervisors[F], autostart: bool) -> None:
         self.supervisor = supervisor
         self.running = running
-        self.processes = ProcessConfig()
-        self.tiers = TierConfig(pool_kwargs, self.processes)
+        self.tiers = TierConfig(pool_kwargs, self.wake_tier)
+        self.processes = self.tiers.processes
         self.schedulers = Schedulers()
         self.engine = Engine(supervisor, prepare=self.processes.check_task,
                              run_coroutine=self.run_coroutine_task,
                              check_quiet=self.check_quiet, maybe_finish=self.maybe_finish,
-                             sizes=self.tiers.resize_args)
+                             limiters=self.tiers.by_tt)
         self.actors = ActorRegistry(self.running_port, self.restarting, self.is_started,
                                     self.default_tt, self.put_worker_task,
                                     self.run_coroutine_executor)
@@ -98,8 +98,8 @@ class SupervisorCore(Generic[F]):
                               self.on_stopped, running.hub_thread)
         self.life.autostart = autostart
         self.introspection = Introspection(
-            supervisor, self.life, self.engine, self.tiers.limits, lambda: self.tiers.thread,
-            self.actors, self.aloops, self.processes, self.schedulers)
+            supervisor, self.life, self.engine, self.tiers, self.actors, self.aloops,
+            self.schedulers)
 
     # -- state -----------------------------------------------------------------
 
@@ -124,6 +124,10 @@ class SupervisorCore(Generic[F]):
         run.inbox.put((handler, args))
 
     # -- the lifecycle's hooks ---------------------------------------------------
+
+    def wake_tier(self, tt: int) -> None:
+        """Tier *tt*'s limiter has new limits: resize the running tier. Any thread."""
+        self.life.post_if_running(self.engine.on_resize, tt)
 
     def open_tiers(self, run: HubRun) -> None:
         """Start a new run's tiers. In the run's hub."""

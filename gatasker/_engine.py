@@ -18,20 +18,19 @@ Where things happen:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gevent
 from greenlet import getcurrent
 
 from . import _events, _logging, _tracing
-from ._admission import Admission, Limits
+from ._admission import Admission
 from ._bridge import allocate_lock
 from ._constants import (
     TASK_CRITICAL,
     TASK_STATUS_CANCELED,
     TASK_STATUS_QUEUED,
-    TIER_NAMES,
     TT_COROUTINE,
     TT_GREENLET,
 )
@@ -42,6 +41,7 @@ from ._policy_runtime import PolicyRuntime, SupervisorView
 from ._run import HubRun
 from ._statistics import PriorityCounters, tier_counters
 from ._task import Task, run_target
+from ._tier_limiter import TierLimiter
 
 #: How many ids of finished tasks ``mark_task_completed`` still recognises.
 RECENT_IDS = 10_000
@@ -71,7 +71,7 @@ class Engine:
         run_coroutine: hands a TT_COROUTINE task to its aloop.
         check_quiet: after a task left, tells a waiting stop whether any is left.
         maybe_finish: after a slot was freed while closing, closes idle tiers.
-        sizes: a tier's ``(admission limits, tier sizes)``, read on a resize.
+        limiters: the tiers' limiters (limits, counters) by tier.
     """
 
     def __init__(self, supervisor: SupervisorView, *,
@@ -79,21 +79,24 @@ class Engine:
                  run_coroutine: Callable[[Task[Any]], None],
                  check_quiet: Callable[[HubRun], None],
                  maybe_finish: Callable[[HubRun], None],
-                 sizes: Callable[[int], tuple[Limits, object]]) -> None:
+                 limiters: Mapping[int, TierLimiter]) -> None:
         self.supervisor = supervisor
         self._prepare = prepare
         self._run_coroutine = run_coroutine
         self._check_quiet = check_quiet
         self._maybe_finish = maybe_finish
-        self._sizes = sizes
+        self._limiters = limiters
         self._lock = allocate_lock()
         self._accepting: HubRun | None = None  # the run that takes new tasks
         #: Every queued, delayed or running task by id.
         self.tasks: dict[Any, Task[Any]] = {}
         #: Ids of the latest finished tasks.
         self.recent_ids: deque[Any] = deque(maxlen=RECENT_IDS)
-        #: Per tier and priority: the counters behind ``statistics()``.
-        self.counters = {tt: tier_counters() for tt in TIER_NAMES}
+        #: Per tier and priority: the limiters' counters (behind ``statistics()``),
+        #: and coroutine tasks' own, which no statistics report (they hold no slot).
+        self.counters: dict[int, dict[int, PriorityCounters]] = {
+            tt: limiter.counters for tt, limiter in limiters.items()}
+        self.counters[TT_COROUTINE] = tier_counters()
         self.policies = PolicyRuntime(self)
 
     def accept(self, run: HubRun | None) -> None:
@@ -125,7 +128,9 @@ class Engine:
         self._accepting = None
         self.tasks.clear()
         self.recent_ids.clear()
-        self.counters = {tt: tier_counters() for tt in TIER_NAMES}
+        for limiter in self._limiters.values():
+            limiter.reset()
+        self.counters[TT_COROUTINE] = tier_counters()
 
     @staticmethod
     def post(run: HubRun, handler: Callable[..., object], *args: object) -> None:
@@ -377,7 +382,7 @@ class Engine:
         """Tier *tt*'s sizes changed: apply them and start what may start now."""
         if tt not in run.tiers:
             return
-        limits, sizes = self._sizes(tt)
+        limits = self._limiters[tt].limits
         run.admissions[tt].limits = limits
-        run.tiers[tt].resize(sizes)
+        run.tiers[tt].resize(limits)
         self._dispatch(run, tt)

@@ -20,6 +20,7 @@ from ._process_tier import ProcessTier
 from ._sizes import merge_limits
 from ._statistics import ProcessPoolStatistics
 from ._task import Task
+from ._tier_limiter import TierLimiter
 
 #: What runs TT_MP tasks: the built-in pool or a user's executor.
 Backend = ProcessPool | ExecutorBackend
@@ -40,14 +41,14 @@ def backend_for(pool: object) -> Backend:
 
 
 class ProcessConfig:
-    """The process tier's limits and backend (made when first needed).
+    """The process tier's backend (made when first needed), sized by *limiter*'s limits.
 
     Any thread; never blocks. The supervisor posts what changed to its
     running tier itself.
     """
 
-    def __init__(self) -> None:
-        self.limits = Limits(pool_size=os.cpu_count() or 1)
+    def __init__(self, limiter: TierLimiter) -> None:
+        self._limiter = limiter
         self._limits_set = False  # set_mp_pool() gave sizes: create_mp_pool() keeps them
         self._backend: Backend | None = None
 
@@ -55,7 +56,7 @@ class ProcessConfig:
     def backend(self) -> Backend:
         """The backend; a built-in pool of the tier's size unless one was set."""
         if self._backend is None:
-            self._backend = self._default_pool()
+            self._backend = self._default_pool(self._limiter.limits)
         return self._backend
 
     @property
@@ -64,32 +65,35 @@ class ProcessConfig:
         return self._backend is None or isinstance(self._backend, ProcessPool)
 
     def configure(self, executor: object, sizes: Mapping[str, object], running: bool
-                  ) -> Backend | None:
+                  ) -> tuple[Limits, Backend | None]:
         """``set_mp_pool()``: new sizes and maybe an *executor*; *running* tells
-        whether the supervisor runs. Returns the new backend, if there is one.
+        whether the supervisor runs. Returns the new limits, for the caller to
+        set once it posted the new backend (if there is one) to the tier.
 
         Raises TypeError/ValueError (nothing changes then).
         """
-        limits = merge_limits(self.limits, sizes, 'set_mp_pool')
+        limits = merge_limits(self._limiter.limits, sizes, 'set_mp_pool')
         backend = backend_for(executor) if executor is not None else None
-        self.limits = limits
         self._limits_set = True
         if backend is not None:
             self._backend = backend
-            return backend
+            return limits, backend
         if self._backend is None:
-            pool = self._default_pool()
+            pool = self._default_pool(limits)
             pool.prestart = True
             self._backend = pool
-            return pool
+            return limits, pool
         if isinstance(self._backend, ProcessPool) and self._backend.follows_limits:
             self._backend.prestart = True  # filled by the resize when running
             if not running:
-                self._backend.processes = self._default_processes()
-        return None
+                self._backend.processes = _default_processes(limits)
+        return limits, None
 
-    def create_pool(self, processes: int | None, options: Mapping[str, Any]) -> ProcessPool:
-        """``create_mp_pool()``: a built-in pool of *processes*, made the backend.
+    def create_pool(self, processes: int | None, options: Mapping[str, Any]
+                    ) -> tuple[ProcessPool, Limits]:
+        """``create_mp_pool()``: a built-in pool of *processes*, made the backend,
+        and the tier's limits (its size unless ``set_mp_pool`` gave sizes), for
+        the caller to set once it posted the pool to the tier.
 
         Raises TypeError/ValueError (nothing changes then).
         """
@@ -98,14 +102,14 @@ class ProcessConfig:
             raise TypeError(f'create_mp_pool() got unexpected keyword arguments: {sorted(unknown)}')
         pool = ProcessPool(processes, **options)
         pool.prestart = True
-        if not self._limits_set:
-            self.limits = Limits(pool_size=pool.processes)
         self._backend = pool
-        return pool
+        return pool, (self._limiter.limits if self._limits_set
+                      else Limits(pool_size=pool.processes))
 
     def replace(self, pool: object) -> Backend:
         """``mp_pool = pool``: *pool* (None: a new built-in pool) is the backend."""
-        self._backend = self._default_pool() if pool is None else backend_for(pool)
+        self._backend = self._default_pool(self._limiter.limits) if pool is None \
+            else backend_for(pool)
         return self._backend
 
     @property
@@ -145,11 +149,12 @@ class ProcessConfig:
         return ProcessPoolStatistics(processes=backend.processes, alive=len(backend.pids),
                                      replaced=backend.replaced)
 
-    def _default_processes(self) -> int:
-        limits = self.limits
-        return limits.total if not limits.unlimited else (os.cpu_count() or 1)
-
-    def _default_pool(self) -> ProcessPool:
-        pool = ProcessPool(self._default_processes())
+    @staticmethod
+    def _default_pool(limits: Limits) -> ProcessPool:
+        pool = ProcessPool(_default_processes(limits))
         pool.follows_limits = True
         return pool
+
+
+def _default_processes(limits: Limits) -> int:
+    return limits.total if not limits.unlimited else (os.cpu_count() or 1)

@@ -132,11 +132,23 @@ class PriorityStatistics:
 
 @dataclass(frozen=True)
 class TierStatistics:
-    """One tier at the moment of the snapshot.
+    """One tier at the moment of the snapshot (frozen; made by the tier's
+    limiter, any thread, never blocks).
 
-    ``completed`` counts every task that ended (``failed`` of them raised);
-    ``cancelled`` counts tasks canceled before they started; ``priorities``
-    has the same per priority, with latency histograms.
+    Attributes:
+        name: the tier: ``'thread'``, ``'greenlet'`` or ``'mp'``.
+        pool_size: slots for LOW tasks (0: unlimited).
+        reserve_normal: more slots NORMAL tasks may also use.
+        reserve_high: more slots HIGH tasks may also use (CRITICAL tasks
+            always start).
+        running: tasks started and not yet ended, CRITICAL ones included
+            (0 before the first start).
+        queued: per priority, tasks waiting for a slot (not delayed ones).
+        completed: tasks that ended, since the supervisor was made.
+        failed: of the completed, those whose target raised.
+        cancelled: tasks canceled before they started.
+        priorities: the same per priority, with the time limits passed and
+            latency histograms.
     """
 
     name: str

@@ -35,7 +35,7 @@ from zope.interface import implementer
 
 from ._aloop import ALoop
 from ._async_jobs import AsyncJob, AsyncJobScheduler
-from ._constants import TASK_NORMAL, TT_GREENLET, TT_MP, TT_THREAD
+from ._constants import TASK_NORMAL, TT_THREAD
 from ._core import SupervisorCore
 from ._fork import RunningSupervisors
 from ._interfaces import ISupervisor
@@ -105,8 +105,7 @@ class TaskSupervisor:
 
         Any thread; never blocks.
         """
-        self._tiers.set_thread(kwargs)
-        self._life.post_if_running(self._engine.on_resize, TT_THREAD)
+        self._tiers.thread.configure(kwargs, 'set_thread_pool')
 
     def set_greenlet_pool(self, **kwargs: int) -> None:
         """Set the greenlet tier's sizes; keys not given keep their value.
@@ -120,8 +119,7 @@ class TaskSupervisor:
 
         Any thread; never blocks.
         """
-        self._tiers.set_greenlet(kwargs)
-        self._life.post_if_running(self._engine.on_resize, TT_GREENLET)
+        self._tiers.greenlet.configure(kwargs, 'set_greenlet_pool')
 
     def set_mp_pool(self, *, executor: object = None, **kwargs: int) -> None:
         """Set the process tier's sizes and optionally the executor that runs its tasks.
@@ -141,10 +139,10 @@ class TaskSupervisor:
 
         Any thread, before or after `start`; never blocks.
         """
-        backend = self._processes.configure(executor, kwargs, running=self.mode is not None)
+        limits, backend = self._processes.configure(executor, kwargs, self.mode is not None)
         if backend is not None:
             self._life.post_if_running(self._core.on_mp_backend, backend)
-        self._life.post_if_running(self._engine.on_resize, TT_MP)
+        self._tiers.mp.limits = limits  # resizes the running tier
 
     def create_mp_pool(self, processes: int | None = None, **kwargs: object) -> ProcessPool:
         """Make gatasker's built-in process pool the process tier's backend.
@@ -166,9 +164,9 @@ class TaskSupervisor:
 
         Any thread, before or after `start`; never blocks.
         """
-        pool = self._processes.create_pool(processes, kwargs)
+        pool, limits = self._processes.create_pool(processes, kwargs)
         self._life.post_if_running(self._core.on_mp_backend, pool)
-        self._life.post_if_running(self._engine.on_resize, TT_MP)
+        self._tiers.mp.limits = limits  # resizes the running tier
         return pool
 
     @property

@@ -9,44 +9,20 @@ AsyncResult for every call.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from gevent.threadpool import ThreadPool
 from zope.interface import implementer
 
 from . import _tracing
-from ._admission import Limits
 from ._bridge import ThreadQueue
-from ._constants import TASK_CRITICAL, check_count
+from ._constants import TASK_CRITICAL
 from ._interfaces import ITier
+from ._sizes import ThreadLimits
 from ._task import Task, run_target
 from ._tier import Done, TierUsage
 
 _STOP = None  # tells one worker loop to end
-
-
-class ThreadSizes:
-    """The thread tier's limits plus how many OS threads to keep."""
-
-    __slots__ = ('limits', 'max_size', 'min_size')
-
-    def __init__(self, limits: Limits, min_size: int | str = 0,
-                 max_size: int | None = None) -> None:
-        if max_size is None:
-            max_size = limits.total if not limits.unlimited else (os.cpu_count() or 1) * 5
-        check_count(max_size, 'max_size')
-        if max_size < 1:  # no thread would ever run a task, and stop() would wait for them
-            raise ValueError(f'max_size must be at least 1, got {max_size}')
-        if min_size == 'max':
-            min_size = max_size
-        check_count(min_size, 'min_size')
-        assert isinstance(min_size, int)
-        if min_size > max_size:
-            raise ValueError(f'min_size ({min_size}) must not exceed max_size ({max_size})')
-        self.limits = limits
-        self.min_size = min_size
-        self.max_size = max_size
 
 
 @implementer(ITier)
@@ -61,7 +37,7 @@ class ThreadTier:
 
     name = 'thread'
 
-    def __init__(self, done: Done, sizes: ThreadSizes) -> None:
+    def __init__(self, done: Done, sizes: ThreadLimits) -> None:
         self._done = done
         self._sizes = sizes
         self._pool: ThreadPool | None = None
@@ -121,9 +97,9 @@ class ThreadTier:
             self._queue.put(_STOP)
 
     def resize(self, sizes: object) -> None:
-        """Keep the threads the new `ThreadSizes` ask for (running tasks go on)."""
-        if not isinstance(sizes, ThreadSizes):
-            raise TypeError(f'the thread tier is sized by ThreadSizes, got {sizes!r}')
+        """Keep the threads the new `ThreadLimits` ask for (running tasks go on)."""
+        if not isinstance(sizes, ThreadLimits):
+            raise TypeError(f'the thread tier is sized by ThreadLimits, got {sizes!r}')
         self._sizes = sizes
         if self._pool is not None:
             self._grow_to(max(sizes.min_size, min(self.active, sizes.max_size)))

@@ -59,8 +59,8 @@ class Tier(Protocol):
         """The end of a task this tier ran was handled: its slot is free."""
 
     def resize(self, sizes: object) -> None:
-        """Adapt to new sizes (each tier takes its own sizes type: see the
-        supervisor's ``_tier_sizes``); running tasks are never stopped."""
+        """Adapt to new limits (the tier's `TierLimiter` holds them: the thread
+        tier takes `ThreadLimits`); running tasks are never stopped."""
 
     def usage(self) -> TierUsage:
         """What the tier holds now."""

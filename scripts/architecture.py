@@ -41,7 +41,7 @@ LIMITS: dict[str, int] = {
     'any_annotations': 40,
     'type_ignores': 5,
     'largest_module': 623,
-    'largest_class': 538,
+    'largest_class': 537,
     'private_attributes': 81,
     'lazy_imports': 3,
 }
