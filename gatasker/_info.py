@@ -51,7 +51,8 @@ class Introspection:
         state = self._life.state
         run = self._life.live_run()
         # Coroutine tasks hold no tier slot: they have no limiter, no TierStatistics.
-        tiers = {limiter.name: limiter.statistics() for limiter in self._tiers.by_tt.values()}
+        tiers = {limiter.name: limiter.statistics(live=run is not None)
+                 for limiter in self._tiers.by_tt.values()}
         actors = self._actors.actors()
         process_pool = self._processes.statistics()
         watchdog = self._life.run.watchdog if self._life.run is not None else None

@@ -103,10 +103,16 @@ class TierLimiter:
         # In place: the engine holds this dict.
         self.counters.update(tier_counters())
 
-    def statistics(self) -> TierStatistics:
-        """A snapshot of the tier. Any thread; never blocks."""
+    def statistics(self, live: bool = True) -> TierStatistics:
+        """A snapshot of the tier. Any thread; never blocks.
+
+        Args:
+            live: False while the supervisor is stopped: then nothing of the
+                tier runs or waits (``running`` 0, ``queued`` empty), whatever
+                the last run's queue still holds.
+        """
         limits = self._limits
-        admission = self.admission
+        admission = self.admission if live else None
         queued = admission.queued() if admission is not None else {}
         priorities = {priority: PriorityStatistics.of(counters, queued.get(priority, 0))
                       for priority, counters in self.counters.items()}

@@ -143,3 +143,16 @@ def test_statistics_come_from_the_limiters(supervisor: gatasker.TaskSupervisor) 
     assert greenlet.priorities[TASK_HIGH].completed == 1 and greenlet.completed >= 1
     info = supervisor.get_info()
     assert (info.greenlet_pool_size, info.greenlet_reserve_high) == (3, 2)
+
+
+def test_a_stopped_supervisors_tiers_show_nothing_running_or_waiting() -> None:
+    sup = gatasker.TaskSupervisor()
+    sup.start()
+    try:
+        sup.put_task(lambda **_: None, tt=TT_GREENLET).wait(10)
+        assert sup.statistics().tiers['greenlet'].queued  # per priority while running
+    finally:
+        sup.stop()
+    stats = sup.statistics().tiers['greenlet']
+    assert (stats.running, stats.queued, stats.completed) == (0, {}, 1)
+    assert sup.get_info().greenlet_queued == {}
