@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zope.interface import implementer
 
 from ._bridge import Latch, destroy_thread_hub, real_thread_id, start_real_thread, wait_future
-from ._constants import check_wait
+from ._constants import TT_COROUTINE, check_wait
+from ._coroutines import CoroutineObject
 from ._interfaces import IALoop
 from ._logging import logger
 
@@ -139,35 +140,10 @@ class ALoop:
         if real_thread_id() == self._thread_id:
             raise RuntimeError(f'{self!r} cannot be stopped from its own thread')
         timeout = check_wait(wait)
-        if not self._request_stop(timeout, cancel_tasks):
+        if not request_stop(self, timeout, cancel_tasks):
             return False
         self._stopped.wait(None if timeout is None else timeout + 5.0)
         return True
-
-    def _request_stop(self, timeout: float | None, cancel: bool) -> bool:
-        """Ask the loop to wind down within *timeout*; do not wait. Any thread."""
-        loop = self._loop
-        if loop is None or self._stopped.is_set():
-            return False
-        try:
-            asyncio.run_coroutine_threadsafe(self._wind_down(timeout, cancel), loop)
-        except RuntimeError:  # the loop closed meanwhile
-            return False
-        return True
-
-    async def _wind_down(self, timeout: float | None, cancel: bool) -> None:
-        loop = asyncio.get_running_loop()
-        me = asyncio.current_task()
-        tasks = [t for t in asyncio.all_tasks(loop) if t is not me]
-        if tasks and not cancel and timeout != 0.0:
-            _, pending = await asyncio.wait(tasks, timeout=timeout)
-        else:
-            pending = set(tasks)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=5.0)
-        loop.stop()
 
     # -- running coroutines ---------------------------------------------------------
 
@@ -230,5 +206,46 @@ class ALoop:
         """
         if not asyncio.iscoroutine(coro):
             raise TypeError(f'background_task() needs a coroutine object, got {coro!r}')
-        task: Task[T] = self.supervisor._put_coroutine(coro, self)
+        task: Task[T] = self.supervisor.put_task(CoroutineObject(coro), tt=TT_COROUTINE,
+                                                 loop=self, _pass_task_id=False)
         return task
+
+
+def request_stop(aloop: ALoop, timeout: float | None, cancel: bool) -> bool:
+    """Ask *aloop* to wind down within *timeout* (its coroutines then canceled,
+    at once with *cancel*); False if it does not run. Any thread; never blocks."""
+    loop = aloop.get_loop()
+    if loop is None or not aloop.is_active():
+        return False
+    try:
+        asyncio.run_coroutine_threadsafe(_wind_down(timeout, cancel), loop)
+    except RuntimeError:  # the loop closed meanwhile
+        return False
+    return True
+
+
+async def _wind_down(timeout: float | None, cancel: bool) -> None:
+    loop = asyncio.get_running_loop()
+    me = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks(loop) if t is not me]
+    if tasks and not cancel and timeout != 0.0:
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+    else:
+        pending = set(tasks)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=5.0)
+    loop.stop()
+
+
+def runs_here(aloop: ALoop) -> bool:
+    """True in *aloop*'s own thread: in a coroutine or callback of its loop.
+    Any thread; never blocks."""
+    loop = aloop.get_loop()
+    if loop is None:
+        return False
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:  # no asyncio loop runs in this thread
+        return False

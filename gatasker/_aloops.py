@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ._aloop import ALoop
+from ._aloop import ALoop, request_stop, runs_here
 from ._async_jobs import AsyncJob, AsyncJobScheduler
-from ._bridge import Latch, allocate_lock, real_thread_id
+from ._bridge import Latch, allocate_lock
 from ._constants import TT_COROUTINE
 from ._logging import logger
 from ._task import Task
@@ -184,9 +184,8 @@ class ALoops:
         on it to *callers*. A coroutine (or callback) there blocks that loop,
         so neither the loop nor its coroutine tasks (nor workers waiting on
         them) can end first."""
-        thread = real_thread_id()
         for aloop in list(self._aloops.values()):
-            if aloop._thread_id == thread and aloop.is_active():
+            if runs_here(aloop) and aloop.is_active():
                 callers.add(id(aloop))
                 ignored_loops.add(aloop)
         if ignored_loops:
@@ -203,7 +202,7 @@ class ALoops:
         for aloop in list(self._aloops.values()):
             remaining = True if deadline is None else max(0.0, deadline - time.monotonic())
             if id(aloop) in callers:  # its thread is in stop(): it winds down afterwards
-                aloop._request_stop(None if remaining is True else remaining, False)
+                request_stop(aloop, None if remaining is True else remaining, False)
                 continue
             try:
                 aloop.stop(wait=remaining)

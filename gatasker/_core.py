@@ -14,17 +14,16 @@ import functools
 import inspect
 import os
 import time
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import gevent
 
 from ._actor_registry import ActorRegistry
-from ._aloop import ALoop
 from ._aloops import ALoops
 from ._constants import TASK_NORMAL, TT_COROUTINE, TT_GREENLET, TT_MP, TT_THREAD
-from ._coroutines import CoroutineObject, start_on_aloop
+from ._coroutines import start_on_aloop
 from ._engine import Engine
 from ._fork import RunningSupervisors, Stoppable
 from ._ids import new_task_id
@@ -201,11 +200,6 @@ class SupervisorCore(Generic[F]):
         task: Task[Any] = Task(self.engine, task_id, tt, target, args, kwargs, None, priority,
                                None, worker, None, None, policy)
         return self.engine.submit(run, task, here=tt == TT_GREENLET)
-
-    def put_coroutine(self, coro: Coroutine[Any, Any, T], aloop: ALoop) -> Task[T]:
-        """``aloop.background_task(coro)``: a registered task for a coroutine object."""
-        return self.put_task(CoroutineObject(coro), tt=TT_COROUTINE, loop=aloop,
-                             priority=TASK_NORMAL, pass_task_id=False)
 
     def run_coroutine_executor(self, coro_fn: Callable[..., Any], args: tuple[Any, ...],
                                kwargs: dict[str, Any], loop: object,

@@ -10,15 +10,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Callable, Coroutine
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from . import _tracing
-from ._aloop import ALoop
 from ._constants import TASK_STATUS_STARTED
 from ._futures import future_outcome
 from ._task import Task
 
 T = TypeVar('T')
+
+class Submits(Protocol):
+    """An aloop, as a coroutine task uses it (`ALoop.submit`)."""
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]: ...
+
 
 #: How a tier reports a task's end: ``done(task, ok, result_or_exception)``.
 Done = Callable[[Task[Any], bool, object], None]
@@ -79,7 +84,7 @@ class CoroutineObject(Generic[T]):
         return self.coro
 
 
-def start_on_aloop(task: Task[Any], pick_aloop: Callable[[], ALoop], done: Done,
+def start_on_aloop(task: Task[Any], pick_aloop: Callable[[], Submits], done: Done,
                    arm_limits: Callable[[], None]) -> None:
     """Start *task*'s coroutine on the aloop *pick_aloop()* gives; *done*
     reports its end (from the aloop's thread), *arm_limits* starts its time

@@ -161,7 +161,7 @@ class Engine:
             self.tasks[task_id] = task
             if not here:
                 run.inbox.put((self._on_put, (run, task)))
-        if _logging._debug:
+        if _logging.debugging:
             logger.debug('task %r queued', task)
         if _events.subscribed():
             _events.publish(_events.TaskQueued(task, self.supervisor.id))
@@ -251,7 +251,7 @@ class Engine:
             admission.finish()
             return False
         self.counters[task.tt][task.priority].running += 1
-        if _logging._debug:
+        if _logging.debugging:
             logger.debug('task %r started', task)
         if _events.subscribed():
             _events.publish(_events.TaskStarted(task, self.supervisor.id))
@@ -296,7 +296,7 @@ class Engine:
             if task.worker is None:  # a worker logs its executor's failures itself
                 logger.error('task %r failed', task,
                              exc_info=value if isinstance(value, BaseException) else None)
-        elif _logging._debug:
+        elif _logging.debugging:
             logger.debug('task %r completed', task)
         task._complete(ok, value)
         _observe(counters, task)
@@ -330,7 +330,7 @@ class Engine:
     def canceled(self, task: Task[Any]) -> None:
         """*task* was canceled before it started (and is done): post its
         bookkeeping to the hub. Any thread; never blocks."""
-        if _logging._debug:
+        if _logging.debugging:
             logger.debug('task %r canceled', task)
         run = task._run
         if not isinstance(run, HubRun) or run.finished:

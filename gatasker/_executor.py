@@ -85,12 +85,9 @@ class Executor(concurrent.futures.Executor):
         Returns:
             Executor: A view of this executor.
         """
-        view = Executor.__new__(Executor)
-        view._supervisor = self._supervisor
-        view._priority = self._priority if priority is None else check_priority(priority)
-        view._tt = self._tt if tt is None else check_tt(tt)
-        view._shared = self._shared
-        return view
+        return _View(self._supervisor,
+                     self._priority if priority is None else check_priority(priority),
+                     self._tt if tt is None else check_tt(tt), self._shared)
 
     @overload
     def submit(self, fn: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args,
@@ -217,6 +214,18 @@ class Executor(concurrent.futures.Executor):
         if wait:
             for task in tasks:
                 task.wait()
+
+
+class _View(Executor):
+    """What `Executor.options()` returns: the executor with its own priority and
+    task type, sharing its supervisor, pending calls and shut-down state."""
+
+    def __init__(self, supervisor: TaskSupervisor | None, priority: int, tt: int | None,
+                 shared: _Shared) -> None:  # checked by options()
+        self._supervisor = supervisor
+        self._priority = priority
+        self._tt = tt
+        self._shared = shared
 
 
 def _results(executor: Executor, fn: Callable[..., T], inputs: Iterator[tuple[Any, ...]],

@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 logger = logging.getLogger('gatasker')
 
-_debug = False
+#: True while `set_debug()` has debug logging on. Read as a module attribute
+#: (``_logging.debugging``) on the task path: one load, no call per task step.
+debugging = False
 
 
 def set_debug(mode: bool = True) -> None:
@@ -18,14 +20,14 @@ def set_debug(mode: bool = True) -> None:
     worker starts and stops. Nothing is printed unless the application has
     configured logging. May be called from any thread.
     """
-    global _debug
-    _debug = bool(mode)
-    logger.setLevel(logging.DEBUG if _debug else logging.NOTSET)
+    global debugging
+    debugging = bool(mode)
+    logger.setLevel(logging.DEBUG if debugging else logging.NOTSET)
 
 
 def is_debug() -> bool:
     """Return True when `set_debug()` turned debug logging on."""
-    return _debug
+    return debugging
 
 
 def call_logged(what: str, func: Callable[..., object], *args: object) -> None:

@@ -520,10 +520,6 @@ class TaskSupervisor:
         """
         return self._aloops.cancel_job(scheduler, job)
 
-    def _put_coroutine(self, coro: Coroutine[Any, Any, T], aloop: ALoop) -> Task[T]:
-        # ALoop.background_task's way in (an aloop holds its supervisor).
-        return self._core.put_coroutine(coro, aloop)
-
     # -- schedulers ------------------------------------------------------------
 
     def register_scheduler(self, scheduler: Scheduler) -> bool:

@@ -41,8 +41,8 @@ LIMITS: dict[str, int] = {
     'any_annotations': 40,
     'type_ignores': 5,
     'largest_module': 623,
-    'largest_class': 537,
-    'private_attributes': 81,
+    'largest_class': 532,
+    'private_attributes': 69,
     'lazy_imports': 3,
 }
 
@@ -63,6 +63,16 @@ TARGETS: dict[str, int] = {
 _STDLIB_BASES = frozenset({
     '_thread', 'asyncio', 'functools', 'gevent', 'greenlet', 'monkey', 'multiprocessing',
     'os', 'signal', 'socket', 'sys', 'threading', 'typing',
+})
+
+# Private names of other packages that gatasker must set, each with why; not
+# counted (the measure is about gatasker's own objects).
+_THIRD_PARTY_PRIVATES = frozenset({
+    # distributed makes its "offload" thread pool when imported and offers no
+    # public way to replace it; under patch_all() that pool's threads are
+    # greenlets of the importing thread's hub, which cannot serve a client
+    # living in gatasker_dask's thread (gatasker/contrib/_dask_client.py).
+    'distributed.utils._offload_executor',
 })
 
 
@@ -242,7 +252,8 @@ def measure(package: Path) -> Report:
                         and not node.attr.startswith('__')):
                     base = node.value
                     if not (isinstance(base, ast.Name)
-                            and (base.id in ('self', 'cls') or base.id in _STDLIB_BASES)):
+                            and (base.id in ('self', 'cls') or base.id in _STDLIB_BASES)
+                            ) and ast.unparse(node) not in _THIRD_PARTY_PRIVATES:
                         report.private_attributes.append(
                             f'{name}:{node.lineno}: {ast.unparse(node)}')
                 continue
