@@ -74,6 +74,11 @@ def module_loaded(name: str, **_: Any) -> tuple[int, bool]:
     return os.getpid(), name in sys.modules
 
 
+def note_loaded(name: str, variable: str) -> None:
+    """A pool initializer: set environment *variable* to whether module *name* is here."""
+    os.environ[variable] = str(name in sys.modules)
+
+
 class SquareWorker(BackgroundQueueWorker):
     """A queue worker whose executor runs in worker processes."""
 

@@ -40,6 +40,16 @@ def test_the_modules_are_there_before_the_first_task(sup: TaskSupervisor,
                         tt=TT_MP).get(timeout=60) == (pid, True)
 
 
+@pytest.mark.parametrize('start_method', START_METHODS)
+def test_the_initializer_runs_after_the_preload(sup: TaskSupervisor, start_method: str) -> None:
+    sup.create_mp_pool(processes=1, start_method=start_method, preload=['mp_preload_target'],
+                       initializer=mp_targets.note_loaded,
+                       initargs=('mp_preload_target', 'GATASKER_TEST_PRELOADED'))
+    sup.start()
+    assert sup.put_task(mp_targets.get_env, ('GATASKER_TEST_PRELOADED',),
+                        tt=TT_MP).get(timeout=60) == 'True'
+
+
 def test_without_preload_a_spawned_process_lacks_the_module(sup: TaskSupervisor) -> None:
     # the other side of the test above: what makes it a test of preload
     sup.create_mp_pool(processes=1, start_method='spawn')
