@@ -42,7 +42,6 @@ from ._interfaces import ISupervisor
 from ._policies import TaskPolicy
 from ._port import ActorHost
 from ._process_pool import ProcessPool
-from ._run import HubRun
 from ._schedulers import Scheduler, SyncScheduler
 from ._statistics import SupervisorStatistics
 from ._task import Task
@@ -94,6 +93,7 @@ class TaskSupervisor:
         """Set the thread tier's sizes; keys not given keep their value.
 
         Takes effect at once when running; running tasks are never stopped.
+        Any thread; never blocks.
 
         Args:
             **kwargs: ``pool_size``, ``reserve_normal``, ``reserve_high``,
@@ -101,31 +101,25 @@ class TaskSupervisor:
 
         Raises:
             TypeError: An unknown key or a size that is not an int.
-            ValueError: A bad size. Nothing changes then.
-
-        Any thread; never blocks.
-        """
+            ValueError: A bad size. Nothing changes then."""
         self._tiers.thread.configure(kwargs, 'set_thread_pool')
 
     def set_greenlet_pool(self, **kwargs: int) -> None:
-        """Set the greenlet tier's sizes; keys not given keep their value.
+        """Set the greenlet tier's sizes; keys not given keep their value. Any thread; never blocks.
 
         Args:
             **kwargs: ``pool_size``, ``reserve_normal``, ``reserve_high``.
 
         Raises:
             TypeError: An unknown key or a size that is not an int.
-            ValueError: A negative size. Nothing changes then.
-
-        Any thread; never blocks.
-        """
+            ValueError: A negative size. Nothing changes then."""
         self._tiers.greenlet.configure(kwargs, 'set_greenlet_pool')
 
     def set_mp_pool(self, *, executor: object = None, **kwargs: int) -> None:
         """Set the process tier's sizes and optionally the executor that runs its tasks.
 
-        Keys not given keep their value. The built-in pool runs ``pool_size +
-        reserve_normal + reserve_high`` processes (see "The process tier").
+        Keys not given keep their value; see "The process tier". Any thread,
+        before or after `start`; never blocks.
 
         Args:
             executor: any ``concurrent.futures.Executor`` (or a
@@ -135,10 +129,7 @@ class TaskSupervisor:
         Raises:
             TypeError: An unknown key, a size that is not an int or an
                 executor that is not one.
-            ValueError: A negative size. Nothing changes then.
-
-        Any thread, before or after `start`; never blocks.
-        """
+            ValueError: A negative size. Nothing changes then."""
         limits, backend = self._processes.configure(executor, kwargs, self.mode is not None)
         if backend is not None:
             self._life.post_if_running(self._core.on_mp_backend, backend)
@@ -148,7 +139,7 @@ class TaskSupervisor:
         """Make gatasker's built-in process pool the process tier's backend.
 
         Unless `set_mp_pool` set sizes, the tier's ``pool_size`` becomes
-        *processes*. Its processes start in the background once running.
+        *processes*. Any thread, before or after `start`; never blocks.
 
         Args:
             processes: how many worker processes; the CPU count by default.
@@ -156,14 +147,11 @@ class TaskSupervisor:
                 ``start_method``, ``preload``: see `ProcessPool`.
 
         Returns:
-            The new pool.
+            The new pool; its processes start in the background once running.
 
         Raises:
             TypeError: An unknown keyword, or a bad value for `ProcessPool`.
-            ValueError: A bad value for `ProcessPool`. Nothing changes then.
-
-        Any thread, before or after `start`; never blocks.
-        """
+            ValueError: A bad value for `ProcessPool`. Nothing changes then."""
         pool, limits = self._processes.create_pool(processes, kwargs)
         self._life.post_if_running(self._core.on_mp_backend, pool)
         self._tiers.mp.limits = limits  # resizes the running tier
@@ -173,9 +161,8 @@ class TaskSupervisor:
     def mp_pool(self) -> Any:
         """What runs TT_MP tasks: the built-in `ProcessPool` or the executor set.
 
-        Settable to any ``concurrent.futures.Executor`` (or a
-        ``multiprocessing`` pool); None restores a built-in pool. Any thread.
-        """
+        Settable to any ``concurrent.futures.Executor`` (or a ``multiprocessing``
+        pool); None restores a built-in pool. Any thread; never blocks."""
         return self._processes.pool
 
     @mp_pool.setter
@@ -207,35 +194,37 @@ class TaskSupervisor:
     def start(self, mode: str | None = None) -> bool:
         """Start the supervisor; return False if it is already running.
 
+        Any thread; in threaded mode, blocks until the hub thread is up.
+
         Args:
             mode: ``'embedded'`` (in the calling thread's hub) or
                 ``'threaded'`` (in an own OS thread); by default embedded when
                 ``threading`` is monkey-patched and the caller is the main thread.
 
         Raises:
-            ValueError: an unknown *mode*.
-
-        Any thread; in threaded mode, blocks until the hub thread is up.
-        """
+            ValueError: an unknown *mode*."""
         return self._life.start(mode)
-
-    # The tests read the current run.
-    @property
-    def _run(self) -> HubRun | None:
-        return self._life.run
 
     def watch_hub(self, threshold: float | None = 0.1) -> None:
         """Log the stack that blocks the supervisor's hub for over *threshold* seconds.
 
-        See "Observability"; ``statistics().hub`` has the lag and incidents.
-        None stops watching. Kept across restarts. Any thread; never blocks.
-        """
+        ``statistics().hub`` has the lag and the incidents; see "Observability".
+        Kept across restarts. Any thread; never blocks.
+
+        Args:
+            threshold: seconds; None stops watching.
+
+        Raises:
+            TypeError: *threshold* is not a number or None.
+            ValueError: *threshold* is not positive and finite."""
         self._life.watch(threshold)
 
     def serve_inspect(self, address: str | tuple[str, int] | os.PathLike[str]
                       ) -> str | tuple[str, int] | None:
-        """Open the endpoint ``python -m gatasker inspect ADDRESS`` reads (see
-        "Observability"); closed when the supervisor stops.
+        """Open the endpoint that ``python -m gatasker inspect ADDRESS`` reads.
+
+        See "Observability"; closed when the supervisor stops. Any thread;
+        blocks only to bind.
 
         Args:
             address: ``('127.0.0.1', port)``, ``'127.0.0.1:port'`` (loopback
@@ -248,24 +237,21 @@ class TaskSupervisor:
             SupervisorNotRunning: not running.
             TypeError: A bad address.
             ValueError: A bad address, or not loopback.
-            OSError: it cannot bind (nothing changes then).
-
-        Any thread; blocks only to bind.
-        """
+            OSError: it cannot bind (nothing changes then)."""
         return self._life.serve_inspect(address, self._core.inspect_snapshot)
 
     def block(self) -> None:
         """Return when the supervisor stops (at once when it does not run).
 
-        Any thread; blocks (cooperatively in a greenlet).
-        """
+        Any thread; blocks (cooperatively in a greenlet)."""
         self._life.block()
 
     def stop(self, wait: bool | float = True, stop_schedulers: bool = True,
              cancel_tasks: bool = False) -> bool:
         """Stop workers and schedulers, run queued tasks, stop aloops, then the tiers.
 
-        Delayed tasks are canceled. See "Guarantees" for a stop from inside.
+        Delayed tasks are canceled; a stop from inside: see "Guarantees". Any
+        thread; blocks (cooperatively in a greenlet) until done.
 
         Args:
             wait: True waits for ever; seconds bound the whole stop (what has
@@ -279,10 +265,7 @@ class TaskSupervisor:
             False if it was not running.
 
         Raises:
-            ValueError: *wait* is not True, False or a non-negative number.
-
-        Any thread; blocks (cooperatively in a greenlet) until done.
-        """
+            ValueError: *wait* is not True, False or a non-negative number."""
         return self._life.stop(wait, stop_schedulers, cancel_tasks)
 
     # -- tasks ---------------------------------------------------------------
@@ -325,7 +308,7 @@ class TaskSupervisor:
         """Queue ``target(*args, **kwargs, _task_id=<id>)`` and return its Task.
 
         The task ends by itself when the target returns or raises; limits,
-        retries and *eta*: see "Task policies".
+        retries and *eta*: see "Task policies". Any thread; never blocks.
 
         Args:
             target: What to run (a coroutine function for ``TT_COROUTINE``).
@@ -352,45 +335,34 @@ class TaskSupervisor:
         Raises:
             SupervisorNotRunning: The supervisor is stopped or stopping.
             TypeError: A bad argument; nothing is queued then.
-            ValueError: A bad argument; nothing is queued then.
-
-        Any thread; never blocks.
-        """
+            ValueError: A bad argument; nothing is queued then."""
         return self._core.put_task(target, args, kwargs, callback, priority, delay, tt, task_id,
                                    worker, name, loop, _pass_task_id, timeout, soft_timeout,
                                    retries, retry_backoff, retry_on, eta, _policy)
 
     def mark_task_completed(self, task: Task[Any] | None = None, task_id: object = None,
                             **_: object) -> bool:
-        """Kept for atasker code: tasks complete by themselves. Idempotent.
+        """Kept for atasker code (tasks complete by themselves): returns True.
+
+        Idempotent. Any thread; never blocks.
 
         Args:
-            task: the task; with neither argument, the task running in the caller.
-            task_id: or its id.
-
-        Returns:
-            True.
+            task: The task; with neither argument, the task running in the caller.
+            task_id: Or its id.
 
         Raises:
             LookupError: an id this supervisor does not know, or no argument
-                outside a task.
-
-        Any thread; never blocks.
-        """
+                outside a task."""
         return self._core.mark_completed(task, task_id)
 
     def get_task(self, task_id: object) -> Task[Any] | None:
-        """The queued, delayed or running task with that id, else None.
-
-        Any thread; never blocks.
-        """
+        """The queued, delayed or running task with that id, else None. Any thread; never blocks."""
         return self._engine.live_task(task_id)
 
     def get_tasks(self) -> dict[Any, Task[Any]]:
         """Every queued, delayed or running task: a new dict ``id -> Task``.
 
-        Any thread; never blocks.
-        """
+        Any thread; never blocks."""
         return self._engine.live_tasks()
 
     # -- aloops and async jobs ------------------------------------------------
@@ -399,8 +371,7 @@ class TaskSupervisor:
     def default_aloop(self) -> ALoop | None:
         """The aloop coroutine tasks and async workers use when given none, or None.
 
-        Settable (an `ALoop` or None); see also `set_default_aloop`. Any thread.
-        """
+        Settable (an `ALoop` or None); see also `set_default_aloop`. Any thread."""
         return self._aloops.default
 
     @default_aloop.setter
@@ -410,6 +381,8 @@ class TaskSupervisor:
     def create_aloop(self, name: str, daemon: bool = False, start: bool = True,
                      default: bool = False) -> ALoop | bool:
         """Create an aloop (an asyncio loop in its own OS thread) named *name*.
+
+        Any thread; blocks until the loop's thread is up when *start*.
 
         Args:
             name: a non-empty str, unique in this supervisor.
@@ -421,47 +394,38 @@ class TaskSupervisor:
             The new `ALoop`; False (an error is logged) if the name is taken.
 
         Raises:
-            TypeError: *name* is not a non-empty str.
-
-        Any thread; blocks until the loop's thread is up when *start*.
-        """
+            TypeError: *name* is not a non-empty str."""
         return self._aloops.create(name, daemon, start, default)
 
     def get_aloop(self, name: str | None = None) -> ALoop | None:
         """The aloop named *name*, or the default aloop; None if there is none.
 
-        Any thread; never blocks.
-        """
+        Any thread; never blocks."""
         return self._aloops.get(name)
 
     def set_default_aloop(self, aloop: ALoop | str) -> None:
-        """Make *aloop* (an `ALoop` or a name) the default one.
+        """Make *aloop* (an `ALoop` or a name) the default one. Any thread; never blocks.
 
         Raises:
-            LookupError: no aloop of that name.
-
-        Any thread; never blocks.
-        """
+            LookupError: no aloop of that name."""
         self._aloops.default = self._aloops.resolve(aloop)
 
     def start_aloop(self, name: str) -> bool:
         """Start the aloop *name*; False if it runs already.
 
-        Raises:
-            LookupError: no aloop of that name.
-
         Any thread; blocks until the loop's thread is up.
-        """
+
+        Raises:
+            LookupError: no aloop of that name."""
         return self._aloops.resolve(name).start()
 
     def stop_aloop(self, name: str, wait: bool | float = True, cancel_tasks: bool = False) -> bool:
         """Stop the aloop *name* (see `ALoop.stop`); False if it was not running.
 
-        Raises:
-            LookupError: no aloop of that name.
-
         Any thread; blocks (cooperatively in a greenlet) up to *wait*.
-        """
+
+        Raises:
+            LookupError: no aloop of that name."""
         return self._aloops.resolve(name).stop(wait=wait, cancel_tasks=cancel_tasks)
 
     def create_async_job_scheduler(self, name: str, aloop: ALoop | str | None = None,
@@ -470,7 +434,8 @@ class TaskSupervisor:
         """Create a job scheduler named *name* on *aloop* (default: the default aloop).
 
         The first one created (or one with ``default=True``) is the default
-        one. *start* is kept for atasker code: a scheduler runs at once.
+        one. *start* is kept for atasker code: a scheduler runs at once. Any
+        thread; never blocks.
 
         Returns:
             The new `AsyncJobScheduler`; False (an error is logged) if the
@@ -478,10 +443,7 @@ class TaskSupervisor:
 
         Raises:
             LookupError: No aloop of that name.
-            RuntimeError: There is no aloop, or it does not run.
-
-        Any thread; never blocks.
-        """
+            RuntimeError: There is no aloop, or it does not run."""
         return self._aloops.create_job_scheduler(name, aloop, default)
 
     def create_async_job(self, scheduler: AsyncJobScheduler | str | None = None, *,
@@ -490,6 +452,8 @@ class TaskSupervisor:
                          timer: float = 0, number: int = 0) -> AsyncJob:
         """Run ``target(*args, **kwargs)`` every *interval* seconds on a fixed grid,
         after *timer* seconds, *number* times (0: until canceled).
+
+        Any thread; never blocks.
 
         Args:
             scheduler: a job scheduler or its name; the default one if None.
@@ -502,10 +466,7 @@ class TaskSupervisor:
             RuntimeError: No scheduler given and no default one, or its aloop
                 does not run.
             TypeError: A bad *target*, *interval* or *timer*.
-            ValueError: A bad *interval*, *timer* or *number*.
-
-        Any thread; never blocks.
-        """
+            ValueError: A bad *interval*, *timer* or *number*."""
         return self._aloops.job_scheduler(scheduler).create_job(target, args, kwargs, interval,
                                                                 timer, number)
 
@@ -513,76 +474,69 @@ class TaskSupervisor:
                          job: AsyncJob) -> bool:
         """Stop further runs of *job*; False if it is not (or no longer) scheduled.
 
-        Args:
-            scheduler: the job's scheduler or its name; None looks in every one.
-
         Any thread; never blocks.
-        """
+
+        Args:
+            scheduler: the job's scheduler or its name; None looks in every one."""
         return self._aloops.cancel_job(scheduler, job)
 
     # -- schedulers ------------------------------------------------------------
 
     def register_scheduler(self, scheduler: Scheduler) -> bool:
-        """Run ``scheduler.loop()`` (a greenlet in the hub, or a coroutine function
-        on the default aloop) and call ``scheduler.stop()`` when stopping.
+        """Run ``scheduler.loop()`` and call ``scheduler.stop()`` when stopping.
+
+        A plain ``loop`` runs as a greenlet in the supervisor's hub, a
+        coroutine function on the default aloop. Any thread; never blocks.
 
         Returns:
             True.
 
         Raises:
             TypeError: *scheduler* lacks a callable ``loop()`` or ``stop()``.
-            SupervisorNotRunning: the supervisor does not run.
-
-        Any thread; never blocks.
-        """
+            SupervisorNotRunning: the supervisor does not run."""
         self._core.register_scheduler(scheduler)
         return True
 
     def unregister_scheduler(self, scheduler: object) -> bool:
         """Forget a scheduler (it is not stopped); False if it was not registered.
 
-        Any thread; never blocks.
-        """
+        Any thread; never blocks."""
         return self._schedulers.discard(scheduler)
 
     def register_sync_scheduler(self, scheduler: SyncScheduler) -> bool:
         """Record *scheduler* so that `stop` calls its ``stop()``; returns True.
 
-        Raises:
-            TypeError: *scheduler* lacks a callable ``stop()``.
-
         Any thread; never blocks.
-        """
+
+        Raises:
+            TypeError: *scheduler* lacks a callable ``stop()``."""
         self._schedulers.add_sync(scheduler)
         return True
 
     def unregister_sync_scheduler(self, scheduler: object) -> bool:
         """Forget a synchronous scheduler; False if it was not registered.
 
-        Any thread; never blocks.
-        """
+        Any thread; never blocks."""
         return self._schedulers.discard_sync(scheduler)
 
     # -- introspection ---------------------------------------------------------
 
     def get_info(self) -> SimpleNamespace:
-        """A snapshot as atasker's ``get_info()``: the figures of `statistics`
-        under atasker's names (``thread_pool_size``, ``mp_queued`` ...).
+        """A snapshot as atasker's ``get_info()`` gave it: the figures of
+        `statistics` under atasker's names (``thread_pool_size``, ``mp_queued`` ...).
 
-        Any thread; never blocks.
-        """
+        Any thread; never blocks."""
         return self._introspection.info(self.default_tt, self.poll_delay)
 
     def statistics(self) -> SupervisorStatistics:
-        """A snapshot: per tier and priority, actor, process pool and the hub (see
-        "Observability").
+        """A snapshot of the tiers per priority, the actors, the process pool and the
+        hub: see "Observability".
+
+        Any thread; never blocks (read without locking: a snapshot taken while
+        tasks move may be off by the tasks in flight).
 
         Returns:
-            A frozen `SupervisorStatistics`.
-
-        Any thread; never blocks (read without locking: tasks in flight may be
-        off by one place).
-        """
+            A frozen `SupervisorStatistics`."""
         return self._introspection.statistics()
 
 

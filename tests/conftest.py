@@ -53,7 +53,7 @@ from gatasker._bridge import Latch, allocate_lock, start_real_thread  # noqa: E4
 def settle(sup: gatasker.TaskSupervisor, timeout: float = 10) -> None:
     """Return once the supervisor handled every message posted before this call."""
     latch = Latch()
-    run = sup._run
+    run = sup._core.life.run
     assert run is not None
     sup._core.post(run, latch.set)
     assert latch.wait(timeout), 'supervisor did not answer'

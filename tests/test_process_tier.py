@@ -159,7 +159,7 @@ def test_callback_runs_in_the_hub(mp_supervisor: TaskSupervisor) -> None:
 
     mp_supervisor.put_task(mp_targets.add, (1, 2), tt=TT_MP, callback=callback)
     assert latch.wait(60)
-    run = mp_supervisor._run
+    run = mp_supervisor._core.life.run
     assert run is not None
     assert seen[0][0][0] == 3
     assert seen[0][1] == run.hub.thread_ident

@@ -681,7 +681,7 @@ def test_interfaces(supervisor: gatasker.TaskSupervisor) -> None:
     task.wait(10)
     assert verifyObject(gatasker.ISupervisor, supervisor)
     assert verifyObject(gatasker.ITask, task)
-    run = supervisor._run
+    run = supervisor._core.life.run
     assert run is not None
     for tt in (TT_THREAD, TT_GREENLET):
         assert verifyObject(gatasker.ITier, run.tiers[tt])

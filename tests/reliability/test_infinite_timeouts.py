@@ -129,8 +129,8 @@ def test_stop_with_inf(where: str) -> None:
     sup.start()
     task, gate = gated_task(sup)
     outcome = call_in(where, lambda: sup.stop(wait=INF))
-    until(lambda: sup._run is not None and sup._run.quiet is not None
-          and bool(sup._run.quiet._waiters))
+    until(lambda: sup._core.life.run is not None and sup._core.life.run.quiet is not None
+          and bool(sup._core.life.run.quiet._waiters))
     gate.set()
     assert outcome.result() is True
     assert task.result == 'done'
