@@ -158,7 +158,11 @@ def wait_completed(
     single = isinstance(tasks, Task)
     checked = [tasks] if isinstance(tasks, Task) else task_list(tasks, 'wait_completed')
     deadline = None if limit is None else time.monotonic() + limit
-    for task in checked:
+    # Last first: tasks tend to end in the order they were put, so the one wake-up
+    # for the last usually finds the rest done. In order, a plain thread waiting for
+    # 10,000 thread-tier tasks blocked 0.06-0.09 times per task; last first, 0.001-0.003
+    # (python scripts/handoff_probe.py --only batch).
+    for task in reversed(checked):
         if task.done():
             continue
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
