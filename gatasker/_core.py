@@ -139,6 +139,7 @@ class SupervisorCore(Generic[F]):
     def on_started(self) -> None:
         """After each start, in the caller's thread."""
         self.running.add(self.supervisor, self.after_fork_in_child)
+        self.tiers.started()
         self.actors.start_forked()
 
     def on_stopped(self) -> None:

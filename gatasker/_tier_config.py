@@ -73,3 +73,8 @@ class TierConfig:
             tier.start()
             run.tiers[tt] = tier
             run.admissions[tt] = self.by_tt[tt].open()
+
+    def started(self) -> None:
+        """The supervisor runs now: apply limits set while it started. Any thread."""
+        for limiter in self.by_tt.values():
+            limiter.wake_if_stale()

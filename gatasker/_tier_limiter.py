@@ -97,6 +97,17 @@ class TierLimiter:
         self.admission = Admission(self._limits)
         return self.admission
 
+    def wake_if_stale(self) -> None:
+        """Wake the tier if its limits changed after its run's admission opened.
+
+        Setting the limits while the supervisor starts wakes nobody (no run
+        takes the wake-up yet); the supervisor calls this once it runs, so
+        such a change is not lost. An extra wake-up is harmless. Any thread.
+        """
+        admission = self.admission
+        if admission is not None and admission.limits is not self._limits:
+            self._wake(self.tt)
+
     def reset(self) -> None:
         """Forget the run and every count (in a child just forked)."""
         self.admission = None

@@ -8,10 +8,13 @@ import os
 from typing import Any
 
 import pytest
+from conftest import Recorder
 
 import gatasker
 from gatasker import TASK_CRITICAL, TASK_HIGH, TASK_LOW, TASK_NORMAL, TT_GREENLET, TT_MP, TT_THREAD
 from gatasker._admission import Limits
+from gatasker._core import SupervisorCore
+from gatasker._run import HubRun
 from gatasker._sizes import ThreadLimits, merge_limits
 from gatasker._tier_limiter import TierLimiter
 
@@ -156,3 +159,28 @@ def test_a_stopped_supervisors_tiers_show_nothing_running_or_waiting() -> None:
     stats = sup.statistics().tiers['greenlet']
     assert (stats.running, stats.queued, stats.completed) == (0, {}, 1)
     assert sup.get_info().greenlet_queued == {}
+
+
+@pytest.mark.parametrize('mode', ['embedded', 'threaded'])
+def test_limits_set_while_the_supervisor_starts_are_not_lost(
+        monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    open_tiers = SupervisorCore.open_tiers
+
+    def open_then_resize(core: SupervisorCore[Any], run: HubRun) -> None:
+        open_tiers(core, run)  # the run's admissions hold pool_size 1 now
+        core.supervisor.set_greenlet_pool(pool_size=2)  # STARTING: no run takes a wake-up
+
+    monkeypatch.setattr(SupervisorCore, 'open_tiers', open_then_resize)
+    sup = gatasker.TaskSupervisor()
+    sup.set_greenlet_pool(pool_size=1, reserve_normal=0, reserve_high=0)
+    sup.start(mode)
+    rec = Recorder()
+    try:
+        tasks = [sup.put_task(rec.run, (i,), tt=TT_GREENLET, priority=TASK_LOW)
+                 for i in range(2)]
+        rec.wait_started(2)  # both at once: the limit is 2
+        rec.gate.set()
+        gatasker.wait_completed(tasks, timeout=10)
+    finally:
+        rec.gate.set()
+        sup.stop()
