@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ._event_worker import BackgroundEventWorker
 from ._port import Closable
-from ._schedule import Schedule, check_timing
+from ._schedule import Phases, Schedule, check_timing
 from ._worker_types import TIMING_KWARGS, Executor
 
 if TYPE_CHECKING:  # annotations only
@@ -89,15 +89,25 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
 
     def _make_schedule(self) -> Schedule:
         """Hook: what computes the start times (a cron worker's differs)."""
-        return Schedule(self.interval, self.delay, self.delay_before)
+        return Schedule(self.interval, self.delay, self.delay_before, FIRST_RUNS)
 
     def _arm(self, when: float) -> None:
         # In the hub's thread: one timer per worker, re-armed after each run.
         self._disarm()
         if self._actor.stopping:
             return
-        self._timer = self._actor.port.call_later(max(0.0, when - time.monotonic()),
-                                                  self._on_trigger, True)
+        self._timer = self._actor.port.call_at(when, self._on_due)
+
+    def _on_due(self) -> None:
+        # The timer's callback, in the hub's greenlet: a parked worker is
+        # resumed right here, as gevent's own timers resume a sleeping
+        # greenlet, instead of through one more turn of the hub's callbacks.
+        core = self._actor
+        if core.sleeping and not core.wake_pending and not self._running:
+            self._triggered = True
+            core.resume()
+        else:
+            self._on_trigger(True)
 
     def _disarm(self) -> None:
         timer, self._timer = self._timer, None
@@ -123,3 +133,11 @@ class BackgroundIntervalWorker(BackgroundEventWorker):
 
 #: Seconds between runs of an interval worker given neither interval nor delay.
 DEFAULT_DELAY = 1
+
+#: Seconds between the first runs of interval workers started in the same
+#: instant: more than a run of a no-op executor costs, so that their grids
+#: do not fire together on every point, each queued behind the others.
+PHASE_SPACING = 0.0001
+
+#: Where the first run of an interval worker's grid goes (the whole process).
+FIRST_RUNS = Phases(PHASE_SPACING)

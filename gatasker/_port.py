@@ -11,6 +11,7 @@ run's inbox or hub directly.
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import TYPE_CHECKING, Protocol
 
 from gevent.hub import Hub
@@ -42,7 +43,8 @@ class RunCallback(Protocol):
 class _Timer(Protocol):
     """A gevent timer watcher, as far as the port uses it."""
 
-    def start(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> None: ...
+    def start(self, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts],
+              update: bool = False) -> None: ...
 
     def close(self) -> None: ...
 
@@ -114,6 +116,19 @@ class HubPort:
         hub's loop running. Hub thread only; never blocks."""
         timer = self._loop.timer(seconds, ref=ref)
         timer.start(func, *args)
+        return timer
+
+    def call_at(self, when: float, func: Callable[[Unpack[Ts]], object],
+                *args: Unpack[Ts]) -> Closable:
+        """Run ``func(*args)`` in the hub once ``time.monotonic()`` reached
+        *when*, never before; ``close()`` the handle to cancel it. Hub thread
+        only; never blocks."""
+        timer = self._loop.timer(max(0.0, when - monotonic()))
+        # The loop counts a timer from its notion of now; outside its callback
+        # queue (in a timer's callback, or a greenlet that one resumed) that is
+        # the time of its last poll, milliseconds behind after a busy turn of
+        # the hub, and the timer would fire that much early: read the clock.
+        timer.start(func, *args, update=True)
         return timer
 
     def spawn_raw(self, run: Callable[[], object]) -> RawGreenlet:

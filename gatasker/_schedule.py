@@ -9,6 +9,9 @@
 * ``delay``: end to start, for a run of any length.
 * ``delay_before``: a pause before every run; with ``interval`` it shifts the
   whole grid once.
+* `Phases` spreads the first starts of grids that would begin in the same
+  instant (workers started in a loop), so that they do not fire together,
+  one queued behind the other in the hub, on every point of their grids.
 """
 
 from __future__ import annotations
@@ -42,23 +45,64 @@ def check_timing(interval: object, delay: object, delay_before: object) -> Timin
     return checked
 
 
-class Schedule:
-    """Computes start times; the worker feeds it the clock and its runs."""
+class Phases:
+    """Places the first starts of grids at least *spacing* seconds apart.
 
-    __slots__ = ('_anchored', '_grid', 'delay', 'delay_before', 'interval')
+    A grid whose first start comes *spacing* or more after the one placed
+    before starts when asked; one that would come sooner (workers started in
+    the same instant) waits for the next free point, within one *interval*
+    of when it was asked for (past that the points wrap around the interval).
+    Once placed, each grid stays exact. Any thread: two threads placing at
+    once may get the same point, which costs precision, not correctness.
+
+    Args:
+        spacing: Seconds between the first starts of grids started together.
+    """
+
+    __slots__ = ('_last', 'spacing')
+
+    def __init__(self, spacing: float) -> None:
+        self.spacing = spacing
+        self._last = -math.inf  # the latest point placed
+
+    def place(self, start: float, interval: float) -> float:
+        """The first start of a grid of *interval* asked to start at *start*."""
+        point = self._last + self.spacing
+        if point <= start:
+            point = start
+        elif point - start >= interval:
+            point = start + (point - start) % interval
+        self._last = point
+        return point
+
+
+class Schedule:
+    """Computes start times; the worker feeds it the clock and its runs.
+
+    Args:
+        interval: Seconds from start to start, on a grid.
+        delay: Seconds from the end of a run to the next start.
+        delay_before: Seconds before each run.
+        phases: Where a grid's first start goes (None: when asked).
+    """
+
+    __slots__ = ('_anchored', '_grid', '_phases', 'delay', 'delay_before', 'interval')
 
     def __init__(self, interval: float | None = None, delay: float | None = None,
-                 delay_before: float | None = None) -> None:
+                 delay_before: float | None = None, phases: Phases | None = None) -> None:
         check_timing(interval, delay, delay_before)
         self.interval = interval or None
         self.delay = delay or None
         self.delay_before = delay_before or 0.0
+        self._phases = phases
         self._grid: float | None = None  # the grid point of the latest start
         self._anchored = False
 
     def first(self, now: float) -> float:
         """When the first run starts, for a worker started at *now*."""
         start = now + self.delay_before
+        if self.interval is not None and self._phases is not None:
+            start = self._phases.place(start, self.interval)
         self._grid = start
         self._anchored = False
         return start

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatasker._schedule import Schedule, check_timing
+from gatasker._schedule import Phases, Schedule, check_timing
 
 
 def simulate(schedule: Schedule, run_lengths: list[float]) -> list[float]:
@@ -87,3 +87,30 @@ def test_an_early_first_run_leaves_the_grid() -> None:
     assert schedule.first(0.0) == 0.5
     schedule.started(0.2)  # triggered before its first grid point
     assert schedule.next(0.3) == pytest.approx(1.5)
+
+
+def test_grids_started_in_the_same_instant_get_spread_first_starts() -> None:
+    phases = Phases(0.001)
+    schedules = [Schedule(interval=0.1, phases=phases) for _ in range(3)]
+    assert [s.first(10.0) for s in schedules] == pytest.approx([10.0, 10.001, 10.002])
+    for schedule, first in zip(schedules, [10.0, 10.001, 10.002], strict=True):
+        schedule.started(first)
+        assert schedule.next(first + 0.05) == pytest.approx(first + 0.1)  # each grid exact
+    # one started later than the last point plus the spacing starts when asked
+    assert Schedule(interval=0.1, phases=phases).first(10.5) == 10.5
+    assert Schedule(interval=0.1, phases=phases).first(10.5) == pytest.approx(10.501)
+
+
+def test_spread_first_starts_wrap_within_the_interval() -> None:
+    phases = Phases(0.4)
+    starts = [Schedule(interval=1.0, phases=phases).first(0.0) for _ in range(4)]
+    assert starts == pytest.approx([0.0, 0.4, 0.8, 0.2])  # never an interval or more late
+
+
+def test_only_grids_are_spread() -> None:
+    phases = Phases(0.001)
+    assert Schedule(interval=1.0, phases=phases).first(0.0) == 0.0
+    assert Schedule(delay=1.0, phases=phases).first(0.0) == 0.0  # no grid: when asked
+    assert Schedule(phases=phases).first(0.0) == 0.0
+    assert Schedule(interval=1.0, phases=phases).first(0.0) == pytest.approx(0.001)
+    assert Schedule(interval=1.0, delay_before=0.5, phases=phases).first(0.0) == 0.5

@@ -306,6 +306,32 @@ def test_interval_worker_runs_never_overlap(supervisor: gatasker.TaskSupervisor)
     assert state['overlap'] == 1
 
 
+
+def test_an_interval_run_never_starts_before_its_grid_point(
+        supervisor: gatasker.TaskSupervisor) -> None:
+    # A first run that holds the hub (no yield) leaves the hub's loop time
+    # behind the clock; a timer counted from it would fire the next run early.
+    log = Log()
+
+    def tick(**_: Any) -> None:
+        import time
+        log.add(time.monotonic())
+        if len(log.calls) == 1:
+            ends = time.monotonic() + 0.1
+            while time.monotonic() < ends:  # busy: holds the hub
+                pass
+
+    worker = BackgroundIntervalWorker(func=tick, interval=0.2, supervisor=supervisor,
+                                      tt=TT_GREENLET)
+    worker.start()
+    log.wait_for(3)
+    worker.stop()
+    first = log.calls[0]
+    # the grid starts where the first run started, a moment before tick() read
+    # the clock: 50 ms of slack for that moment on a loaded machine
+    assert log.calls[1] - first > 0.15
+    assert log.calls[2] - first > 0.35
+
 def test_decorator_forms() -> None:
     def f(**_: Any) -> None:
         pass
