@@ -4,8 +4,8 @@
 methods calls one part. `SupervisorCore` builds the parts and wires them
 together: the hooks the lifecycle calls as a run starts and stops, the ones
 the engine calls at a task's end while a run stops, the task constructions
-of ``put_task``, of worker runs and of aloops' coroutines, and what a forked
-child drops of its parent's run.
+of ``put_task`` and of worker runs, and what a forked child drops of its
+parent's run.
 """
 
 from __future__ import annotations
@@ -122,11 +122,11 @@ class SupervisorCore(Generic[F]):
         """Run ``handler(*args)`` in *run*'s mailbox greenlet. Any thread; never blocks."""
         run.inbox.put((handler, args))
 
-    # -- the lifecycle's hooks ---------------------------------------------------
-
     def wake_tier(self, tt: int) -> None:
         """Tier *tt*'s limiter has new limits: resize the running tier. Any thread."""
         self.life.post_if_running(self.engine.on_resize, tt)
+
+    # -- the lifecycle's hooks ---------------------------------------------------
 
     def open_tiers(self, run: HubRun) -> None:
         """Start a new run's tiers. In the run's hub."""
