@@ -59,9 +59,18 @@ class TaskSupervisor:
     hub of the thread that starts it (*embedded* mode) or in a daemon OS
     thread of its own (*threaded* mode): see the "Runtime modes" page. Every
     method may be called from any OS thread and any greenlet.
+
+    Attributes:
+        id: The constructor's *supervisor_id*, else ``'supervisor<n>'``.
+        timeout_warning: Seconds a task may wait to start before a warning is
+            logged (once) and ``timeout_warning_func(task)`` called; None: never.
+        timeout_warning_func: Called with such a task in a greenlet of the hub.
+        timeout_critical: As *timeout_warning*, logged as an error.
+        timeout_critical_func: As *timeout_warning_func*, for *timeout_critical*.
+        poll_delay: Kept for atasker code; unused.
+        exit_timeout: Seconds the exit hook waits for a never-stopped supervisor's work.
     """
 
-    #: Seconds the atexit hook waits for queued work of a forgotten supervisor.
     exit_timeout = 5.0
 
     def __init__(self, supervisor_id: object = None, *, _autostart: bool = False,
@@ -88,7 +97,6 @@ class TaskSupervisor:
         self.stop()
 
     # -- sizes -------------------------------------------------------------
-
     def set_thread_pool(self, **kwargs: int | str) -> None:
         """Set the thread tier's sizes; keys not given keep their value.
 
@@ -105,7 +113,9 @@ class TaskSupervisor:
         self._tiers.thread.configure(kwargs, 'set_thread_pool')
 
     def set_greenlet_pool(self, **kwargs: int) -> None:
-        """Set the greenlet tier's sizes; keys not given keep their value. Any thread; never blocks.
+        """Set the greenlet tier's sizes; keys not given keep their value.
+
+        Any thread; never blocks.
 
         Args:
             **kwargs: ``pool_size``, ``reserve_normal``, ``reserve_high``.
@@ -170,7 +180,6 @@ class TaskSupervisor:
         self._life.post_if_running(self._core.on_mp_backend, self._processes.replace(pool))
 
     # -- life cycle ----------------------------------------------------------
-
     @property
     def mode(self) -> str | None:
         """``'embedded'`` or ``'threaded'`` while running, else None. Any thread."""
@@ -242,7 +251,6 @@ class TaskSupervisor:
 
     def block(self) -> None:
         """Return when the supervisor stops (at once when it does not run).
-
         Any thread; blocks (cooperatively in a greenlet)."""
         self._life.block()
 
@@ -269,17 +277,15 @@ class TaskSupervisor:
         return self._life.stop(wait, stop_schedulers, cancel_tasks)
 
     # -- tasks ---------------------------------------------------------------
-
     # A coroutine function's task gives what its coroutine returns: that overload comes first.
     @overload
     def put_task(
         self, target: Callable[..., Coroutine[Any, Any, T]], args: Iterable[Any] = (),
         kwargs: dict[str, Any] | None = None, callback: Callable[[Any], Any] | None = None,
         priority: int = TASK_NORMAL, delay: float | None = None, tt: int = TT_THREAD,
-        task_id: object = None, worker: object = None, name: str | None = None,
-        loop: object = None, _pass_task_id: bool = True, timeout: float | None = None,
-        soft_timeout: float | None = None, retries: int = 0,
-        retry_backoff: tuple[float, float] | None = None,
+        task_id: object = None, worker: object = None, name: str | None = None, loop: object = None,
+        _pass_task_id: bool = True, timeout: float | None = None, soft_timeout: float | None = None,
+        retries: int = 0, retry_backoff: tuple[float, float] | None = None,
         retry_on: tuple[type[BaseException], ...] | None = None, eta: datetime | None = None,
         _policy: TaskPolicy | None = None) -> Task[T]: ...
 
@@ -288,10 +294,9 @@ class TaskSupervisor:
         self, target: Callable[..., T], args: Iterable[Any] = (),
         kwargs: dict[str, Any] | None = None, callback: Callable[[Any], Any] | None = None,
         priority: int = TASK_NORMAL, delay: float | None = None, tt: int = TT_THREAD,
-        task_id: object = None, worker: object = None, name: str | None = None,
-        loop: object = None, _pass_task_id: bool = True, timeout: float | None = None,
-        soft_timeout: float | None = None, retries: int = 0,
-        retry_backoff: tuple[float, float] | None = None,
+        task_id: object = None, worker: object = None, name: str | None = None, loop: object = None,
+        _pass_task_id: bool = True, timeout: float | None = None, soft_timeout: float | None = None,
+        retries: int = 0, retry_backoff: tuple[float, float] | None = None,
         retry_on: tuple[type[BaseException], ...] | None = None, eta: datetime | None = None,
         _policy: TaskPolicy | None = None) -> Task[T]: ...
 
@@ -299,10 +304,9 @@ class TaskSupervisor:
         self, target: Callable[..., Any], args: Iterable[Any] = (),
         kwargs: dict[str, Any] | None = None, callback: Callable[[Any], Any] | None = None,
         priority: int = TASK_NORMAL, delay: float | None = None, tt: int = TT_THREAD,
-        task_id: object = None, worker: object = None, name: str | None = None,
-        loop: object = None, _pass_task_id: bool = True, timeout: float | None = None,
-        soft_timeout: float | None = None, retries: int = 0,
-        retry_backoff: tuple[float, float] | None = None,
+        task_id: object = None, worker: object = None, name: str | None = None, loop: object = None,
+        _pass_task_id: bool = True, timeout: float | None = None, soft_timeout: float | None = None,
+        retries: int = 0, retry_backoff: tuple[float, float] | None = None,
         retry_on: tuple[type[BaseException], ...] | None = None, eta: datetime | None = None,
         _policy: TaskPolicy | None = None) -> Task[Any]:
         """Queue ``target(*args, **kwargs, _task_id=<id>)`` and return its Task.
@@ -361,12 +365,10 @@ class TaskSupervisor:
 
     def get_tasks(self) -> dict[Any, Task[Any]]:
         """Every queued, delayed or running task: a new dict ``id -> Task``.
-
         Any thread; never blocks."""
         return self._engine.live_tasks()
 
     # -- aloops and async jobs ------------------------------------------------
-
     @property
     def default_aloop(self) -> ALoop | None:
         """The aloop coroutine tasks and async workers use when given none, or None.
@@ -399,12 +401,13 @@ class TaskSupervisor:
 
     def get_aloop(self, name: str | None = None) -> ALoop | None:
         """The aloop named *name*, or the default aloop; None if there is none.
-
         Any thread; never blocks."""
         return self._aloops.get(name)
 
     def set_default_aloop(self, aloop: ALoop | str) -> None:
-        """Make *aloop* (an `ALoop` or a name) the default one. Any thread; never blocks.
+        """Make *aloop* (an `ALoop` or a name) the default one.
+
+        Any thread; never blocks.
 
         Raises:
             LookupError: no aloop of that name."""
@@ -481,7 +484,6 @@ class TaskSupervisor:
         return self._aloops.cancel_job(scheduler, job)
 
     # -- schedulers ------------------------------------------------------------
-
     def register_scheduler(self, scheduler: Scheduler) -> bool:
         """Run ``scheduler.loop()`` and call ``scheduler.stop()`` when stopping.
 
@@ -499,7 +501,6 @@ class TaskSupervisor:
 
     def unregister_scheduler(self, scheduler: object) -> bool:
         """Forget a scheduler (it is not stopped); False if it was not registered.
-
         Any thread; never blocks."""
         return self._schedulers.discard(scheduler)
 
@@ -515,12 +516,10 @@ class TaskSupervisor:
 
     def unregister_sync_scheduler(self, scheduler: object) -> bool:
         """Forget a synchronous scheduler; False if it was not registered.
-
         Any thread; never blocks."""
         return self._schedulers.discard_sync(scheduler)
 
     # -- introspection ---------------------------------------------------------
-
     def get_info(self) -> SimpleNamespace:
         """A snapshot as atasker's ``get_info()`` gave it: the figures of
         `statistics` under atasker's names (``thread_pool_size``, ``mp_queued`` ...).

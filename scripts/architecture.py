@@ -41,7 +41,7 @@ LIMITS: dict[str, int] = {
     'any_annotations': 40,
     'type_ignores': 5,
     'largest_module': 623,
-    'largest_class': 487,
+    'largest_class': 486,
     'private_attributes': 69,
     'lazy_imports': 3,
 }
