@@ -63,11 +63,9 @@ class GreenletTier:
         """The worker greenlets alive now."""
         return TierUsage(workers=self._workers)
 
-    def resize(self, sizes: object) -> None:
+    def resize(self, limits: Limits) -> None:
         """Keep at most as many parked workers as the new `Limits` allow."""
-        if not isinstance(sizes, Limits):
-            raise TypeError(f'the greenlet tier is sized by Limits, got {sizes!r}')
-        self._keep_idle = sizes.total or UNLIMITED_IDLE_WORKERS
+        self._keep_idle = limits.total or UNLIMITED_IDLE_WORKERS
         while len(self._idle) > self._keep_idle:
             self._hub.loop.run_callback(self._idle.pop().switch, None)
 

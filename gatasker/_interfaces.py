@@ -13,6 +13,8 @@ from typing import Any
 
 from zope.interface import Attribute, Interface
 
+from ._admission import Limits
+
 
 class ITask(Interface):
     """One unit of work; ends COMPLETED or CANCELED exactly once."""
@@ -78,7 +80,7 @@ class ITier(Interface):
         end was handled. Never blocks the calling greenlet.
         """
 
-    def resize(limits: Any) -> None:  # each tier takes its own limits type
+    def resize(limits: Limits) -> None:  # the thread tier's are ThreadLimits
         """Adapt the tier to new limits; running tasks are never killed."""
 
     def stop(wait: bool) -> None:

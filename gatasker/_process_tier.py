@@ -60,10 +60,8 @@ class ProcessTier:
         backend = self.backend
         return TierUsage(workers=len(backend.pids) if isinstance(backend, ProcessPool) else 0)
 
-    def resize(self, limits: object) -> None:
+    def resize(self, limits: Limits) -> None:
         """Size gatasker's own pool by the new `Limits`, if it follows them."""
-        if not isinstance(limits, Limits):
-            raise TypeError(f'the process tier is sized by Limits, got {limits!r}')
         if isinstance(self.backend, ProcessPool) and self.backend.follows_limits:
             self.backend.resize(max(1, limits.total) if not limits.unlimited
                                 else self.backend.processes)

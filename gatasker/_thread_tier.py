@@ -15,6 +15,7 @@ from gevent.threadpool import ThreadPool
 from zope.interface import implementer
 
 from . import _tracing
+from ._admission import Limits
 from ._bridge import ThreadQueue
 from ._constants import TASK_CRITICAL
 from ._interfaces import ITier
@@ -96,7 +97,7 @@ class ThreadTier:
             self.loops -= 1
             self._queue.put(_STOP)
 
-    def resize(self, sizes: object) -> None:
+    def resize(self, sizes: Limits) -> None:
         """Keep the threads the new `ThreadLimits` ask for (running tasks go on)."""
         if not isinstance(sizes, ThreadLimits):
             raise TypeError(f'the thread tier is sized by ThreadLimits, got {sizes!r}')

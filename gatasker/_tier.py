@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ._admission import Limits
 from ._task import Task
 
 #: How a tier reports that a task's target ended: ``done(task, ok, value)``,
@@ -58,7 +59,7 @@ class Tier(Protocol):
     def task_finished(self, task: Task[Any]) -> None:
         """The end of a task this tier ran was handled: its slot is free."""
 
-    def resize(self, sizes: object) -> None:
+    def resize(self, limits: Limits) -> None:
         """Adapt to new limits (the tier's `TierLimiter` holds them: the thread
         tier takes `ThreadLimits`); running tasks are never stopped."""
 
