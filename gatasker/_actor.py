@@ -18,7 +18,7 @@ from zope.interface import implementer
 
 from . import _tracing
 from ._actor_cell import RUNNING, ActorCell, MessageQueue, names
-from ._actor_loop import finish, handle, run
+from ._actor_loop import Steps, run
 from ._bridge import real_thread_id
 from ._constants import TASK_NORMAL, check_priority, check_timeout
 from ._envelope import Envelope
@@ -38,15 +38,6 @@ def _told(message: object) -> object:
     tracer = _tracing.tracer
     context = None if tracer is None else tracer.message_sent()
     return message if context is None else Envelope(message, None, context)
-
-
-def _check_options(name: object, priority: object, mailbox_size: object) -> None:
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f'name must be a str or None, got {name!r}')
-    check_priority(priority)
-    if mailbox_size is not None and (isinstance(mailbox_size, bool)
-                                     or not isinstance(mailbox_size, int) or mailbox_size < 1):
-        raise ValueError(f'mailbox_size must be a positive int or None, got {mailbox_size!r}')
 
 
 _M_contra = TypeVar('_M_contra', contravariant=True)
@@ -89,7 +80,7 @@ class Actor:
 
     def __new__(cls, *args: object, **kwargs: object) -> Self:
         self = super().__new__(cls)
-        self._actor = ActorCell(self)
+        self._actor = ActorCell(self, self._start_again)
         return self
 
     @classmethod
@@ -106,21 +97,10 @@ class Actor:
                 one starts lazily).
         """
         actor = cls.__new__(cls)
-        actor._configure_actor(name, priority, supervisor, mailbox_size)
+        cell_of(actor).configure(name, priority, supervisor, mailbox_size)
         cls.__init__(actor, *args, **kwargs)
         actor.start()
         return actor
-
-    def _configure_actor(self, name: str | None = None, priority: int = TASK_NORMAL,
-                         supervisor: object = None, mailbox_size: int | None = None) -> None:
-        _check_options(name, priority, mailbox_size)
-        if supervisor is not None and not isinstance(supervisor, TaskSupervisor):
-            raise TypeError(f'supervisor must be a TaskSupervisor or None, got {supervisor!r}')
-        core = self._actor
-        core.name = name
-        core.priority = priority
-        core.supervisor = supervisor
-        core.limit = mailbox_size
 
     # -- hooks ---------------------------------------------------------------
 
@@ -243,18 +223,10 @@ class Actor:
     def _on_actor_start(self) -> None:
         """Hook for subclasses, in the caller's thread, before the greenlet starts."""
 
-    def _forget_parent(self) -> bool:
-        """In a forked child: a fresh, stopped cell; True if the actor ran in the parent.
-
-        What its mailbox held is the parent's and is not handled here; an
-        ``ask`` waiting for one of those messages fails with ActorNotRunning.
-        """
-        old = self._actor
-        self._actor = old.forked_copy()
-        return old.forget()
-
     def _start_again(self) -> None:
-        """Start as the parent had started it (its arguments and settings kept)."""
+        """Hook, in a forked child: start as the parent had started it (settings
+        kept; not through an override of `start`, such as a supervisor's, which
+        would wait for its children). A worker starts with its last arguments."""
         Actor.start(self)
 
     def _spawn_greenlet(self, port: HubPort) -> None:
@@ -340,32 +312,11 @@ class Actor:
     # -- the actor's greenlet (see _actor_loop) ------------------------------------
 
     def _main(self) -> None:
-        run(self, self._actor, self._told_fast_path())
+        run(self, self._actor, self._steps())
 
-    def _has_work(self) -> bool:
-        """Hook: True while the greenlet has something to do."""
-        return bool(self._actor.mailbox)
-
-    def _do_work(self) -> None:
-        """Hook: do one thing (handle one message)."""
-        core = self._actor
-        item = core.mailbox.pop()
-        if core.limit is not None:
-            core.took()
-        handle(self, core, item)
-
-    def _told_fast_path(self) -> bool:
-        """True if ``handle_told`` may stand for this actor's loop steps."""
-        cls = type(self)
-        return (cls._has_work is Actor._has_work and cls._do_work is Actor._do_work
-                and self._actor.limit is None and isinstance(self._actor.mailbox, PriorityFifo))
-
-    def _finish(self) -> None:
-        """Hook: the actor ends (its greenlet's last act)."""
-        finish(self, self._actor)
-
-    def _drop_leftovers(self) -> None:
-        """Hook: subclasses with work outside the mailbox account for it here."""
+    def _steps(self) -> Steps | None:
+        """Hook: the greenlet's own steps; None takes the mailbox's (a worker gives its own)."""
+        return None
 
 
 def cell_of(actor: Actor) -> ActorCell[Actor]:

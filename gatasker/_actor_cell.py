@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from greenlet import getcurrent
 from greenlet import greenlet as RawGreenlet
@@ -27,10 +27,7 @@ from ._errors import ActorNotRunning, MailboxFull
 from ._fifo import PriorityFifo
 from ._logging import logger
 from ._port import ActorHost, HubPort
-from ._supervisor import actor_host
-
-if TYPE_CHECKING:
-    from ._supervisor import TaskSupervisor
+from ._supervisor import TaskSupervisor, actor_host
 
 STOPPED, RUNNING = 'stopped', 'running'
 
@@ -88,15 +85,17 @@ class ActorCell(Generic[A]):
     __slots__ = (
         'actor', 'drain', 'dropped', 'exit_hooks', 'failed', 'failure', 'greenlet', 'guardian',
         'handled', 'host', 'hub_thread', 'limit', 'lock', 'mailbox', 'name', 'pending', 'port',
-        'priority', 'remote', 'restarts', 'sleeping', 'space_waiters', 'state', 'stop_hook_ran',
-        'stopped', 'stopping', 'supervisor', 'wake_pending',
+        'priority', 'remote', 'restarts', 'sleeping', 'space_waiters', 'start_again', 'state',
+        'stop_hook_ran', 'stopped', 'stopping', 'supervisor', 'wake_pending',
     )
 
     #: The hub it runs in; set by the first start (nothing reads it before).
     port: HubPort
 
-    def __init__(self, actor: A) -> None:
+    def __init__(self, actor: A, start_again: Callable[[], object]) -> None:
         self.actor = actor
+        #: Starts the actor again as it was last started (after a fork).
+        self.start_again = start_again
         self.name: str | None = None
         self.priority = TASK_NORMAL
         self.supervisor: TaskSupervisor | None = None  # None: the default one
@@ -133,12 +132,38 @@ class ActorCell(Generic[A]):
         """The supervisor the actor runs under (the default one unless given)."""
         return task_supervisor if self.supervisor is None else self.supervisor
 
-    def forked_copy(self) -> ActorCell[A]:
-        """A fresh, stopped cell with this one's settings (in a forked child)."""
-        core = ActorCell(self.actor)
-        core.name, core.priority, core.limit = self.name, self.priority, self.limit
-        core.supervisor = self.supervisor
-        return core
+    def configure(self, name: str | None, priority: int, supervisor: object,
+                  mailbox_size: int | None) -> None:
+        """Check, then set, the settings ``spawn()`` (or a worker) was given."""
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f'name must be a str or None, got {name!r}')
+        check_priority(priority)
+        if mailbox_size is not None and (isinstance(mailbox_size, bool)
+                                         or not isinstance(mailbox_size, int)
+                                         or mailbox_size < 1):
+            raise ValueError(f'mailbox_size must be a positive int or None, got {mailbox_size!r}')
+        if supervisor is not None and not isinstance(supervisor, TaskSupervisor):
+            raise TypeError(f'supervisor must be a TaskSupervisor or None, got {supervisor!r}')
+        self.name = name
+        self.priority = priority
+        self.supervisor = supervisor
+        self.limit = mailbox_size
+
+    def forget_parent(self) -> bool:
+        """In a forked child: fail the asks still waiting (their messages are the
+        parent's and are not handled here), then become a fresh, stopped cell with
+        the same settings; True if the actor ran in the parent."""
+        waiting = [item for item, _ in self.remote]
+        waiting.extend(self.mailbox.drain())
+        for item in waiting:
+            if type(item) is Envelope and item.reply is not None:
+                item.reply.answer(False, ActorNotRunning(
+                    f'{self.actor!r}: the process forked before the message was handled'))
+        ran = self.state == RUNNING and not self.stopping
+        settings = self.name, self.priority, self.limit, self.supervisor
+        ActorCell.__init__(self, self.actor, self.start_again)  # the parent's lock and latches too
+        self.name, self.priority, self.limit, self.supervisor = settings
+        return ran
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -174,7 +199,7 @@ class ActorCell(Generic[A]):
         self.host = host
         self.port = port
         self.hub_thread = port.thread_id
-        host.register_actor(self.actor)
+        host.register_actor(self)
         return port
 
     def end(self) -> None:
@@ -210,21 +235,10 @@ class ActorCell(Generic[A]):
         if wait and getcurrent() is not self.greenlet:
             self.stopped.wait(limit)
 
-    def forget(self) -> bool:
-        """In a forked child, on the parent's cell: fail the asks still waiting in it
-        (their messages are the parent's); True if the actor ran in the parent."""
-        waiting = [item for item, _ in self.remote]
-        waiting.extend(self.mailbox.drain())
-        for item in waiting:
-            if type(item) is Envelope and item.reply is not None:
-                item.reply.answer(False, ActorNotRunning(
-                    f'{self.actor!r}: the process forked before the message was handled'))
-        return self.state == RUNNING and not self.stopping
-
     def started_again_after_fork(self) -> bool:
         """A message to an actor that ran before a fork is a first use: restart the supervisor."""
         host = actor_host(self.the_supervisor())
-        if not host.restarts_after_fork(self.actor):
+        if not host.restarts_after_fork(self):
             return False
         host.running_port()  # starts it, and this actor with it
         return self.state == RUNNING
@@ -321,6 +335,10 @@ class ActorCell(Generic[A]):
                 waiter.set()
 
     # -- the actor's greenlet --------------------------------------------------------
+
+    def has_mail(self) -> bool:
+        """True while the mailbox holds messages (an actor's greenlet has work)."""
+        return bool(self.mailbox)
 
     def wake(self) -> None:
         """In the hub's thread: resume the greenlet if it is parked."""

@@ -3,14 +3,15 @@
 The loop runs in the supervisor's hub, in the actor's own raw greenlet,
 parked (``ActorCell.park``) while there is nothing to do. A supervised actor
 that fails asks its guardian whether to start again in place (mailbox kept)
-before it ends for good. It calls the user's hooks (``on_*``) and the hooks
-a worker overrides (``_has_work``, ``_do_work``, ``_finish``,
-``_drop_leftovers``): the ``Hooks`` Protocol.
+before it ends for good. It calls the user's hooks (``on_*``: the ``Hooks``
+Protocol) and takes its steps from the mailbox, or from the `Steps` a worker
+gives (its own work: runs of its executor, queue items, events).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from collections.abc import Callable
+from typing import NamedTuple, Protocol, TypeVar
 
 from greenlet import GreenletExit
 
@@ -38,27 +39,32 @@ class Hooks(Protocol):
 
     def on_failure(self, exc: BaseException) -> bool | None: ...
 
-    def _has_work(self) -> bool: ...
 
-    def _do_work(self) -> None: ...
+class Steps(NamedTuple):
+    """A worker's own steps for its greenlet (an actor takes its mailbox's)."""
 
-    def _finish(self) -> None: ...
-
-    def _drop_leftovers(self) -> None: ...
+    #: True while the greenlet has something to do.
+    has_work: Callable[[], bool]
+    #: Do one thing (one run of the executor, one item, one event).
+    do_work: Callable[[], None]
+    #: As the actor ends: account for the work left outside the mailbox.
+    drop_leftovers: Callable[[], None]
 
 
 H = TypeVar('H', bound=Hooks)
 
 
-def run(actor: H, core: ActorCell[H], fast: bool) -> None:
+def run(actor: H, core: ActorCell[H], steps: Steps | None) -> None:
     """The body of the actor's greenlet: serve, restart in place while its
-    guardian says so, then finish. *fast*: `handle_told` may stand for the
-    loop's steps (see ``Actor._told_fast_path``)."""
+    guardian says so, then finish. *steps*: a worker's own; None takes the
+    mailbox's, where `handle_told` may stand for the loop's steps (an
+    unbounded `PriorityFifo`)."""
     if is_debug():
         logger.debug('actor %s started', actor.name)
+    fast = steps is None and core.limit is None and isinstance(core.mailbox, PriorityFifo)
     try:
         while True:
-            failure = serve(actor, core, fast)
+            failure = serve(actor, core, fast, steps)
             guardian = core.guardian
             if failure is None or guardian is None or core.stopping:
                 break
@@ -74,11 +80,13 @@ def run(actor: H, core: ActorCell[H], fast: bool) -> None:
         core.failure = exc
         logger.error('actor %s stopped by an unexpected error', actor.name, exc_info=exc)
     finally:
-        actor._finish()
+        finish(actor, core, steps)
 
 
-def serve(actor: H, core: ActorCell[H], fast: bool) -> BaseException | None:
-    """``on_start``, then messages until stopped; the failure that ended it."""
+def serve(actor: H, core: ActorCell[H], fast: bool, steps: Steps | None
+          ) -> BaseException | None:
+    """``on_start``, then messages (or a worker's *steps*) until stopped; the
+    failure that ended it."""
     guardian = core.guardian
     try:
         if guardian is not None:
@@ -90,17 +98,29 @@ def serve(actor: H, core: ActorCell[H], fast: bool) -> BaseException | None:
         return exc
     if guardian is not None:
         guardian.started(actor)
+    has_work = core.has_mail if steps is None else steps.has_work
+    do_work = None if steps is None else steps.do_work  # None: the mailbox's next item
     while True:
         if fast:
             handle_told(actor, core)
         if core.failure is not None:
             return core.failure
-        if core.stopping and not (core.drain and actor._has_work()):
+        if core.stopping and not (core.drain and has_work()):
             return None
-        if actor._has_work():
-            actor._do_work()
-        else:
+        if not has_work():
             core.park()
+        elif do_work is None:
+            handle_next(actor, core)
+        else:
+            do_work()
+
+
+def handle_next(actor: H, core: ActorCell[H]) -> None:
+    """Take the next mailbox item and handle it."""
+    item = core.mailbox.pop()
+    if core.limit is not None:
+        core.took()
+    handle(actor, core, item)
 
 
 def handle(actor: H, core: ActorCell[H], item: object) -> None:
@@ -180,14 +200,15 @@ def call_on_stop(actor: H, core: ActorCell[H]) -> None:
         logger.exception('%s.on_stop failed', actor.name)
 
 
-def finish(actor: H, core: ActorCell[H]) -> None:
+def finish(actor: H, core: ActorCell[H], steps: Steps | None) -> None:
     """The actor ended: drop what is left, ``on_stop`` if still due, unregister,
     run the exit hooks, then set ``stopped``."""
     core.end()
     core.drain_remote()  # delivered while stopping: dropped and counted
     for item in core.mailbox.drain():
         core.drop(item)
-    actor._drop_leftovers()
+    if steps is not None:
+        steps.drop_leftovers()
     if core.dropped:
         logger.warning('actor %s stopped with %d unhandled message(s) dropped',
                        actor.name, core.dropped)
@@ -198,7 +219,7 @@ def finish(actor: H, core: ActorCell[H]) -> None:
         core.state = STOPPED
         core.greenlet = None
         if core.host is not None:
-            core.host.unregister_actor(actor)
+            core.host.unregister_actor(core)
         if is_debug():
             logger.debug('actor %s stopped', actor.name)
         core.run_exit_hooks()  # before stopped is set: stop(wait) returns after them

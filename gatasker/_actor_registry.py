@@ -9,7 +9,7 @@ stay the parent's). Any thread; never blocks.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, cast, runtime_checkable
+from typing import Protocol, cast
 
 from greenlet import getcurrent
 
@@ -24,9 +24,21 @@ class _Mailbox(Protocol):
     def __len__(self) -> int: ...
 
 
-class _Core(Protocol):
-    """An actor's running state, as far as the supervisor reads it."""
+class RegisteredActor(Protocol):
+    """What the supervisor needs of an actor or a worker."""
 
+    @property
+    def name(self) -> str: ...
+
+    def stop(self, wait: bool | float = True, drain: bool = False) -> bool: ...
+
+
+class Cell(Protocol):
+    """A running actor's cell (`gatasker._actor_cell.ActorCell`), as the
+    supervisor reads it."""
+
+    @property
+    def actor(self) -> RegisteredActor: ...
     @property
     def greenlet(self) -> object: ...
     @property
@@ -40,19 +52,8 @@ class _Core(Protocol):
     @property
     def restarts(self) -> int: ...
 
-
-@runtime_checkable
-class RegisteredActor(Protocol):
-    """What the supervisor needs of an actor or a worker."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def _actor(self) -> _Core: ...
-
-    def stop(self, wait: bool | float = True, drain: bool = False) -> bool: ...
-    def _forget_parent(self) -> bool: ...
-    def _start_again(self) -> None: ...
+    def forget_parent(self) -> bool: ...
+    def start_again(self) -> object: ...
 
 
 #: ``put_worker_task(worker, target, args, kwargs, priority, tt, policy)``.
@@ -88,8 +89,8 @@ class ActorRegistry:
     def __init__(self, running_port: Callable[[], HubPort], restarting: Callable[[], bool],
                  is_started: Callable[[], bool], default_tt: Callable[[], int],
                  put_worker_task: PutWorkerTask, run_coroutine_executor: RunCoroutine) -> None:
-        self._actors: dict[int, RegisteredActor] = {}
-        self.forked: list[RegisteredActor] = []  # to start again in a forked child
+        self._cells: dict[int, Cell] = {}  # by the id of the cell
+        self.forked: list[Cell] = []  # to start again in a forked child
         self.running_port = running_port
         self._restarting = restarting
         self.is_started = is_started
@@ -102,61 +103,59 @@ class ActorRegistry:
         """The tier of a worker's runs when the worker names none."""
         return self._default_tt()
 
-    def register_actor(self, actor: object) -> None:
-        """Count *actor* among the running ones: the supervisor's stop stops it.
+    def register_actor(self, cell: object) -> None:
+        """Count the actor of *cell* among the running ones: the supervisor's
+        stop stops it.
 
-        Only an actor's cell calls it, with its `Actor` (or worker). No
-        ``isinstance`` check against `RegisteredActor`: a runtime Protocol
-        check costs about 25 us on Python 3.11 and would double what a
-        `spawn()` costs.
+        Only an actor's cell calls it, with itself. No ``isinstance`` check
+        against `Cell`: a runtime Protocol check costs about 25 us on Python
+        3.11 and would double what a `spawn()` costs.
         """
-        self._actors[id(actor)] = cast(RegisteredActor, actor)
+        self._cells[id(cell)] = cast(Cell, cell)
 
-    def unregister_actor(self, actor: object) -> None:
-        """Forget *actor*, if it is the one registered under its id."""
-        if self._actors.get(id(actor)) is actor:
-            del self._actors[id(actor)]
+    def unregister_actor(self, cell: object) -> None:
+        """Forget the actor of *cell* (it ended)."""
+        self._cells.pop(id(cell), None)
 
     def actors(self) -> list[RegisteredActor]:
         """The running actors and workers."""
-        return list(self._actors.values())
+        return [cell.actor for cell in list(self._cells.values())]
 
-    def restarts_after_fork(self, actor: object) -> bool:
-        """True if *actor* ran in the parent of this forked process and the
-        supervisor starts afresh, with it, on first use."""
-        return self._restarting() and actor in self.forked
+    def restarts_after_fork(self, cell: object) -> bool:
+        """True if the actor of *cell* ran in the parent of this forked process
+        and the supervisor starts afresh, with it, on first use."""
+        return self._restarting() and cell in self.forked
 
     def after_fork_in_child(self) -> None:
         """In a forked child: keep the parent's actors to start again with the supervisor."""
-        actors = list(self._actors.values())
-        self._actors = {}
-        self.forked = [actor for actor in actors if actor._forget_parent()]
+        cells = list(self._cells.values())
+        self._cells = {}
+        self.forked = [cell for cell in cells if cell.forget_parent()]
 
     def start_forked(self) -> None:
         """After a start: start again the actors that ran in the parent of a fork."""
-        actors, self.forked = self.forked, []
-        for actor in actors:
+        cells, self.forked = self.forked, []
+        for cell in cells:
             try:
-                actor._start_again()
+                cell.start_again()
             except Exception:
-                logger.exception('restarting %r after a fork failed', actor)
+                logger.exception('restarting %r after a fork failed', cell.actor)
 
     def note_callers(self, callers: set[int]) -> None:
         """stop() from an actor's own greenlet (a handler, on_start, a worker's
         on_error): add that actor's id to *callers*."""
         me = getcurrent()
-        for actor in list(self._actors.values()):
-            if actor._actor.greenlet is me:
-                callers.add(id(actor))
+        for cell in list(self._cells.values()):
+            if cell.greenlet is me:
+                callers.add(id(cell.actor))
 
     def statistics(self) -> tuple[ActorStatistics, ...]:
         """A snapshot of every running actor and worker."""
         snapshots = []
-        for actor in list(self._actors.values()):
-            core = actor._actor
-            mailbox = core.mailbox
+        for cell in list(self._cells.values()):
+            actor, mailbox = cell.actor, cell.mailbox
             snapshots.append(ActorStatistics(
                 name=actor.name, kind='worker' if is_worker(actor) else 'actor',
-                mailbox=(len(mailbox) if mailbox is not None else 0) + len(core.remote),
-                handled=core.handled, failed=core.failed, restarts=core.restarts))
+                mailbox=(len(mailbox) if mailbox is not None else 0) + len(cell.remote),
+                handled=cell.handled, failed=cell.failed, restarts=cell.restarts))
         return tuple(snapshots)

@@ -136,7 +136,7 @@ def start_child(child: ChildRecord, guardian: Guardian[Actor], key: object,
     child.up = False
     try:
         if isinstance(actor, BackgroundWorker):
-            actor.start(*actor._args, **actor._kwargs)
+            core.start_again()  # with the arguments of its last start
         else:
             actor.start()
     except Exception as exc:

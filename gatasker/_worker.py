@@ -17,6 +17,7 @@ import gevent
 from zope.interface import implementer
 
 from ._actor import Actor
+from ._actor_loop import Steps
 from ._constants import TASK_NORMAL, TT_MP, check_on_error, check_priority, check_tt
 from ._errors import SupervisorNotRunning
 from ._interfaces import IWorker
@@ -111,7 +112,7 @@ class BackgroundWorker(Actor):
         self._policy = make_policy(timeout, soft_timeout, rate=rate)
         if name is None and func is not None:
             name = getattr(func, '__name__', None)
-        self._configure_actor(name, priority, supervisor)
+        self._actor.configure(name, priority, supervisor, None)
         self._func = func
         self.o = o
         self.on_error = on_error
@@ -247,6 +248,11 @@ class BackgroundWorker(Actor):
             logger.debug('worker %s stopped', self.name)
         return stopped
 
+    def _start_again(self) -> None:
+        """Start with the arguments of the last start (a supervised restart, or
+        in a forked child)."""
+        self.start(*self._args, **self._kwargs)
+
     def restart(self, *args: object, **kwargs: object) -> bool:
         """Stop (waiting for the run in progress) and start again.
 
@@ -275,11 +281,19 @@ class BackgroundWorker(Actor):
 
     # -- running the executor ------------------------------------------------------
 
+    def _steps(self) -> Steps:
+        return Steps(self._has_work, self._do_work, self._drop_leftovers)
+
     def _has_work(self) -> bool:
+        """Hook: True while the greenlet has something to do."""
         return True  # back to back
 
     def _do_work(self) -> None:
+        """Hook: do one thing (one run of the executor)."""
         self._execute(())
+
+    def _drop_leftovers(self) -> None:
+        """Hook: as the worker ends, account for work left outside the mailbox."""
 
     def _execute(self, leading: tuple[object, ...]) -> None:
         """Run the executor once as a task and wait for it (worker greenlet)."""

@@ -26,7 +26,10 @@ from gatasker import (
     SupervisionFailed,
     Terminated,
 )
+from gatasker._actor import cell_of
 from gatasker._bridge import Latch, allocate_lock
+from gatasker._child_spec import ChildRecord
+from gatasker._restarts import start_child
 
 BASE_EXCEPTIONS = [ValueError('boom'), SystemExit(3), KeyboardInterrupt(), GreenletExit(),
                    gevent.Timeout()]
@@ -605,3 +608,36 @@ def test_a_temporary_sibling_is_stopped_with_the_others_and_not_restarted(
         ('running', 1), ('stopped', 0), ('running', 1)]
     assert not b.is_alive()
     sup.stop()
+
+
+def test_a_stopped_worker_child_starts_again_with_its_last_arguments(
+        supervisor: gatasker.TaskSupervisor) -> None:
+    # A supervisor starts an ended worker child as its last start did (a worker
+    # keeps its state across restarts): `_restarts.start_child`, with a guardian
+    # that only reports the start.
+    runs = Log()
+
+    def executor(*args: Any, **_: Any) -> bool:
+        runs.add(args)
+        return False  # one run, then the worker stops
+
+    worker = gatasker.BackgroundWorker(func=executor, supervisor=supervisor)
+    worker.start(7, 8)
+    assert runs.wait_len(1) == [(7, 8)]
+    assert cell_of(worker).stopped.wait(30)
+
+    class Guardian:
+        def starting(self, child: Any) -> None:
+            pass
+
+        def started(self, child: Any) -> None:
+            record.up = True
+            record.started.set()
+
+        def restart(self, child: Any, failure: BaseException) -> bool:
+            return False
+
+    record = ChildRecord(ChildSpec(gatasker.BackgroundWorker, func=executor), worker)
+    assert start_child(record, Guardian(), 'key', lambda actor, reason: None, 'owner')
+    assert runs.wait_len(2) == [(7, 8), (7, 8)]
+    worker.stop()
