@@ -14,6 +14,7 @@ timers and asks the tiers to interrupt (see ``TaskSupervisor._limit_reached``).
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import time
@@ -21,9 +22,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from greenlet import GreenletExit
+
 from ._bridge import allocate_lock
 from ._constants import check_count, check_seconds
-from ._errors import TaskCancelled
+from ._errors import TaskCancelled, WorkerProcessDied
 
 #: The backoff of a retry when ``retry_backoff`` is not given: (initial, maximum) seconds.
 DEFAULT_BACKOFF = (0.1, 10.0)
@@ -197,11 +200,6 @@ def interrupted_outcome(pending: BaseException, ok: bool,
     """
     if ok or value is pending:
         return ok, value
-    import asyncio
-
-    from greenlet import GreenletExit
-
-    from ._errors import WorkerProcessDied
     if isinstance(value, (TimeoutError, asyncio.CancelledError, GreenletExit,
                           WorkerProcessDied, TaskCancelled)):
         if pending.__cause__ is None:

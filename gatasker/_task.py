@@ -31,6 +31,7 @@ from ._constants import (
 from ._errors import TaskCancelled, TaskTimeout
 from ._futures import TaskFuture
 from ._interfaces import ITask
+from ._logging import logger
 from ._policies import RunState, TaskPolicy
 
 if TYPE_CHECKING:
@@ -516,7 +517,6 @@ class Task(Generic[T_co]):
             try:
                 func(self)
             except Exception:
-                from ._logging import logger
                 logger.exception('task done-callback %r failed', func)
 
 
@@ -530,7 +530,6 @@ def _call_done_callback(fn: Callable[[Any], object], task: Task[Any]) -> None:
     try:
         fn(task)
     except BaseException:  # a user callback never ends the greenlet or thread running it
-        from ._logging import logger
         logger.exception('done-callback %r of %r failed', fn, task)
 
 

@@ -40,10 +40,10 @@ LIMITS: dict[str, int] = {
     'private_imports': 0,
     'any_annotations': 13,
     'type_ignores': 5,
-    'largest_module': 623,
+    'largest_module': 622,
     'largest_class': 486,
     'private_attributes': 55,
-    'lazy_imports': 3,
+    'lazy_imports': 0,
 }
 
 #: Where issue 16 wants the measures to end.
