@@ -73,8 +73,8 @@ class ThreadTier:
             task = value = None
 
     def execute(self, task: Task[Any]) -> None:
-        self.active += 1
-        if self.active > self.loops:
+        active = self.active = self.active + 1
+        if active > self.loops:
             if task.priority == TASK_CRITICAL:
                 self._grow_to(self.active)
             elif self.loops < self._sizes.max_size:
@@ -89,7 +89,8 @@ class ThreadTier:
     def task_finished(self, task: Task[Any]) -> None:
         """The end of a task this tier ran was handled (supervisor greenlet)."""
         self.active -= 1
-        self._trim()
+        if self.loops > self._sizes.max_size:  # only CRITICAL tasks grow it past max_size
+            self._trim()
 
     def _trim(self) -> None:
         keep = max(self._sizes.max_size, self._sizes.min_size, self.active)
