@@ -19,7 +19,8 @@ between OS threads, the request into the hub's thread and the answer back:
 
 ``batch`` — N no-op tasks put from a plain thread, then waited for, 25 threads:
 ``ThreadPoolExecutor(25)`` against gatasker's thread tier (``pool_size=25``,
-no reserves), as the ``thread`` benchmark.
+no reserves), as the ``thread`` benchmark, and the same tier with N slots on
+its 25 threads (``N slots``: the hub never holds a task back for a free slot).
 
 Each row prints the wall time and the CPU time (every thread of the process)
 per operation, and, on Linux, the voluntary context switches per operation
@@ -284,10 +285,10 @@ def executor_batch(n: int) -> Sample:
         return _measure(n, lambda: batch(n), lambda tid: 'caller' if tid == caller else 'pool')
 
 
-def gatasker_batch(n: int) -> Sample:
+def gatasker_batch(n: int, slots: int = 25) -> Sample:
     import gatasker
     caller = threading.get_native_id()
-    sup = gatasker.TaskSupervisor(pool_size=25, reserve_normal=0, reserve_high=0)
+    sup = gatasker.TaskSupervisor(pool_size=slots, reserve_normal=0, reserve_high=0, max_size=25)
     sup.start()
     # A greenlet-tier task runs in the hub's thread (threaded mode).
     hub = sup.put_task(lambda **_: threading.get_native_id(), tt=gatasker.TT_GREENLET).get()
@@ -309,8 +310,16 @@ _ASK: dict[str, Callable[[int], Sample | None]] = {
     'lock pair': lock_pair, 'queue pair': queue_pair, 'hub bridge': hub_bridge,
     'inbox+latch': inbox_latch, 'pykka ask': pykka_ask, 'gatasker ask': gatasker_ask,
 }
+def gatasker_batch_unlimited(n: int) -> Sample:
+    # The same 25 threads, but as many slots as tasks: the hub hands every task
+    # out at once, so no thread waits for the hub to free a slot (an upper bound
+    # for letting a thread start its next task without a hub round trip).
+    return gatasker_batch(n, slots=n)
+
+
 _BATCH: dict[str, Callable[[int], Sample | None]] = {
     'ThreadPoolExecutor': executor_batch, 'gatasker thread': gatasker_batch,
+    'gatasker N slots': gatasker_batch_unlimited,
 }
 
 
