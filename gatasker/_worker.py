@@ -312,11 +312,12 @@ class BackgroundWorker(Actor):
             self.stop(wait=False)
             return
         ran_here = task.done()  # in this greenlet, without a yield to the hub
-        self._task = task
-        try:
-            task.wait()
-        finally:
-            self._task = None
+        if not ran_here:
+            self._task = task
+            try:
+                task.wait()
+            finally:
+                self._task = None
         self._handle_outcome(task, leading)
         if ran_here and not self._actor.stopping and self._has_work():
             gevent.sleep(0)  # between runs, as a queued run would, so others get the hub
