@@ -75,8 +75,8 @@ from ._supervision import ActorSupervisor as ActorSupervisor
 from ._supervision import ActorTerminated as ActorTerminated
 from ._supervisor import TaskSupervisor as TaskSupervisor
 from ._task import Task as Task
-from ._task import checkpoint as checkpoint
-from ._task import current_task as current_task
+from ._task_run import checkpoint as checkpoint
+from ._task_run import current_task as current_task
 from ._version import __version__ as __version__
 from ._waiting import as_completed as as_completed
 from ._waiting import wait_completed as wait_completed

@@ -41,7 +41,8 @@ from ._run import HubRun
 from ._schedulers import Scheduler, Schedulers
 from ._statistics import SupervisorStatistics
 from ._stop import StopSequence
-from ._task import Task, current_task
+from ._task import Task
+from ._task_run import TaskRun, current_task
 from ._tier_config import TierConfig
 from ._version import __version__
 
@@ -132,7 +133,7 @@ class SupervisorCore(Generic[F]):
         """Start a new run's tiers. In the run's hub."""
         self.tiers.open_tiers(run, self.done_of)
 
-    def done_of(self, run: HubRun) -> Callable[[Task[Any], bool, Any], None]:
+    def done_of(self, run: HubRun) -> Callable[[TaskRun, bool, Any], None]:
         """How *run*'s tiers report a task's end."""
         return functools.partial(self.engine.task_done, run)
 
@@ -186,9 +187,9 @@ class SupervisorCore(Generic[F]):
         task_kwargs = dict(kwargs) if kwargs else {}
         if pass_task_id:
             task_kwargs['_task_id'] = task_id
-        task: Task[Any] = Task(self.engine, task_id, tt, target, args, task_kwargs, callback,
-                               priority, delay, worker, name, loop, policy)
-        return self.engine.submit(run, task)
+        record = TaskRun(self.engine, task_id, tt, target, args, task_kwargs, callback,
+                         priority, delay, worker, name, loop, policy)
+        return self.engine.submit(run, record)
 
     def put_worker_task(self, worker: object, target: Callable[..., Any], args: tuple[Any, ...],
                         kwargs: dict[str, Any], priority: int, tt: int,
@@ -198,9 +199,9 @@ class SupervisorCore(Generic[F]):
         (worker's) greenlet and is done when this returns."""
         run = self.life.running_run()
         task_id = kwargs['_task_id'] = new_task_id()
-        task: Task[Any] = Task(self.engine, task_id, tt, target, args, kwargs, None, priority,
-                               None, worker, None, None, policy)
-        return self.engine.submit(run, task, here=tt == TT_GREENLET)
+        record = TaskRun(self.engine, task_id, tt, target, args, kwargs, None, priority,
+                         None, worker, None, None, policy)
+        return self.engine.submit(run, record, here=tt == TT_GREENLET)
 
     def run_coroutine_executor(self, coro_fn: Callable[..., Any], args: tuple[Any, ...],
                                kwargs: dict[str, Any], loop: object,
@@ -211,14 +212,15 @@ class SupervisorCore(Generic[F]):
         return self.put_task(coro_fn, args, kwargs, tt=TT_COROUTINE, loop=aloop,
                              worker=kwargs.get('_worker'), policy=policy)
 
-    def run_coroutine_task(self, task: Task[Any]) -> None:
+    def run_coroutine_task(self, record: TaskRun) -> None:
         """Hand a TT_COROUTINE task to its aloop (in the supervisor's greenlet)."""
-        run = task._run
+        run = record.core.run
         assert isinstance(run, HubRun)
+        task = record.task
         start_on_aloop(
-            task, functools.partial(self.aloops.pick, task.loop, task.worker is not None),
+            record, functools.partial(self.aloops.pick, task.loop, task.worker is not None),
             functools.partial(self.engine.task_done, run),
-            functools.partial(self.engine.policies.arm_limits, run, task))
+            functools.partial(self.engine.policies.arm_limits, run, record))
 
     def mark_completed(self, task: Task[Any] | None, task_id: object) -> bool:
         """See `TaskSupervisor.mark_task_completed`."""
@@ -261,10 +263,10 @@ class SupervisorCore(Generic[F]):
         in the child's mode, with the actors and workers that ran in the parent.
         """
         self.life.after_fork_in_child()
-        tasks = list(self.engine.tasks.values())
+        records = list(self.engine.tasks.values())
         self.engine.reset()
-        for task in tasks:  # whoever waits for them here must not wait for ever
-            call_logged('dropping %r after a fork', task._drop_after_fork)
+        for record in records:  # whoever waits for them here must not wait for ever
+            call_logged('dropping %r after a fork', record.drop_after_fork)
         # The parent's actors and workers start again with the supervisor here;
         # what their mailboxes held stays the parent's.
         self.actors.after_fork_in_child()

@@ -15,7 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from . import _tracing
 from ._constants import TASK_STATUS_STARTED
 from ._futures import future_outcome
-from ._task import Task
+from ._task_run import TaskRun
 
 T = TypeVar('T')
 
@@ -26,7 +26,7 @@ class Submits(Protocol):
 
 
 #: How a tier reports a task's end: ``done(task, ok, result_or_exception)``.
-Done = Callable[[Task[Any], bool, object], None]
+Done = Callable[[TaskRun, bool, object], None]
 
 
 class CoroutineRun:
@@ -84,42 +84,43 @@ class CoroutineObject(Generic[T]):
         return self.coro
 
 
-def start_on_aloop(task: Task[Any], pick_aloop: Callable[[], Submits], done: Done,
+def start_on_aloop(record: TaskRun, pick_aloop: Callable[[], Submits], done: Done,
                    arm_limits: Callable[[], None]) -> None:
-    """Start *task*'s coroutine on the aloop *pick_aloop()* gives; *done*
+    """Start the coroutine of *record*'s task on the aloop *pick_aloop()* gives; *done*
     reports its end (from the aloop's thread), *arm_limits* starts its time
     limits once it runs.
 
     In the supervisor's greenlet; never blocks. A failure to start (no aloop
     included) completes the task with it.
     """
+    task = record.task
     try:
         aloop = pick_aloop()
-        if not task._mark_started():
+        if not record.mark_started():
             return  # canceled meanwhile
         target = task.target
         coro = target.coro if isinstance(target, CoroutineObject) else \
             target(*task.args, **task.kwargs)
-        if task._trace is not None and _tracing.tracer is not None:
+        if record.trace is not None and _tracing.tracer is not None:
             coro = _tracing.tracer.coroutine(task, coro)
         handle = CoroutineRun()
         future = aloop.submit(contained(coro, handle))
         handle.future = future
-        task._handle = handle  # cancelled to stop the task (Task.cancel, a time limit)
+        record.handle = handle  # cancelled to stop the task (Task.cancel, a time limit)
         if task.policy is not None:
             arm_limits()
     except BaseException as exc:
         if task.status != TASK_STATUS_STARTED:  # start it, so that it can complete
-            task._mark_started()
-        done(task, False, exc)
+            record.mark_started()
+        done(record, False, exc)
         return
 
     def finished(fut: concurrent.futures.Future[tuple[bool, object]]) -> None:
         # In the aloop's thread; done is thread-safe.
         outcome = future_outcome(fut, asyncio.CancelledError)
         if isinstance(outcome[1], tuple):  # it ran: contained() gave the coroutine's (ok, value)
-            done(task, *outcome[1])
+            done(record, *outcome[1])
         else:
-            done(task, *outcome)
+            done(record, *outcome)
 
     future.add_done_callback(finished)

@@ -7,8 +7,6 @@ greenlet per task.
 
 from __future__ import annotations
 
-from typing import Any
-
 import gevent
 from greenlet import getcurrent
 from greenlet import greenlet as RawGreenlet
@@ -17,7 +15,7 @@ from zope.interface import implementer
 from . import _tracing
 from ._admission import Limits
 from ._interfaces import ITier
-from ._task import Task, run_target
+from ._task_run import TaskRun, run_target
 from ._tier import Done, TierUsage
 
 #: Idle worker greenlets kept when the tier is unlimited.
@@ -45,7 +43,7 @@ class GreenletTier:
     def start(self) -> None:
         """Nothing to acquire: worker greenlets are made as tasks come."""
 
-    def execute(self, task: Task[Any]) -> None:
+    def execute(self, task: TaskRun) -> None:
         if self._idle:
             self._hub.loop.run_callback(self._idle.pop().switch, task)
         else:
@@ -56,7 +54,7 @@ class GreenletTier:
             self._workers += 1
             self._hub.loop.run_callback(worker.switch, [task])
 
-    def task_finished(self, task: Task[Any]) -> None:
+    def task_finished(self, task: TaskRun) -> None:
         """Nothing to do: a worker greenlet parks itself when its task ends."""
 
     def usage(self) -> TierUsage:
@@ -75,24 +73,24 @@ class GreenletTier:
         while self._idle:
             self._hub.loop.run_callback(self._idle.pop().switch, None)
 
-    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+    def interrupt(self, task: TaskRun, exc: BaseException, hard: bool) -> bool:
         """Raise *exc* in the greenlet running *task* (hub thread); False if none does."""
-        worker = task._handle
+        worker = task.handle
         if not isinstance(worker, RawGreenlet):
             return False
         self._hub.loop.run_callback(_throw, task, worker, exc)
         return True
 
-    def _work(self, first: list[Task[Any]]) -> None:
+    def _work(self, first: list[TaskRun]) -> None:
         done = self._done
         idle = self._idle
         hub = self._hub
         me = getcurrent()
-        task: Task[Any] | None = first.pop()
+        task: TaskRun | None = first.pop()
         while task is not None:
-            task._handle = me  # what interrupt() throws into while it runs
+            task.handle = me  # what interrupt() throws into while it runs
             ok, value = run_target(task, _tracing.tracer)
-            task._handle = None
+            task.handle = None
             done(task, ok, value)
             task = value = None
             if self._closed or len(idle) >= self._keep_idle:
@@ -102,8 +100,8 @@ class GreenletTier:
         self._workers -= 1
 
 
-def _throw(task: Task[Any], worker: RawGreenlet, exc: BaseException) -> None:
+def _throw(task: TaskRun, worker: RawGreenlet, exc: BaseException) -> None:
     # A hub callback: the worker may have ended the task (and taken another) since.
-    handle = task._handle
+    handle = task.handle
     if isinstance(handle, RawGreenlet) and handle is worker and not handle.dead:
         handle.throw(exc)

@@ -20,7 +20,6 @@ from ._lifecycle import RUNNING, Lifecycle
 from ._schedulers import Schedulers
 from ._sizes import ThreadLimits
 from ._statistics import SupervisorStatistics
-from ._task import Task
 from ._tier_config import TierConfig
 
 
@@ -28,8 +27,8 @@ class Counted(Protocol):
     """The engine, as far as the statistics read it."""
 
     @property
-    def tasks(self) -> Mapping[Any, Task[Any]]:
-        """Every queued, delayed or running task by id."""
+    def tasks(self) -> Mapping[Any, object]:
+        """Every queued, delayed or running task's record, by id."""
 
 
 class Introspection:

@@ -26,7 +26,8 @@ from ._logging import call_logged, logger
 from ._policies import Closable, RunState, interrupted_outcome
 from ._run import HubRun
 from ._statistics import PriorityCounters
-from ._task import Task, ask_to_stop
+from ._task import Task
+from ._task_run import TaskRun
 
 
 @runtime_checkable
@@ -74,82 +75,77 @@ class TaskPath(Protocol):
     def post(self, run: HubRun, handler: Callable[..., object], *args: object) -> None:
         """Post ``handler(*args)`` to the run's mailbox."""
 
-    def end(self, run: HubRun, task: Task[Any], ok: bool, value: object) -> None:
-        """Complete *task* with its outcome."""
+    def end(self, run: HubRun, record: TaskRun, ok: bool, value: object) -> None:
+        """Complete the task with its outcome."""
 
-    def release(self, run: HubRun, task: Task[Any]) -> None:
+    def release(self, run: HubRun, record: TaskRun) -> None:
         """Free the slot of a task whose run ended."""
 
-    def cancel_ran(self, task: Task[Any]) -> None:
+    def cancel_ran(self, record: TaskRun) -> None:
         """A task canceled while it ran ends CANCELED."""
 
-    def on_delay_over(self, run: HubRun, task: Task[Any], rated: bool = False) -> None:
+    def on_delay_over(self, run: HubRun, record: TaskRun, rated: bool = False) -> None:
         """A task's wait outside the pool is over."""
 
 
 class PolicyRuntime:
     """The policies of an engine's tasks, carried out in the supervisor's hub.
 
-    Every method runs in the supervisor's mailbox greenlet, except
-    ``interrupt`` (any thread).
+    Every method runs in the supervisor's mailbox greenlet.
     """
 
     def __init__(self, engine: TaskPath) -> None:
         self._engine = engine
 
-    def arm_limits(self, run: HubRun, task: Task[Any]) -> None:
+    def arm_limits(self, run: HubRun, record: TaskRun) -> None:
         """Start the timers of the run-time limits of the run that just started."""
-        policy = task.policy
-        state = task._state
+        policy = record.task.policy
+        state = record.core.state
         assert policy is not None and state is not None
         state.run_number += 1
         for seconds, hard in ((policy.soft_timeout, False), (policy.timeout, True)):
             if seconds is not None:
                 timer = run.hub.loop.timer(seconds, ref=False)
                 state.timers.append(timer)
-                timer.start(self._engine.post, run, self._limit_reached, run, task,
+                timer.start(self._engine.post, run, self._limit_reached, run, record,
                             state.run_number, hard)
 
-    def _limit_reached(self, run: HubRun, task: Task[Any], run_number: int, hard: bool) -> None:
-        state = task._state
+    def _limit_reached(self, run: HubRun, record: TaskRun, run_number: int, hard: bool) -> None:
+        task = record.task
+        state = record.core.state
         assert state is not None and task.policy is not None
         if state.run_number != run_number or not task.running():
             return  # that run ended meanwhile
         seconds = task.policy.timeout if hard else task.policy.soft_timeout
         exc = TaskTimeout(f'{task!r} ran longer than its {"" if hard else "soft "}time limit '
                           f'of {seconds} s')
-        if not ask_to_stop(task, exc):
+        if not record.core.ask_to_stop(task, exc):
             return  # being cancelled already
         logger.warning('task %r: %s time limit of %s s passed', task,
                        'hard' if hard else 'soft', seconds)
-        self.stop_running(run, task, hard)
+        self.stop_running(run, record, hard)
         if hard and not task.done() and not task.policy.should_retry(task.attempts, exc):
             # (A run to retry ends when its tier stopped it: done() retries it.)
             # Ends now, whatever its code does; its slot is freed when the run ends.
             self._close_limit_timers(state)
-            handle = task._handle
-            self._engine.end(run, task, False, state.pending)
-            task._handle = handle  # the tier still stops the run through it
+            handle = record.handle
+            self._engine.end(run, record, False, state.pending)
+            record.handle = handle  # the tier still stops the run through it
 
-    def interrupt(self, task: Task[Any]) -> None:
-        """Task.cancel() of a running task (any thread): stop it in its tier."""
-        run = task._run
-        if isinstance(run, HubRun) and not run.finished:
-            run.inbox.put((self.stop_running, (run, task, True)))
-
-    def stop_running(self, run: HubRun, task: Task[Any], hard: bool) -> None:
+    def stop_running(self, run: HubRun, record: TaskRun, hard: bool) -> None:
         """Stop a running task in its tier (it was asked to stop: its RunState says why)."""
-        state = task._state
+        task = record.task
+        state = record.core.state
         if state is None or state.pending is None or not task.running():
             return
         if task.tt == TT_COROUTINE:
-            future = task._handle
+            future = record.handle
             if isinstance(future, Cancelable):
                 future.cancel()
             return
         tier = run.tiers.get(task.tt)
         if tier is not None:
-            tier.interrupt(task, state.pending, hard)
+            tier.interrupt(record, state.pending, hard)
 
     @staticmethod
     def _close_limit_timers(state: RunState) -> None:
@@ -157,64 +153,67 @@ class PolicyRuntime:
         for timer in timers:
             timer.close()
 
-    def done(self, run: HubRun, task: Task[Any], ok: bool, value: object) -> bool:
+    def done(self, run: HubRun, record: TaskRun, ok: bool, value: object) -> bool:
         """The run of a task with a RunState ended; True if handled here."""
-        state = task._state
+        task = record.task
+        state = record.core.state
         assert state is not None
         self._close_limit_timers(state)
         with state_lock:
             pending, state.pending = state.pending, None
         if task.done():  # ended already at its hard limit: only the slot is left
-            self._engine.release(run, task)
+            self._engine.release(run, record)
             return True
         if isinstance(pending, TaskCancelled):
-            task._handle = None
-            self._engine.release(run, task)
-            self._engine.cancel_ran(task)
+            record.handle = None
+            self._engine.release(run, record)
+            self._engine.cancel_ran(record)
             return True
         if pending is not None:
             ok, value = interrupted_outcome(pending, ok, value)
         policy = task.policy
         if (not ok and policy is not None and isinstance(value, BaseException)
                 and policy.should_retry(task.attempts, value)):
-            self._engine.release(run, task)
-            self._retry_later(run, task, policy.backoff(task.attempts), value)
+            self._engine.release(run, record)
+            self._retry_later(run, record, policy.backoff(task.attempts), value)
             return True
         if ok:
             task.exception = None  # an earlier run's failure, kept while it was retried
-        self._engine.end(run, task, ok, value)
-        self._engine.release(run, task)
+        self._engine.end(run, record, ok, value)
+        self._engine.release(run, record)
         return True
 
-    def _retry_later(self, run: HubRun, task: Task[Any], seconds: float,
+    def _retry_later(self, run: HubRun, record: TaskRun, seconds: float,
                      exc: BaseException) -> None:
+        task = record.task
         task.exception = exc  # the last failure stays readable while it waits
         logger.info('task %r failed (%s: %s); run %d in %.3f s', task, type(exc).__name__,
                     exc, task.attempts + 1, seconds)
         if _events.subscribed():
             _events.publish(_events.TaskRetrying(task, self._engine.supervisor.id,
                                                  task.attempts + 1, seconds))
-        if task._requeue():
-            self.wait_outside_pool(run, task, seconds)
+        if record.requeue():
+            self.wait_outside_pool(run, record, seconds)
 
-    def rate_limited(self, run: HubRun, task: Task[Any]) -> bool:
+    def rate_limited(self, run: HubRun, record: TaskRun) -> bool:
         """Take a token of the task's rate limit; False if it may go on now."""
+        task = record.task
         assert task.policy is not None and task.policy.bucket is not None
         seconds = task.policy.bucket.reserve()
         if not seconds:
             return False
         if _events.subscribed():
             _events.publish(_events.TaskRateLimited(task, self._engine.supervisor.id, seconds))
-        if task._requeue():
-            self.wait_outside_pool(run, task, seconds, rated=True)
+        if record.requeue():
+            self.wait_outside_pool(run, record, seconds, rated=True)
         return True
 
-    def wait_outside_pool(self, run: HubRun, task: Task[Any], seconds: float,
+    def wait_outside_pool(self, run: HubRun, record: TaskRun, seconds: float,
                           rated: bool = False) -> None:
-        """Queue *task* again after *seconds* (DELAYED meanwhile, holding no slot)."""
+        """Queue the task again after *seconds* (DELAYED meanwhile, holding no slot)."""
         timer = run.hub.loop.timer(seconds)
-        task._handle = timer
-        timer.start(self._engine.post, run, self._engine.on_delay_over, run, task, rated)
+        record.handle = timer
+        timer.start(self._engine.post, run, self._engine.on_delay_over, run, record, rated)
 
     def arm_timeouts(self, run: HubRun, task: Task[Any]) -> None:
         """Start the supervisor's timeout_warning/timeout_critical timers of a queued task."""

@@ -20,6 +20,7 @@ from ._process_tier import ProcessTier
 from ._sizes import merge_limits
 from ._statistics import ProcessPoolStatistics
 from ._task import Task
+from ._task_run import TaskRun
 from ._tier_limiter import TierLimiter
 
 #: What runs TT_MP tasks: the built-in pool or a user's executor.
@@ -118,7 +119,7 @@ class ProcessConfig:
         backend = self.backend
         return backend.executor if isinstance(backend, ExecutorBackend) else backend
 
-    def make_tier(self, done: Callable[[Task[Any], bool, Any], None]) -> ProcessTier:
+    def make_tier(self, done: Callable[[TaskRun, bool, Any], None]) -> ProcessTier:
         """The process tier of a new run, on the current backend. Hub thread."""
         return ProcessTier(done, self.backend)
 

@@ -28,31 +28,43 @@ from ._logging import logger
 from ._process_backend import ProcessBackend
 from ._process_pool import ProcessPool
 from ._task import Task
+from ._task_run import TaskRun
 from ._tier import Done, TierUsage
 
 
 @implementer(ITier)
 class ProcessTier:
-    """Hands TT_MP tasks to the current backend and reports their ends."""
+    """Hands TT_MP tasks to the current backend and reports their ends.
+
+    A backend sees only the user's `Task`; the tier keeps the engine's record
+    of each task it handed over until the backend reports its end (from any
+    thread: a dict's single operations are atomic).
+    """
 
     name = 'mp'
 
     def __init__(self, done: Done, backend: ProcessBackend) -> None:
         self._done = done
         self.backend = backend
+        self._records: dict[Task[Any], TaskRun] = {}  # handed over, end not reported
 
     def start(self) -> None:
-        self.backend.open(self._done)
+        self.backend.open(self._finished)
 
-    def execute(self, task: Task[Any]) -> None:
-        self.backend.submit(task)
+    def _finished(self, task: Task[Any], ok: bool, value: object) -> None:
+        # Any thread: a backend's finish.
+        self._done(self._records.pop(task), ok, value)
 
-    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+    def execute(self, task: TaskRun) -> None:
+        self._records[task.task] = task
+        self.backend.submit(task.task)
+
+    def interrupt(self, task: TaskRun, exc: BaseException, hard: bool) -> bool:
         """Stop *task* where it runs: with *hard*, kill its worker process (a
         new one replaces it); else raise a TimeoutError in it. True if done."""
-        return bool(self.backend.interrupt(task, exc, hard))
+        return bool(self.backend.interrupt(task.task, exc, hard))
 
-    def task_finished(self, task: Task[Any]) -> None:
+    def task_finished(self, task: TaskRun) -> None:
         """Nothing to do: the backend freed its worker when the task ended."""
 
     def usage(self) -> TierUsage:
@@ -71,7 +83,7 @@ class ProcessTier:
         old, self.backend = self.backend, backend
         if old is backend:
             return
-        backend.open(self._done)
+        backend.open(self._finished)
         old.close()
 
     def close(self, kill: bool, on_closed: Callable[[], None]) -> None:

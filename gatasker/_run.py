@@ -18,6 +18,7 @@ from ._bridge import Inbox, Latch
 from ._inspect import InspectServer
 from ._port import HubPort
 from ._task import Task
+from ._task_run import TaskRun
 from ._tier import Tier
 from ._watchdog import HubWatchdog
 
@@ -44,7 +45,7 @@ class HubRun:
         self.watchdog: HubWatchdog | None = None
         self.inspect: InspectServer | None = None
         self.tiers: dict[int, Tier] = {}
-        self.admissions: dict[int, Admission[Task[Any]]] = {}
+        self.admissions: dict[int, Admission[TaskRun]] = {}
         self.stopped = Latch()
         self.exited = Latch()  # the mailbox (and in threaded mode its thread) ended
         self.quiet: Latch | None = None  # set when no task is left during stop

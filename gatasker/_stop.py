@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import gevent
@@ -34,7 +34,8 @@ from ._process_pool import EXIT_TIMEOUT
 from ._process_tier import ProcessTier
 from ._run import HubRun
 from ._schedulers import Schedulers
-from ._task import Task, current_task
+from ._task import Task
+from ._task_run import current_task
 
 #: How many task names the warning of a stop that abandoned work lists.
 STOP_LOG_NAMES = 5
@@ -43,9 +44,8 @@ STOP_LOG_NAMES = 5
 class TaskTable(Protocol):
     """The engine, as far as the stop reads its task table."""
 
-    @property
-    def tasks(self) -> Mapping[Any, Task[Any]]:
-        """Every queued, delayed or running task by id."""
+    def all_tasks(self) -> list[Task[Any]]:
+        """Every task in the table (canceled ones the hub has not forgotten included)."""
 
     def owns(self, task: Task[Any]) -> bool:
         """True if *task* is queued, delayed or running here."""
@@ -92,7 +92,7 @@ class StopSequence:
                 run.callers.add(id(me.worker))
         self._actors.note_callers(run.callers)
         self._aloops.note_callers(run.callers, run.ignored_loops,
-                                  list(self._engine.tasks.values()))
+                                  self._engine.all_tasks())
 
     def run(self, run: HubRun, deadline: float | None, stop_schedulers: bool, cancel: bool,
             finished: Callable[[], None]) -> None:
@@ -158,25 +158,26 @@ class StopSequence:
     # -- in the mailbox greenlet ------------------------------------------------
 
     def _cancel_delayed(self) -> None:
-        for task in list(self._engine.tasks.values()):
+        for task in self._engine.all_tasks():
             if task.status == TASK_STATUS_DELAYED:
                 task.cancel()
 
     def _cancel_waiting(self, run: HubRun) -> None:
-        waiting = [task for admission in run.admissions.values() for task in admission.drain()]
+        waiting = [record.task for admission in run.admissions.values()
+                   for record in admission.drain()]
         # delayed ones, and those not yet taken from the inbox
-        waiting += self._engine.tasks.values()
+        waiting += self._engine.all_tasks()
         for task in waiting:
             if task.status in (TASK_STATUS_QUEUED, TASK_STATUS_DELAYED) and task.cancel():
                 run.abandoned[id(task)] = task
         if run.cancel_running:  # where the tier can stop them (not thread tasks)
-            for task in list(self._engine.tasks.values()):
+            for task in self._engine.all_tasks():
                 if task.status == TASK_STATUS_STARTED and not self._ignored(run, task):
                     task.cancel()
 
     def _warn_abandoned(self, run: HubRun) -> None:
         """Log what the stop canceled before it started and what it left running."""
-        running = [task for task in self._engine.tasks.values()
+        running = [task for task in self._engine.all_tasks()
                    if task.is_started() and task.id not in run.ignored]
         parts = [f'left running {_describe(running)}'] if running else []
         if run.abandoned:
@@ -188,7 +189,7 @@ class StopSequence:
     def check_quiet(self, run: HubRun) -> None:
         """Set ``run.quiet`` once no task the stop waits for is left."""
         if run.quiet is not None and all(self._ignored(run, task)
-                                         for task in self._engine.tasks.values()):
+                                         for task in self._engine.all_tasks()):
             run.quiet.set()
 
     def _ignored(self, run: HubRun, task: Task[Any]) -> bool:

@@ -12,13 +12,11 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Generator
-from contextlib import AbstractContextManager
-from contextvars import Context, ContextVar
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from zope.interface import implementer
 
-from ._bridge import HubCallback, Latch, real_thread_id, state_lock
+from ._bridge import HubCallback, state_lock
 from ._constants import (
     TASK_STATUS_CANCELED,
     TASK_STATUS_COMPLETED,
@@ -28,11 +26,12 @@ from ._constants import (
     TT_THREAD,
     check_timeout,
 )
-from ._errors import TaskCancelled, TaskTimeout
+from ._errors import TaskCancelled
 from ._futures import TaskFuture
 from ._interfaces import ITask
 from ._logging import logger
-from ._policies import RunState, TaskPolicy
+from ._policies import TaskPolicy
+from ._task_core import TaskCore
 
 if TYPE_CHECKING:
     import asyncio
@@ -51,25 +50,20 @@ _STATUS_NAMES = {
 }
 
 
-class RunTracer(Protocol):
-    """The part of a tracer (``_tracing.Tracer``) that `run_target` uses."""
-
-    def task_running(self, task: Task[Any]) -> AbstractContextManager[object]:
-        """Entered around the target, in the OS thread or greenlet that runs it."""
-
-
 class TaskOwner(Protocol):
-    """What a task asks of the engine that queued it, from any thread; never blocks."""
+    """What a task asks of the engine that queued it in *run* (its
+    ``HubRun``), from any thread; never blocks."""
 
-    def canceled(self, task: Task[Any]) -> None:
+    def canceled(self, run: object, task: Task[Any]) -> None:
         """*task* was canceled before it started (and is done): post its bookkeeping."""
 
-    def interrupt(self, task: Task[Any]) -> None:
+    def interrupt(self, run: object, task: Task[Any]) -> None:
         """*task* was asked to stop while it runs: post the stop to its tier."""
 
-    def call_in_hub(self, task: Task[Any], func: Callable[[Task[Any]], object]) -> None:
-        """Run ``func(task)`` in a new greenlet of the hub that ran *task*
-        (in the caller once that hub is gone)."""
+    def call_in_hub(self, run: object, task: Task[Any],
+                    func: Callable[[Task[Any]], object]) -> None:
+        """Run ``func(task)`` in a new greenlet of the hub of *run* (in the
+        caller once that hub is gone)."""
 
 
 @implementer(ITask)
@@ -112,15 +106,8 @@ class Task(Generic[T_co]):
 
     __slots__ = (
         '__weakref__',
-        '_callbacks',
-        '_done',
-        '_future',
-        '_handle',
-        '_links',
+        '_core',
         '_owner',
-        '_run',
-        '_state',
-        '_trace',
         'args',
         'attempts',
         'callback',
@@ -145,6 +132,7 @@ class Task(Generic[T_co]):
     def __init__(
         self,
         owner: TaskOwner,
+        core: TaskCore,
         task_id: Any,
         tt: int,
         target: Callable[..., Any],
@@ -173,8 +161,6 @@ class Task(Generic[T_co]):
         self.policy = policy
         #: How many times the target was started (retries count).
         self.attempts = 0
-        #: While a limit or a stop request applies: see _policies.RunState.
-        self._state: RunState | None = RunState() if policy is not None else None
         self.status = TASK_STATUS_DELAYED if delay else TASK_STATUS_QUEUED
         self.result: T_co | None = None
         self.exception: BaseException | None = None
@@ -182,14 +168,9 @@ class Task(Generic[T_co]):
         self.time_started: float | None = None
         self.time_completed: float | None = None
         self._owner = owner
-        self._trace: object = None  # what a tracer keeps with the task (a span)
-        self._run: object = None  # the supervisor run (a HubRun) the task was queued in
-        self._done = Latch()
-        #: The tier's handle while delayed or running (a timer, a future ...).
-        self._handle: object = None
-        self._callbacks: list[Callable[[Task[Any]], Any]] | None = None
-        self._links: list[HubCallback] | None = None  # gevent rawlinks
-        self._future: TaskFuture[Any] | None = None
+        #: The done flag, callbacks and run state this handle shares with the
+        #: engine's record of the task (``_task_run.TaskRun``).
+        self._core = core
 
     def __repr__(self) -> str:
         name = self.name or getattr(self.target, '__qualname__', repr(self.target))
@@ -212,7 +193,7 @@ class Task(Generic[T_co]):
 
     def done(self) -> bool:
         """True once the task is COMPLETED or CANCELED. Any thread; never blocks."""
-        return self._done.is_set()
+        return self._core.is_set()
 
     def cancelled(self) -> bool:
         """The same as `is_canceled()` (``concurrent.futures``' spelling). Never blocks."""
@@ -239,7 +220,7 @@ class Task(Generic[T_co]):
         Returns:
             bool: True if the task is done, False if *timeout* ran out first.
         """
-        return self._done.wait(check_timeout(timeout))
+        return self._core.wait(check_timeout(timeout))
 
     def get(self, timeout: float | None = None) -> T_co:
         """Wait for the task and return its result, or raise its exception.
@@ -258,7 +239,7 @@ class Task(Generic[T_co]):
             TaskCancelled: The task was canceled.
             BaseException: Whatever the target raised.
         """
-        if not self._done.wait(check_timeout(timeout)):
+        if not self._core.wait(check_timeout(timeout)):
             raise TimeoutError(f'{self!r} did not complete within {timeout} s')
         if self.status == TASK_STATUS_CANCELED:
             raise TaskCancelled(f'{self!r} was canceled')
@@ -290,17 +271,19 @@ class Task(Generic[T_co]):
         if status == TASK_STATUS_STARTED:
             return self._cancel_running()
         if status != TASK_STATUS_CANCELED and self.status == TASK_STATUS_CANCELED:
-            self._finish_canceled()
-            self._owner.canceled(self)  # the engine's bookkeeping, in its hub
+            self.time_completed = time.time()
+            self._core.finish(self)
+            self._owner.canceled(self._core.run, self)  # the engine's bookkeeping, in its hub
             return True
         return False
 
     def _cancel_running(self) -> bool:
-        if self.tt == TT_THREAD and not (self._state is not None and self._state.cooperative):
+        core = self._core
+        if self.tt == TT_THREAD and not (core.state is not None and core.state.cooperative):
             return False  # a thread cannot be stopped from outside
-        if not ask_to_stop(self, TaskCancelled(f'{self!r} was canceled while it ran')):
+        if not core.ask_to_stop(self, TaskCancelled(f'{self!r} was canceled while it ran')):
             return False
-        self._owner.interrupt(self)
+        self._owner.interrupt(core.run, self)
         return True
 
     # -- future protocols --------------------------------------------------
@@ -318,11 +301,13 @@ class Task(Generic[T_co]):
         """
         if not callable(fn):
             raise TypeError(f'add_done_callback() needs a callable, got {fn!r}')
-        if self._done.is_set():
+        if self._core.is_set():
             _call_done_callback(fn, self)
             return
-        self._add_done_callback(lambda task: self._owner.call_in_hub(
-            task, functools.partial(_call_done_callback, fn)))
+        core = self._core
+        owner = self._owner
+        call = functools.partial(_call_done_callback, fn)
+        core.add_callback(self, lambda task: owner.call_in_hub(core.run, task, call))
 
     def rawlink(self, callback: Callable[[Task[T_co]], object]) -> None:
         """Call ``callback(task)`` in the caller's hub once done (gevent's protocol).
@@ -339,16 +324,8 @@ class Task(Generic[T_co]):
         if not callable(callback):
             raise TypeError(f'rawlink() needs a callable, got {callback!r}')
         link = HubCallback(callback)
-        with state_lock:
-            if not self._done.is_set():
-                if self._links is None:
-                    self._links = []
-                self._links.append(link)
-                if self._callbacks is None:
-                    self._callbacks = []
-                self._callbacks.append(link.fire)
-                return
-        link.fire(self)  # done: still through the hub, as gevent's own objects do
+        if not self._core.add_link(link):
+            link.fire(self)  # done: still through the hub, as gevent's own objects do
 
     def unlink(self, callback: Callable[[Task[T_co]], object]) -> None:
         """Undo `rawlink()` for *callback* (no-op if it is not linked).
@@ -358,16 +335,7 @@ class Task(Generic[T_co]):
         Args:
             callback: What was given to `rawlink()`.
         """
-        me = real_thread_id()
-        with state_lock:
-            current = self._links or []
-            links = [link for link in current
-                     if link.func == callback and link.owner_thread == me]
-            for link in links:
-                current.remove(link)
-                if self._callbacks is not None and link.fire in self._callbacks:
-                    self._callbacks.remove(link.fire)
-        for link in links:
+        for link in self._core.remove_links(callback):
             link.cancel()
 
     def __await__(self) -> Generator[Any, None, T_co]:
@@ -379,7 +347,7 @@ class Task(Generic[T_co]):
         return self._wait_async().__await__()
 
     async def _wait_async(self) -> T_co:
-        if not self._done.is_set():
+        if not self._core.is_set():
             import asyncio
             loop = asyncio.get_running_loop()
             waiter: asyncio.Future[None] = loop.create_future()
@@ -387,7 +355,7 @@ class Task(Generic[T_co]):
             def wake(_: Task[Any]) -> None:
                 loop.call_soon_threadsafe(_settle, waiter)
 
-            self._add_done_callback(wake)
+            self._core.add_callback(self, wake)
             try:
                 await waiter
             except asyncio.CancelledError:
@@ -395,7 +363,7 @@ class Task(Generic[T_co]):
                 raise
             finally:
                 # A waiter that gave up must not be woken later, maybe on a closed loop.
-                self._remove_done_callback(wake)
+                self._core.remove_callback(wake)
         return self.get(0)
 
     def future(self) -> concurrent.futures.Future[T_co]:
@@ -410,114 +378,13 @@ class Task(Generic[T_co]):
         Returns:
             concurrent.futures.Future: The same future on every call.
         """
-        future = self._future
+        future = self._core.future
         if future is None:
             new = TaskFuture(self)
-            with state_lock:
-                if self._future is None:
-                    self._future = new
-                future = self._future
-                done = self._done.is_set()
-            if done and future is new:  # else _run_callbacks settles it
+            future, done = self._core.keep_future(new)
+            if done and future is new:  # else the core's finish() settles it
                 new.follow(self)
         return future
-
-    # -- used by the supervisor ------------------------------------------
-
-    def _mark_started(self) -> bool:
-        """QUEUED -> STARTED; False if the task was canceled meanwhile."""
-        with state_lock:
-            if self.status != TASK_STATUS_QUEUED:
-                return False
-            self.status = TASK_STATUS_STARTED
-        self.attempts += 1
-        self.time_started = time.time()
-        return True
-
-    def _requeue(self) -> bool:
-        """STARTED or QUEUED -> DELAYED, to wait outside the pool (a retry's
-        backoff, a rate limit); False if the task was canceled meanwhile."""
-        with state_lock:
-            if self.status not in (TASK_STATUS_STARTED, TASK_STATUS_QUEUED):
-                return False
-            self.status = TASK_STATUS_DELAYED
-        return True
-
-    def _cancel_ran(self) -> None:
-        """STARTED -> CANCELED: the run of a task cancelled while it ran ended."""
-        with state_lock:
-            self.status = TASK_STATUS_CANCELED
-
-    def _mark_queued(self) -> bool:
-        """DELAYED -> QUEUED; False if the task was canceled meanwhile."""
-        with state_lock:
-            if self.status != TASK_STATUS_DELAYED:
-                return False
-            self.status = TASK_STATUS_QUEUED
-        return True
-
-    def _complete(self, ok: bool, value: object) -> None:
-        if ok:
-            self.result = cast('T_co', value)
-        else:
-            self.exception = cast(BaseException, value)
-        self.time_completed = time.time()
-        self.status = TASK_STATUS_COMPLETED
-        self._handle = None
-        self._done.set()
-        self._run_callbacks()
-
-    def _finish_canceled(self) -> None:
-        # _handle (a delay timer) is closed by the supervisor's greenlet.
-        self.status = TASK_STATUS_CANCELED
-        self.time_completed = time.time()
-        self._done.set()
-        self._run_callbacks()
-
-    def _drop_after_fork(self) -> None:
-        """In a forked child: the task is the parent's, so here it ends CANCELED."""
-        with state_lock:
-            if self._done.is_set():
-                return
-            self.status = TASK_STATUS_CANCELED
-        self._finish_canceled()
-
-    def _add_done_callback(self, func: Callable[[Task[Any]], Any]) -> None:
-        """Call ``func(task)`` once the task is done (at once if it is).
-
-        *func* runs in whichever thread ends the task (the supervisor's hub,
-        or a thread calling cancel()); it must not block. Internal: used to
-        wake other event loops (aloops) without a waiting thread.
-        """
-        with state_lock:
-            if not self._done.is_set():
-                if self._callbacks is None:
-                    self._callbacks = []
-                self._callbacks.append(func)
-                return
-        func(self)
-
-    def _remove_done_callback(self, func: Callable[[Task[Any]], Any]) -> None:
-        """Undo `_add_done_callback()` (no-op if *func* already ran)."""
-        with state_lock:
-            if self._callbacks is not None and func in self._callbacks:
-                self._callbacks.remove(func)
-
-    def _run_callbacks(self) -> None:
-        # The task is done, so nothing is added any more: no lock needed to see there is nothing.
-        future = self._future
-        if future is not None:
-            future.follow(self)
-        if self._callbacks is None:
-            return
-        with state_lock:
-            callbacks, self._callbacks = self._callbacks, None
-            self._links = None
-        for func in callbacks or ():
-            try:
-                func(self)
-            except Exception:
-                logger.exception('task done-callback %r failed', func)
 
 
 def _settle(waiter: asyncio.Future[None]) -> None:
@@ -531,92 +398,3 @@ def _call_done_callback(fn: Callable[[Any], object], task: Task[Any]) -> None:
         fn(task)
     except BaseException:  # a user callback never ends the greenlet or thread running it
         logger.exception('done-callback %r of %r failed', fn, task)
-
-
-#: The task the current greenlet or thread is running (set by `run_target`).
-current_task_var: ContextVar[Task[Any] | None] = ContextVar('gatasker_current_task',
-                                                            default=None)
-
-
-def current_task() -> Task[object] | None:
-    """The task whose code calls this. Any thread; never blocks.
-
-    Returns:
-        Task | None: The calling greenlet or thread task, else None.
-    """
-    return current_task_var.get()
-
-
-def checkpoint() -> None:
-    """Raise here if the calling task was asked to stop.
-
-    For code of greenlet and thread tasks that wants to stop early: a thread
-    cannot be interrupted from outside, so a thread task that calls
-    ``checkpoint()`` now and then ends at its soft limit and can be
-    cancelled while it runs (``task.cancel()`` returns True for it once it
-    called ``checkpoint()``). Outside a task it does nothing. Any thread;
-    never blocks.
-
-    Raises:
-        TaskTimeout: The task passed a time limit.
-        TaskCancelled: The task was cancelled.
-    """
-    task = current_task()
-    if task is None:
-        return
-    state = run_state(task)
-    state.cooperative = True
-    pending = state.pending
-    if pending is not None:
-        raise pending
-
-
-def run_state(task: Task[object]) -> RunState:
-    """The task's RunState, made if it has none yet. Any thread."""
-    state = task._state
-    if state is None:
-        with state_lock:
-            state = task._state
-            if state is None:
-                state = task._state = RunState()
-    return state
-
-
-def ask_to_stop(task: Task[object], exc: BaseException) -> bool:
-    """Record *exc* as the interruption of the running *task*; False if it is
-    not running (any more) or already asked to stop. Any thread."""
-    state = run_state(task)
-    with state_lock:
-        if task.status != TASK_STATUS_STARTED or isinstance(state.pending, TaskCancelled):
-            return False
-        if isinstance(state.pending, TaskTimeout) and isinstance(exc, TaskTimeout):
-            return True  # a hard limit after the soft one: same interruption, now enforced
-        state.pending = exc
-    return True
-
-
-
-
-def run_target(task: Task[Any], tracer: RunTracer | None) -> tuple[bool, Any]:
-    """Call the task's target here and now; return ``(ok, result_or_exception)``.
-
-    The target runs in a fresh ``contextvars`` context, so a task never sees
-    the context variables (``g`` included) of the task that ran before it on
-    the same worker greenlet or thread. Catches BaseException too:
-    ``sys.exit()`` in a task ends that task, not the thread or greenlet that
-    ran it.
-    """
-    return Context().run(_run_in_context, task, tracer)
-
-
-def _run_in_context(task: Task[Any], tracer: RunTracer | None) -> tuple[bool, Any]:
-    current_task_var.set(task)
-    if task._state is not None and task._state.pending is not None:
-        return False, task._state.pending  # canceled between its start and its run
-    try:
-        if task._trace is not None and tracer is not None:
-            with tracer.task_running(task):
-                return True, task.target(*task.args, **task.kwargs)
-        return True, task.target(*task.args, **task.kwargs)
-    except BaseException as exc:  # reported as the task's outcome
-        return False, exc

@@ -9,8 +9,6 @@ AsyncResult for every call.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gevent.threadpool import ThreadPool
 from zope.interface import implementer
 
@@ -20,7 +18,7 @@ from ._bridge import ThreadQueue
 from ._constants import TASK_CRITICAL
 from ._interfaces import ITier
 from ._sizes import ThreadLimits
-from ._task import Task, run_target
+from ._task_run import TaskRun, run_target
 from ._tier import Done, TierUsage
 
 _STOP = None  # tells one worker loop to end
@@ -42,7 +40,7 @@ class ThreadTier:
         self._done = done
         self._sizes = sizes
         self._pool: ThreadPool | None = None
-        self._queue: ThreadQueue[Task[Any] | None] = ThreadQueue()
+        self._queue: ThreadQueue[TaskRun | None] = ThreadQueue()
         #: Worker loops running (or asked to start) and not asked to stop.
         self.loops = 0
         #: Tasks handed to the loops whose end has not been reported back.
@@ -61,7 +59,7 @@ class ThreadTier:
             pool.spawn(self._loop, self._queue, self._done)
 
     @staticmethod
-    def _loop(queue: ThreadQueue[Task[Any] | None], done: Done) -> None:
+    def _loop(queue: ThreadQueue[TaskRun | None], done: Done) -> None:
         # Runs in a pool thread until it takes _STOP.
         get = queue.get
         while True:
@@ -72,21 +70,21 @@ class ThreadTier:
             done(task, ok, value)
             task = value = None
 
-    def execute(self, task: Task[Any]) -> None:
+    def execute(self, task: TaskRun) -> None:
         active = self.active = self.active + 1
         if active > self.loops:
-            if task.priority == TASK_CRITICAL:
+            if task.task.priority == TASK_CRITICAL:
                 self._grow_to(self.active)
             elif self.loops < self._sizes.max_size:
                 self._grow_to(min(self.active, self._sizes.max_size))
         self._queue.put(task)
 
-    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+    def interrupt(self, task: TaskRun, exc: BaseException, hard: bool) -> bool:
         """A thread cannot be stopped from outside: its code sees *exc* at its
         next ``checkpoint()``, so this reports False."""
         return False
 
-    def task_finished(self, task: Task[Any]) -> None:
+    def task_finished(self, task: TaskRun) -> None:
         """The end of a task this tier ran was handled (supervisor greenlet)."""
         self.active -= 1
         if self.loops > self._sizes.max_size:  # only CRITICAL tasks grow it past max_size

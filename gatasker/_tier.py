@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from ._admission import Limits
-from ._task import Task
+from ._task_run import TaskRun
 
 #: How a tier reports that a task's target ended: ``done(task, ok, value)``,
 #: with the result (``ok``) or the exception. Thread-safe: any thread may call it.
-Done = Callable[[Task[Any], bool, object], None]
+Done = Callable[[TaskRun, bool, object], None]
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,16 @@ class Tier(Protocol):
     def start(self) -> None:
         """Acquire the tier's resources (threads, processes) in the hub."""
 
-    def execute(self, task: Task[Any]) -> None:
+    def execute(self, task: TaskRun) -> None:
         """Run *task*, admitted and marked started; its end comes back through
         the tier's ``done``. Never blocks the calling greenlet."""
 
-    def interrupt(self, task: Task[Any], exc: BaseException, hard: bool) -> bool:
+    def interrupt(self, task: TaskRun, exc: BaseException, hard: bool) -> bool:
         """Stop the running *task* the way the tier can: raise *exc* in it,
         or with *hard* end it for good (a killed worker process). False if
         the tier cannot (a thread) or *task* does not run here."""
 
-    def task_finished(self, task: Task[Any]) -> None:
+    def task_finished(self, task: TaskRun) -> None:
         """The end of a task this tier ran was handled: its slot is free."""
 
     def resize(self, limits: Limits) -> None:

@@ -18,12 +18,12 @@ from ._process_config import ProcessConfig
 from ._process_tier import ProcessTier
 from ._run import HubRun
 from ._sizes import ThreadLimits, merge_limits
-from ._task import Task
+from ._task_run import TaskRun
 from ._thread_tier import ThreadTier
 from ._tier_limiter import TierLimiter
 
 #: How a tier reports a task's end: ``done(task, ok, result_or_exception)``.
-Done = Callable[[Task[Any], bool, Any], None]
+Done = Callable[[TaskRun, bool, Any], None]
 
 #: The thread tier's sizes unless the constructor's keywords say otherwise.
 THREAD_DEFAULTS: dict[str, int | str] = {'pool_size': 15, 'reserve_normal': 5, 'reserve_high': 5}

@@ -22,13 +22,12 @@ be off by what moves meanwhile.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from ._admission import Admission, Limits
 from ._constants import TIER_NAMES
 from ._sizes import merge_limits
 from ._statistics import PriorityCounters, PriorityStatistics, TierStatistics, tier_counters
-from ._task import Task
+from ._task_run import TaskRun
 
 
 class TierLimiter:
@@ -49,7 +48,7 @@ class TierLimiter:
         self._limits = limits
         self._wake = wake
         #: The current (or latest) run's admission queue; None before the first run.
-        self.admission: Admission[Task[Any]] | None = None
+        self.admission: Admission[TaskRun] | None = None
         #: Per priority: what the engine counted (in the mailbox greenlet).
         self.counters: dict[int, PriorityCounters] = tier_counters()
 
@@ -89,7 +88,7 @@ class TierLimiter:
         """
         self.limits = merge_limits(self._limits, sizes, what)
 
-    def open(self) -> Admission[Task[Any]]:
+    def open(self) -> Admission[TaskRun]:
         """A new, empty admission queue for a new run, under the current limits.
 
         In the new run's hub, before it takes tasks.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ._task import Task
+    from ._task_run import TaskRun
 
 
 class MessageReceiver(Protocol):
@@ -32,10 +33,11 @@ class MessageReceiver(Protocol):
 class Tracer(Protocol):
     """The hooks; each must be quick and must not raise."""
 
-    def task_queued(self, task: Task[Any], supervisor: object) -> object:
+    def task_queued(self, record: TaskRun, supervisor: object) -> object:
         """In the caller of ``put_task``, before the task can start, with the
-        supervisor it is queued on: return what the task carries (``task._trace``),
-        or None to leave it alone."""
+        engine's record of the task and the supervisor it is queued on: return
+        what the record carries (``record.trace``), or None to leave the task
+        alone."""
 
     def task_running(self, task: Task[Any]) -> AbstractContextManager[object]:
         """Entered around the target, in the OS thread or greenlet that runs it."""

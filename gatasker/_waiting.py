@@ -70,8 +70,10 @@ def _as_completed(tasks: list[Task[T]], deadline: float | None,
             latch = wake[0]
         latch.set()
 
+    # A Task has no public hook that runs in the thread ending it (its
+    # add_done_callback runs fn in a hub greenlet): this module is its friend.
     for task in tasks:
-        task._add_done_callback(on_done)
+        task._core.add_callback(task, on_done)
     pending = len(tasks)
     try:
         while pending:
@@ -91,7 +93,7 @@ def _as_completed(tasks: list[Task[T]], deadline: float | None,
             yield task
     finally:
         for task in tasks:
-            task._remove_done_callback(on_done)
+            task._core.remove_callback(on_done)
 
 
 def _outcome(task: Task[T], return_exceptions: bool) -> T | BaseException:

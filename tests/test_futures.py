@@ -112,7 +112,7 @@ def test_gevent_wait_timeout_unlinks(where: str, put: Callable[..., gatasker.Tas
     gate = Latch()
     task = put(echo, 1, gate)
     assert call_from(where, lambda: gevent.wait([task], timeout=0.01)) == []
-    assert not task._links, 'the timed-out wait left its link behind'
+    assert not task._core.links, 'the timed-out wait left its link behind'
     gate.set()
     assert call_from(where, lambda: gevent.wait([task], timeout=30)) == [task]
 
@@ -382,7 +382,7 @@ def test_as_completed_timeout(where: str, put: Callable[..., gatasker.Task[Any]]
         return seen
 
     assert call_from(where, iterate) == [1]
-    assert not tasks[1]._callbacks, 'the abandoned iteration left its callback behind'
+    assert not tasks[1]._core.callbacks, 'the abandoned iteration left its callback behind'
     gate.set()
 
 
@@ -448,7 +448,7 @@ def test_an_await_that_gave_up_leaves_no_callback(put: Callable[..., gatasker.Ta
 
     with caplog.at_level(logging.ERROR, logger='gatasker'):
         call_from('thread', lambda: asyncio.run(main()))  # the loop is closed afterwards
-        assert not task._callbacks
+        assert not task._core.callbacks
         gate.set()
         assert task.get(30) == 'late'
     assert not [r for r in caplog.records if r.exc_info], 'woke a closed loop'

@@ -52,6 +52,7 @@ from .._logging import logger
 from .._statistics import SupervisorStatistics
 from .._supervisor import TaskSupervisor, running_supervisors
 from .._task import Task
+from .._task_run import TaskRun
 from .._tracing import MessageReceiver
 from .._version import __version__
 
@@ -103,6 +104,9 @@ class Instrumentation:
             description='From queued (after any delay) to started')
         self._run_time = meter.create_histogram(
             'gatasker.task.run_time', unit='s', description='From started to ended')
+        #: The span of every task traced and not ended yet (a dict's single
+        #: operations are atomic: any thread may queue, run or end a task).
+        self._spans: dict[Task[Any], Span] = {}
         self._observe_statistics(meter)
 
     def uninstrument(self) -> None:
@@ -120,9 +124,10 @@ class Instrumentation:
     def _watched(self, supervisor: object) -> bool:
         return self._supervisors is None or supervisor in self._supervisors
 
-    def task_queued(self, task: Task[Any], supervisor: object) -> Span | bool | None:
+    def task_queued(self, record: TaskRun, supervisor: object) -> Span | bool | None:
         if not self._watched(supervisor):
             return None
+        task = record.task
         span = None
         if self._tracer is not None:
             span = self._tracer.start_span(
@@ -133,11 +138,13 @@ class Instrumentation:
                     'gatasker.task.tier': TIER_NAMES.get(task.tt, str(task.tt)),
                     'gatasker.supervisor': str(getattr(supervisor, 'id', supervisor)),
                 })
-        task._add_done_callback(functools.partial(self._task_ended, span))
+            self._spans[task] = span
+        record.add_done_callback(functools.partial(self._task_ended, span))
         return span if span is not None else False  # False: measured, not traced
 
     def _task_ended(self, span: Span | None, task: Task[Any]) -> None:
         # In the thread that ended the task: the supervisor's hub, or a cancel() caller.
+        self._spans.pop(task, None)
         try:
             attributes = {'gatasker.task.tier': TIER_NAMES.get(task.tt, str(task.tt)),
                           'gatasker.task.priority': PRIORITY_NAMES.get(task.priority, '')}
@@ -163,8 +170,8 @@ class Instrumentation:
 
     @contextmanager
     def task_running(self, task: Task[Any]) -> Iterator[None]:
-        span = task._trace
-        if not isinstance(span, Span):
+        span = self._spans.get(task)
+        if span is None:
             yield
             return
         span.add_event('started', timestamp=_ns(task.time_started or 0.0) or None)
@@ -183,8 +190,8 @@ class Instrumentation:
 
     def process_target(self, task: Task[Any],
                        target: Callable[..., Any]) -> Callable[..., Any]:
-        span = task._trace
-        if not isinstance(span, Span):
+        span = self._spans.get(task)
+        if span is None:
             return target
         span.add_event('started')
         carrier: dict[str, str] = {}

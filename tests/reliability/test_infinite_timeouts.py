@@ -84,7 +84,7 @@ def test_task_waits_with_inf(supervisor: gatasker.TaskSupervisor, where: str, ho
         'wait_completed': lambda: gatasker.wait_completed([task], timeout=INF),
     }
     outcome = call_in(where, waits[how])
-    until(parked(task._done))
+    until(parked(task._core))
     gate.set()
     assert outcome.result() in ('done', True, ['done'])
 
