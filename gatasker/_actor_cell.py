@@ -163,6 +163,10 @@ class ActorCell(Generic[A]):
         settings = self.name, self.priority, self.limit, self.supervisor
         ActorCell.__init__(self, self.actor, self.start_again)  # the parent's lock and latches too
         self.name, self.priority, self.limit, self.supervisor = settings
+        try:
+            del self.port  # the parent's: the next start attaches the child's
+        except AttributeError:  # it never started
+            pass
         return ran
 
     # -- life cycle ----------------------------------------------------------------

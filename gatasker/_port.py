@@ -150,15 +150,16 @@ class ActorHost(Protocol):
         use (the default one, or after a fork). Raises SupervisorNotRunning
         otherwise. May block while the supervisor starts."""
 
-    def register_actor(self, actor: object) -> None:
-        """Count *actor* among the running ones: the supervisor's stop stops it."""
+    def register_actor(self, cell: object) -> None:
+        """Count the actor of *cell* (its `ActorCell`) among the running ones:
+        the supervisor's stop stops it."""
 
-    def unregister_actor(self, actor: object) -> None:
-        """Forget *actor* (it ended). Never blocks."""
+    def unregister_actor(self, cell: object) -> None:
+        """Forget the actor of *cell* (it ended). Never blocks."""
 
-    def restarts_after_fork(self, actor: object) -> bool:
-        """True if *actor* ran in the parent of this forked process and the
-        supervisor starts afresh, with it, on first use. Never blocks."""
+    def restarts_after_fork(self, cell: object) -> bool:
+        """True if the actor of *cell* ran in the parent of this forked process
+        and the supervisor starts afresh, with it, on first use. Never blocks."""
 
     def is_started(self) -> bool:
         """True while the supervisor runs. Never blocks."""
