@@ -510,21 +510,23 @@ def interval_gatasker_patched(seconds: int) -> dict[str, Result]:
     return _interval_result(starts, interval, cpu, runs)
 
 
+def sleep_to_grid(runs: list[float], interval: float) -> None:
+    """A bare greenlet's interval loop: note the time, sleep to the next grid point."""
+    import gevent
+    following = time.monotonic()
+    while True:
+        runs.append(time.monotonic())
+        following += interval
+        gevent.sleep(max(0.0, following - time.monotonic()))
+
+
 def interval_bare_gevent_patched(seconds: int) -> dict[str, Result]:
     """The floor on this machine: greenlets sleeping to their next grid point
     (spawned one after the other, so their phases spread as they start)."""
     import gevent
     interval, count = 0.1, 1000
     starts: dict[int, list[float]] = {i: [] for i in range(count)}
-
-    def tick(runs: list[float]) -> None:
-        following = time.monotonic()
-        while True:
-            runs.append(time.monotonic())
-            following += interval
-            gevent.sleep(max(0.0, following - time.monotonic()))
-
-    greenlets = [gevent.spawn(tick, starts[i]) for i in range(count)]
+    greenlets = [gevent.spawn(sleep_to_grid, starts[i], interval) for i in range(count)]
     cpu, runs = time.process_time(), _count(starts)
     gevent.sleep(seconds)
     cpu, runs = time.process_time() - cpu, _count(starts) - runs

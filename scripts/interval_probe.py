@@ -1,5 +1,7 @@
 """Where interval workers' lateness comes from: ``python scripts/interval_probe.py MODE [SECONDS]``.
 
+Run from the repository's root (MODE ``bare`` imports ``benchmarks.contenders``).
+
 Runs 1,000 interval workers at 100 ms, monkey-patched, as the ``interval``
 benchmark case does (MODE ``gatasker``), or 1,000 bare greenlets sleeping to
 their grid points (MODE ``bare``, the floor), for SECONDS (default 8) after
@@ -47,15 +49,9 @@ def _start_gatasker(starts: list[list[float]]) -> None:
 
 
 def _start_bare(starts: list[list[float]]) -> None:
-    def tick(runs: list[float]) -> None:
-        following = time.monotonic()
-        while True:
-            runs.append(time.monotonic())
-            following += INTERVAL
-            gevent.sleep(max(0.0, following - time.monotonic()))
-
+    from benchmarks.contenders import sleep_to_grid  # the benchmark's own bare loop
     for runs in starts:
-        gevent.spawn(tick, runs)
+        gevent.spawn(sleep_to_grid, runs, INTERVAL)
 
 
 def _heartbeat(beats: list[float]) -> None:
