@@ -1,10 +1,9 @@
 """The Task object.
 
 A task also speaks the future protocols that do not clash with its atasker
-fields (``result`` and ``exception`` stay attributes): ``done()``,
-``cancelled()``, ``running()``, ``add_done_callback()``, gevent's
-``rawlink``/``unlink`` and ``await``. The ``concurrent.futures`` protocol
-proper is served by `Task.future()` (see ``_futures.py``).
+fields (``result`` and ``exception`` stay attributes): ``done()``, ``cancelled()``,
+``running()``, ``add_done_callback()``, gevent's ``rawlink``/``unlink`` and
+``await``; `Task.future()` serves ``concurrent.futures`` (``_futures.py``).
 """
 
 from __future__ import annotations
@@ -41,13 +40,9 @@ T = TypeVar('T')
 #: What a task's target returns.
 T_co = TypeVar('T_co', covariant=True)
 
-_STATUS_NAMES = {
-    TASK_STATUS_QUEUED: 'queued',
-    TASK_STATUS_DELAYED: 'delayed',
-    TASK_STATUS_STARTED: 'started',
-    TASK_STATUS_COMPLETED: 'completed',
-    TASK_STATUS_CANCELED: 'canceled',
-}
+_STATUS_NAMES = {TASK_STATUS_QUEUED: 'queued', TASK_STATUS_DELAYED: 'delayed',
+                 TASK_STATUS_STARTED: 'started', TASK_STATUS_COMPLETED: 'completed',
+                 TASK_STATUS_CANCELED: 'canceled'}
 
 
 class TaskOwner(Protocol):
@@ -398,3 +393,8 @@ def _call_done_callback(fn: Callable[[Any], object], task: Task[Any]) -> None:
         fn(task)
     except BaseException:  # a user callback never ends the greenlet or thread running it
         logger.exception('done-callback %r of %r failed', fn, task)
+
+
+def core_of(task: Task[Any]) -> TaskCore:
+    """The done-state of *task*, whose callbacks run in the thread that ends it."""
+    return task._core

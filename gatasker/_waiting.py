@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar, overload
 from ._bridge import Latch, allocate_lock
 from ._constants import TASK_STATUS_CANCELED, check_timeout
 from ._errors import TaskCancelled
-from ._task import Task
+from ._task import Task, core_of
 
 T = TypeVar('T')
 
@@ -71,9 +71,9 @@ def _as_completed(tasks: list[Task[T]], deadline: float | None,
         latch.set()
 
     # A Task has no public hook that runs in the thread ending it (its
-    # add_done_callback runs fn in a hub greenlet): this module is its friend.
+    # add_done_callback runs fn in a hub greenlet): its core has one.
     for task in tasks:
-        task._core.add_callback(task, on_done)
+        core_of(task).add_callback(task, on_done)
     pending = len(tasks)
     try:
         while pending:
@@ -93,7 +93,7 @@ def _as_completed(tasks: list[Task[T]], deadline: float | None,
             yield task
     finally:
         for task in tasks:
-            task._core.remove_callback(on_done)
+            core_of(task).remove_callback(on_done)
 
 
 def _outcome(task: Task[T], return_exceptions: bool) -> T | BaseException:
