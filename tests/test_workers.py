@@ -306,7 +306,6 @@ def test_interval_worker_runs_never_overlap(supervisor: gatasker.TaskSupervisor)
     assert state['overlap'] == 1
 
 
-
 def test_an_interval_run_never_starts_before_its_grid_point(
         supervisor: gatasker.TaskSupervisor) -> None:
     # A first run that holds the hub (no yield) leaves the hub's loop time
@@ -331,6 +330,7 @@ def test_an_interval_run_never_starts_before_its_grid_point(
     # the clock: 50 ms of slack for that moment on a loaded machine
     assert log.calls[1] - first > 0.15
     assert log.calls[2] - first > 0.35
+
 
 def test_decorator_forms() -> None:
     def f(**_: Any) -> None:
